@@ -1,0 +1,1 @@
+"""Homing: a serverless, Pinpoint-compatible user engagement service."""

@@ -1,0 +1,105 @@
+"""PynamoDB models: the one description of each table's keys and indexes.
+
+The CDK DataStack builds its tables from these models (stacks/constructs/tables.py), so the
+deployed key schema and the code that reads it cannot drift apart. Table names are bound at
+cold start by ``bind_tables`` from Settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class AppItem(Model):
+    """One Pinpoint project (app): name, tags and application settings."""
+
+    class Meta:
+        table_name = "apps"
+
+    application_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    creation_date = UnicodeAttribute()
+    tags = JSONAttribute(default=dict)
+    settings = JSONAttribute(default=dict)  # ApplicationSettings as a snake_case dict
+    settings_modified = UnicodeAttribute(null=True)
+
+
+class ByUserIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints of one user in one app (sparse: only endpoints with a UserId)."""
+
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    app_user = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
+
+
+class ByAddressIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints sharing one address in one app: the newest writer stays ACTIVE."""
+
+    class Meta:
+        index_name = "by-address"
+        projection = KeysOnlyProjection()
+
+    app_address = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
+
+
+class ByChannelIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints of one channel type in one app (the list-endpoints extension's filter)."""
+
+    class Meta:
+        index_name = "by-channel"
+        projection = AllProjection()
+
+    app_channel = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
+
+
+class EndpointItem(Model):
+    """One endpoint. ``endpoint_key`` is the lower-cased id: Pinpoint endpoint ids are case-insensitive."""
+
+    class Meta:
+        table_name = "endpoints"
+
+    application_id = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
+    endpoint_id = UnicodeAttribute()
+    body = JSONAttribute()  # the endpoint's fields as a snake_case dict (domain.endpoints.Endpoint)
+    app_user = UnicodeAttribute(null=True)
+    app_address = UnicodeAttribute(null=True)
+    app_channel = UnicodeAttribute(null=True)
+
+    by_user = ByUserIndex()
+    by_address = ByAddressIndex()
+    by_channel = ByChannelIndex()
+
+
+class CatalogItem(Model):
+    """Per-app catalogue of names (attribute names by type; later event types), for Pinpoint's quotas."""
+
+    class Meta:
+        table_name = "catalog"
+
+    application_id = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)  # "<kind>#<name>"
+    count = NumberAttribute(default=0)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem)
+
+
+def bind_tables(settings: Any, region: str | None = None) -> None:
+    """Point every model at its deployed table (names come from the stacks via Settings)."""
+    AppItem.Meta.table_name = settings.apps_table
+    EndpointItem.Meta.table_name = settings.endpoints_table
+    CatalogItem.Meta.table_name = settings.catalog_table
+    for model in ALL_MODELS:
+        model.Meta.region = region or settings.region
+        # PynamoDB caches its connection per model; drop it so a new table name/region applies.
+        model._connection = None

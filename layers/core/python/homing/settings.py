@@ -1,0 +1,36 @@
+"""Runtime settings, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the functions need to know about the deployment they run in.
+
+    Table and stream names come from the CDK stacks through environment variables; nothing
+    else in the code reads ``os.environ``.
+    """
+
+    apps_table: str
+    endpoints_table: str
+    catalog_table: str
+    region: str
+    resource_arn_prefix: str  # arn:<partition>:mobiletargeting:<region>:<account>
+    event_stream_name: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return cls(
+            apps_table=env["APPS_TABLE"],
+            endpoints_table=env["ENDPOINTS_TABLE"],
+            catalog_table=env["CATALOG_TABLE"],
+            region=region,
+            resource_arn_prefix=env.get("RESOURCE_ARN_PREFIX") or f"arn:aws:mobiletargeting:{region}:000000000000",
+            event_stream_name=env.get("EVENT_STREAM_NAME", ""),
+        )
