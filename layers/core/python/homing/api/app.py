@@ -1,0 +1,37 @@
+"""The API resolver: one Powertools router per resource family, errors mapped in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from homing.api import errors
+from homing.api.routers import apps, endpoints, tags
+from homing.bootstrap import Services
+
+_TAGS_PREFIX = "/v1/tags/"
+
+
+class PinpointResolver(APIGatewayRestResolver):
+    """APIGatewayRestResolver that keeps a tagged resource's ARN in one path segment.
+
+    Clients percent-encode the ARN (``apps%2Fid``); API Gateway may hand it over decoded, with a
+    real ``/`` in it. Re-encoding it lets a plain ``<resource_arn>`` route match either way.
+    """
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        path = event.get("path") or ""
+        if path.startswith(_TAGS_PREFIX):
+            event = {**event, "path": _TAGS_PREFIX + quote(unquote(path[len(_TAGS_PREFIX) :]), safe="")}
+        return super().resolve(event, context)
+
+
+def build_resolver(svc: Services) -> PinpointResolver:
+    resolver = PinpointResolver()
+    errors.register(resolver)
+    resolver.include_router(apps.router(svc))
+    resolver.include_router(endpoints.router(svc))
+    resolver.include_router(tags.router(svc))
+    return resolver

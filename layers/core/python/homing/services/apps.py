@@ -1,0 +1,135 @@
+"""Apps (Pinpoint projects), their settings and tags."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import unquote
+
+from homing.adapters.dynamodb.repositories import AppRepository, CatalogRepository, EndpointRepository
+from homing.domain.endpoints import iso_now
+from homing.domain.errors import BadRequest, NotFound
+from homing.domain.limits import QUOTAS, Quotas
+from homing.domain.model import App, ApplicationSettings
+
+_QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class AppService:
+    def __init__(
+        self,
+        apps: AppRepository,
+        endpoints: EndpointRepository,
+        catalog: CatalogRepository,
+        *,
+        arn_prefix: str,
+        clock: Callable[[], datetime],
+        quotas: Quotas = QUOTAS,
+    ) -> None:
+        self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
+        self._arn_prefix, self._clock, self._quotas = arn_prefix, clock, quotas
+
+    def _with_arn(self, app: App) -> App:
+        return dataclasses.replace(app, arn=f"{self._arn_prefix}:apps/{app.id}")
+
+    def require(self, app_id: str) -> App:
+        app = self._apps.get(app_id)
+        if app is None:
+            raise NotFound(f"Application {app_id} not found")
+        return self._with_arn(app)
+
+    def create(self, name: str | None, tags: dict[str, str] | None) -> App:
+        if name is None or not name.strip():
+            raise BadRequest("Name is required")
+        self.check_tags(tags or {}, "tags")
+        if self._apps.count() >= self._quotas.apps_per_account:
+            raise BadRequest(f"Exceeded the maximum of {self._quotas.apps_per_account} applications")
+        app = App(id=uuid.uuid4().hex, arn="", name=name, creation_date=iso_now(self._clock()), tags=dict(tags or {}))
+        self._apps.put(app)
+        return self._with_arn(app)
+
+    def list(self, page_size: int, token: str | None) -> tuple[list[App], str | None]:
+        apps, next_token = self._apps.list(page_size, token)
+        return [self._with_arn(a) for a in apps], next_token
+
+    def delete(self, app_id: str) -> App:
+        """Delete the app and everything it owns: endpoints first, then its catalogue, then the app."""
+        app = self.require(app_id)
+        self._endpoints.delete_all(app_id, list(self._endpoints.all_keys(app_id)))
+        self._catalog.remove(app_id, self._catalog.names(app_id, ""))
+        self._apps.delete(app_id)
+        return app
+
+    def update_settings(self, app_id: str, changes: ApplicationSettings) -> App:
+        """Each structure that is sent replaces the stored one; structures not sent are kept."""
+        app = self.require(app_id)
+        validate_settings(changes)
+        sent = {f.name: getattr(changes, f.name) for f in dataclasses.fields(changes)}
+        settings = dataclasses.replace(app.settings, **{k: v for k, v in sent.items() if v is not None})
+        app = dataclasses.replace(app, settings=settings, settings_modified=iso_now(self._clock()))
+        self._apps.put(app)
+        return app
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def check_tags(self, tags: dict[str, str], field: str) -> None:
+        q = self._quotas
+        if len(tags) > q.tags_per_resource:
+            raise BadRequest(f"{field}: a resource can have at most {q.tags_per_resource} tags")
+        for key, value in tags.items():
+            if not key or len(key) > q.tag_key_length or key.lower().startswith("aws:"):
+                raise BadRequest(f"{field}.{key}: tag keys are 1-{q.tag_key_length} characters, not starting aws:")
+            if len(value) > q.tag_value_length:
+                raise BadRequest(f"{field}.{key}: tag values are at most {q.tag_value_length} characters")
+
+    def _app_for_arn(self, arn: str) -> App:
+        arn = unquote(arn)
+        prefix = f"{self._arn_prefix}:apps/"
+        if not arn.startswith(prefix) or "/" in arn[len(prefix) :] or len(arn) == len(prefix):
+            raise BadRequest(f"ResourceArn {arn} is not the ARN of a resource of this Homing deployment")
+        return self.require(arn[len(prefix) :])
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        return self._app_for_arn(arn).tags
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        app = self._app_for_arn(arn)
+        merged = {**app.tags, **tags}
+        self.check_tags(merged, "tags")
+        self._apps.put(dataclasses.replace(app, tags=merged))
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        if not keys:
+            raise BadRequest("tagKeys is required")
+        app = self._app_for_arn(arn)
+        self._apps.put(dataclasses.replace(app, tags={k: v for k, v in app.tags.items() if k not in keys}))
+
+
+def validate_settings(s: ApplicationSettings) -> None:
+    """Ranges from the Pinpoint model's member documentation (reference/pinpoint-api.md §7)."""
+    if s.campaign_hook is not None and s.campaign_hook.mode not in (None, "DELIVERY", "FILTER"):
+        raise BadRequest("CampaignHook.Mode must be DELIVERY or FILTER")
+    if s.limits is not None:
+        _in_range("Limits.Daily", s.limits.daily, 0, 100)
+        _in_range("Limits.Total", s.limits.total, 0, 100)
+        _in_range("Limits.MessagesPerSecond", s.limits.messages_per_second, 1, 20_000)
+        _in_range("Limits.MaximumDuration", s.limits.maximum_duration, 60, None)
+        _in_range("Limits.Session", s.limits.session, 0, None)
+    if s.quiet_time is not None:
+        for name, value in (("Start", s.quiet_time.start), ("End", s.quiet_time.end)):
+            if value is not None and not _QUIET_TIME.match(value):
+                raise BadRequest(f"QuietTime.{name} must be HH:MM in 24-hour time")
+    if s.journey_limits is not None:
+        _in_range("JourneyLimits.DailyCap", s.journey_limits.daily_cap, 0, 100)
+        _in_range("JourneyLimits.TotalCap", s.journey_limits.total_cap, 0, 100)
+        if s.journey_limits.timeframe_cap is not None:
+            _in_range("JourneyLimits.TimeframeCap.Cap", s.journey_limits.timeframe_cap.cap, 0, 100)
+            _in_range("JourneyLimits.TimeframeCap.Days", s.journey_limits.timeframe_cap.days, 0, 30)
+
+
+def _in_range(field: str, value: int | None, low: int, high: int | None) -> None:
+    if value is not None and (value < low or (high is not None and value > high)):
+        raise BadRequest(f"{field} must be between {low} and {high}" if high is not None else f"{field} must be >= {low}")

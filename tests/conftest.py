@@ -1,0 +1,130 @@
+"""Shared fixtures: fake AWS credentials for every test, moto with Homing's tables, API events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+API_ENV = {
+    "APPS_TABLE": "homing-apps",
+    "ENDPOINTS_TABLE": "homing-endpoints",
+    "CATALOG_TABLE": "homing-catalog",
+    "RESOURCE_ARN_PREFIX": "arn:aws:mobiletargeting:us-east-1:123456789012",
+    "POWERTOOLS_SERVICE_NAME": "homing",
+    "POWERTOOLS_METRICS_NAMESPACE": "Homing",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto with Homing's tables created from the PynamoDB models, and the api env vars set."""
+    from moto import mock_aws
+
+    from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
+    from homing.bootstrap import services
+    from homing.settings import Settings
+
+    for key, value in API_ENV.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        bind_tables(Settings.from_env())
+        for model in ALL_MODELS:
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+        services.cache_clear()
+        yield
+        services.cache_clear()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    aws_request_id: str = "req-1"
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def error_type(self) -> str | None:
+        return self.headers.get("X-Amzn-ErrorType")
+
+
+def api_event(method: str, path: str, body: Any = None, query: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """A REST API (v1) proxy event as API Gateway builds it (path decoded, query split)."""
+    query = query or {}
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": "/prod" + path,
+            "stage": "prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        },
+    }
+
+
+@pytest.fixture
+def call(aws: None) -> Any:
+    """Invoke the real api handler with a proxy event; returns status, headers and parsed body."""
+    from api.handler import lambda_handler
+
+    import api.handler as handler_module
+
+    handler_module._resolver = None
+
+    def _call(method: str, path: str, body: Any = None, query: dict[str, list[str]] | None = None) -> ApiResponse:
+        out = lambda_handler(api_event(method, path, body, query), LambdaContext())  # type: ignore[arg-type]
+        headers = {**(out.get("headers") or {}), **{k: v[-1] for k, v in (out.get("multiValueHeaders") or {}).items()}}
+        raw = out.get("body")
+        return ApiResponse(out["statusCode"], headers, json.loads(raw) if raw else None)
+
+    return _call
+
+
+def app_arn(app_id: str) -> str:
+    return f"{API_ENV['RESOURCE_ARN_PREFIX']}:apps/{app_id}"
+
+
+def tags_path(arn: str) -> str:
+    return "/v1/tags/" + quote(arn, safe="")
