@@ -151,7 +151,8 @@ class CatalogRepository:
     """Per-app name catalogue; entries are ``<kind>#<name>``."""
 
     def names(self, app_id: str, kind_prefix: str) -> set[str]:
-        return {i.entry for i in CatalogItem.query(app_id, CatalogItem.entry.startswith(kind_prefix))}
+        condition = CatalogItem.entry.startswith(kind_prefix) if kind_prefix else None
+        return {i.entry for i in CatalogItem.query(app_id, condition)}
 
     def add(self, app_id: str, entries: Iterable[str]) -> None:
         with CatalogItem.batch_write() as batch:
