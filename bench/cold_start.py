@@ -1,0 +1,62 @@
+"""Cold-start proxy: import time of the api handler vs a bare ``import boto3``, in fresh interpreters.
+
+Each figure is the median of N fresh ``python -c`` processes (imports only, warm .pyc), so it
+measures what a Lambda cold start pays for our code before the first request. Target: <= 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = "import time; t=time.perf_counter(); {stmt}; print((time.perf_counter()-t)*1000)"
+CASES = {
+    "bare import boto3": "import boto3",
+    "api handler import": "import api.handler",
+    "api handler import + resolver build": (
+        "import api.handler as h; from homing.api.app import build_resolver; "
+        "from homing.bootstrap import services; build_resolver(services())"
+    ),
+}
+ENV = {
+    "APPS_TABLE": "a",
+    "ENDPOINTS_TABLE": "e",
+    "CATALOG_TABLE": "c",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "homing",
+    "POWERTOOLS_METRICS_NAMESPACE": "Homing",
+}
+
+
+def measure(stmt: str, runs: int) -> list[float]:
+    env = {**os.environ, **ENV, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/core/python")])}
+    out = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE.format(stmt=stmt)], env=env, capture_output=True, text=True, check=True
+        )
+        out.append(float(done.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+    measure("import boto3; import api.handler", 1)  # warm the .pyc caches
+    results = {name: measure(stmt, args.runs) for name, stmt in CASES.items()}
+    baseline = statistics.median(results["bare import boto3"])
+    print(f"cold start proxy, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})")
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"  {name:<40} {med:7.1f} ms  (min {min(values):.1f}, max {max(values):.1f})  x{med / baseline:.2f} boto3")
+    print("  target: api handler import <= 300 ms")
+
+
+if __name__ == "__main__":
+    main()
