@@ -1,0 +1,188 @@
+"""``python -m homing.local [--port N] [--no-synth]``: run Homing locally until Ctrl-C.
+
+Prints ``Homing API: http://127.0.0.1:<port>`` on stdout (and nothing else there) only once the
+API answers; tests and scripts wait for that line. Diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("homing.local")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m homing.local", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve the API on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("HOMING_PORT", "8740")),
+        help="API port (default $HOMING_PORT or 8740; 0 = any free port)",
+    )
+    parser.add_argument("--no-synth", action="store_true", help="deploy the existing cdk.out as is")
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="folder with app.py (default: cwd)")
+    parser.add_argument("--cdk-out", type=Path, default=None, help="cloud assembly folder (default <project>/cdk.out)")
+    parser.add_argument(
+        "--lambda-logs",
+        action="store_true",
+        default=os.environ.get("HOMING_LOCAL_LAMBDA_LOGS") == "1",
+        help="echo the functions' own log output to stderr",
+    )
+    parser.add_argument("--max-workers", type=int, default=4, help="warm workers per function at most (default 4)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def synthesize(project_dir: Path, cdk_out: Path) -> float:
+    """Run ``python app.py`` with CDK_OUTDIR (no cdk CLI needed); return seconds taken."""
+    started = time.perf_counter()
+    env = dict(os.environ, CDK_OUTDIR=str(cdk_out), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=project_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout)
+        raise SystemExit(f"synth failed (python app.py exited {result.returncode})")
+    return time.perf_counter() - started
+
+
+def probe(url: str, region: str, access_key: str, secret: str, path: str = "/v1/apps") -> int:
+    """One signed request through the local API; its status code (any answer means ready)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=url + path)
+    SigV4Auth(Credentials(access_key, secret), "execute-api", region).add_auth(request)
+    prepared = urllib.request.Request(url + path, headers=dict(request.headers.items()), method="GET")
+    try:
+        with urllib.request.urlopen(prepared, timeout=120) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="homing.local: %(message)s", stream=sys.stderr)
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's and our servers' access logs
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    started = time.perf_counter()
+    project_dir = args.project_dir.resolve()
+    cdk_out = (args.cdk_out or project_dir / "cdk.out").resolve()
+    synth_seconds = 0.0
+    if not args.no_synth:
+        synth_seconds = synthesize(project_dir, cdk_out)
+        log.info("synthesized in %.1f s", synth_seconds)
+    if not (cdk_out / "manifest.json").exists():
+        raise SystemExit(f"no cloud assembly at {cdk_out} (run without --no-synth)")
+
+    from homing.local.credentials import local_key_pairs
+    from homing.local.moto_stack import MotoStack
+
+    moto = MotoStack()
+    runner = None
+    server = None
+    try:
+        moto_url = moto.start()
+
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        from homing.local import runner as runner_module
+        from homing.local.deploy import Deployer
+        from homing.local.http import LocalApiGateway, Server, load_rest_apis
+
+        code = runner_module.CodeLocator()
+        runner = runner_module.Runner(moto_url, code, max_workers=args.max_workers, echo_logs=args.lambda_logs)
+        runner_module.install(runner)
+        deployment = Deployer(moto, cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
+        for stack in deployment.stacks:
+            if stack.report.stripped:
+                log.info(
+                    "%s: stripped %s",
+                    stack.name,
+                    ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items())),
+                )
+        log.info("deployed %d stacks in %.1f s", len(deployment.stacks), deployment.seconds)
+
+        from moto.awslambda.models import lambda_backends
+
+        functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][moto.region].list_functions())
+        runner.prewarm(functions)
+
+        apis = [api for api in load_rest_apis(moto.client("apigateway")) if api.routes]
+        if not apis:
+            raise SystemExit("no REST API with Lambda integrations in the deployed stacks")
+        if len(apis) > 1:
+            log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ", ".join(a.name for a in apis[1:]))
+        api = apis[0]
+        keys = local_key_pairs()
+        gateway = LocalApiGateway(api, _moto_invoker(moto), keys, DEFAULT_ACCOUNT_ID)
+        server = Server(gateway, args.host, args.port)
+        server.start()
+        url = f"http://{args.host}:{server.port}"
+        access_key, secret = next(iter(keys.items()))
+        status = probe(url, moto.region, access_key, secret)
+        log.info(
+            "ready in %.1f s (synth %.1f s; probe GET /v1/apps -> %d)",
+            time.perf_counter() - started,
+            synth_seconds,
+            status,
+        )
+        print(f"Homing API: {url}", flush=True)
+        stop.wait()
+    finally:
+        # Stop accepting requests first, then the workers, then moto.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if server is not None:
+            server.stop()
+        if runner is not None:
+            runner.close()
+        moto.stop()
+    return 0
+
+
+def _moto_invoker(moto: Any) -> Any:
+    """Invoke a function through moto's Lambda API (so it runs via the runner patch)."""
+    import json
+
+    from botocore.config import Config
+
+    config = Config(read_timeout=900, retries={"total_max_attempts": 1}, max_pool_connections=64)
+    client = moto.client("lambda", config=config)
+
+    def invoke(function_arn: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+        response = client.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+        return bytes(response["Payload"].read()), "FunctionError" in response
+
+    return invoke
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
