@@ -1,0 +1,91 @@
+"""DataStack: Homing's stateful resources (key, tables, event stream, archive). Everything is retained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
+from stacks.config import EnvConfig
+from stacks.constructs.tables import ModelTable
+
+
+class DataStack(Stack):
+    """Stateful stack; stateless stacks receive its resources as constructor arguments.
+
+    Construct ids here are part of the deployed state: never rename them.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Homing ({config.name}): data (tables, event stream, archive, key)",
+            termination_protection=config.termination_protection,
+            **kwargs,
+        )
+        self.config = config
+
+        # One customer-managed key for all data at rest: the customer controls (and audits) access.
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"Homing ({config.name}) data at rest",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.apps_table = ModelTable(self, "Apps", model=AppItem, encryption_key=self.key)
+        self.endpoints_table = ModelTable(self, "Endpoints", model=EndpointItem, encryption_key=self.key)
+        self.catalog_table = ModelTable(self, "Catalog", model=CatalogItem, encryption_key=self.key)
+
+        # PutEvents goes here; event processing, export and archiving consume it (later stacks).
+        self.event_stream = kinesis.Stream(
+            self,
+            "Events",
+            stream_mode=kinesis.StreamMode.ON_DEMAND,
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=self.key,
+            retention_period=Duration.hours(24),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        # Server access logs of the archive. S3 log delivery needs SSE-S3 on the target bucket.
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30))
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        # Raw events, date-partitioned in Pinpoint's event-stream JSON (written by Firehose later).
+        self.archive_bucket = s3.Bucket(
+            self,
+            "Archive",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,  # one KMS call per object batch, not per object: cost
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="archive/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    @property
+    def tables(self) -> tuple[ModelTable, ModelTable, ModelTable]:
+        return (self.apps_table, self.endpoints_table, self.catalog_table)

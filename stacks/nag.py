@@ -1,0 +1,108 @@
+"""cdk-nag: the AwsSolutions checks and every acknowledged finding, each with its reason, in one place.
+
+cdk-nag 3 acknowledges through CDK's ``Validations.of(construct).acknowledge`` (NagSuppressions is
+gone), one finding at a time: ``AwsSolutions-IAM5[Action::kms:ReEncrypt*]`` and
+``AwsSolutions-IAM5[Resource::*]`` are separate acknowledgements. Acknowledge on the narrowest
+construct that owns the finding, never on a whole stack.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import Acknowledgment, App, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from stacks.api_stack import ApiStack
+    from stacks.data_stack import DataStack
+
+PACK = "AwsSolutions"
+
+
+def apply_checks(app: App) -> None:
+    """Run the AwsSolutions rule pack on every stack of ``app`` at synth (errors fail synth)."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
+def _ack(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{PACK}-{rule}", reason=reason))
+
+
+def _import_name(producer: Stack, value: Any) -> str:
+    """The export name CDK uses when another stack references ``value`` of ``producer``.
+
+    ``export_value`` returns the same export the automatic cross-stack reference creates (same id),
+    so the name in the consumer's ``Fn::ImportValue`` (and hence in cdk-nag's finding id) is this one.
+    """
+    resolved = producer.resolve(producer.export_value(value))
+    return str(resolved["Fn::ImportValue"])
+
+
+def acknowledge(*, data: DataStack, api: ApiStack) -> None:
+    """Acknowledge every finding that is intended, with the reason it is."""
+    _acknowledge_data(data)
+    _acknowledge_api(api, data)
+
+
+def _acknowledge_data(data: DataStack) -> None:
+    _ack(
+        data.event_stream,
+        "KDS3",
+        "The event stream is encrypted with Homing's customer-managed data key (as are the tables and "
+        "archive) so that the customer controls and audits access to event data; aws/kinesis cannot do that.",
+    )
+
+
+def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
+    role = api.api_function.role
+    _ack(
+        role,
+        "IAM5[Resource::*]",
+        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
+        "Resource '*': these actions have no resource-level permissions.",
+    )
+    endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{endpoints_arn}/index/*]",
+        "The api function queries the Endpoints table's own secondary indexes (by-user, by-address, "
+        "by-channel); the wildcard covers index ARNs of that one table only.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the table grants (tables encrypted with a customer-managed key); the "
+            "statement is scoped to Homing's one data key.",
+        )
+
+    rest_api = api.api.rest_api
+    _ack(
+        rest_api,
+        "APIG2",
+        "Proxy integration: the api function validates every request against Pinpoint's request schemas "
+        "and answers with Pinpoint's error shape (BadRequestException), which an API Gateway request "
+        "validator cannot produce.",
+    )
+    _ack(
+        rest_api.deployment_stage,
+        "APIG3",
+        "Every method requires AWS_IAM (SigV4), so unsigned traffic is rejected before any integration "
+        "runs, and the stage is throttled; a WAF web ACL is an optional per-deployment add-on (fixed cost).",
+    )
+    for method in rest_api.methods:
+        _ack(
+            method,
+            "COG4",
+            "Pinpoint clients (AWS SDKs, CLI) sign requests with SigV4: the method uses AWS_IAM "
+            "authorization, which is Pinpoint's own scheme, instead of a Cognito user pool authorizer.",
+        )
+    cloud_watch_role = rest_api.node.find_child("CloudWatchRole")
+    _ack(
+        cloud_watch_role,
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-level API Gateway logging role uses the AWS-maintained policy documented for it; "
+        "it lets API Gateway write stage execution and access logs.",
+    )
