@@ -1,0 +1,202 @@
+"""ApiStack: IAM on every method, stage throttling and logs, the api function and its least privilege."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.conftest import Synthesized
+
+pytestmark = pytest.mark.xdist_group("infrastructure")
+
+API_ENV_NAMES = {
+    "APPS_TABLE",
+    "ENDPOINTS_TABLE",
+    "CATALOG_TABLE",
+    "RESOURCE_ARN_PREFIX",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+}
+
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _stage(synth: Synthesized) -> dict[str, Any]:
+    (stage,) = synth.resources(synth.api, "AWS::ApiGateway::Stage").values()
+    return stage["Properties"]
+
+
+def _api_function(synth: Synthesized) -> dict[str, Any]:
+    return synth.resource(synth.api.api_function.function)["Properties"]
+
+
+def test_every_method_requires_iam_authorization(synth: Synthesized) -> None:
+    methods = synth.resources(synth.api, "AWS::ApiGateway::Method")
+
+    assert len(methods) == 2  # ANY / and ANY /{proxy+}
+    assert {m["Properties"]["AuthorizationType"] for m in methods.values()} == {"AWS_IAM"}
+    assert not synth.resources(synth.api, "AWS::ApiGateway::Authorizer")
+
+
+def test_api_proxies_every_path_and_method_to_the_api_function(synth: Synthesized) -> None:
+    methods = synth.resources(synth.api, "AWS::ApiGateway::Method").values()
+    resources = synth.resources(synth.api, "AWS::ApiGateway::Resource").values()
+    function_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.function), "Arn"]}
+
+    assert [r["Properties"]["PathPart"] for r in resources] == ["{proxy+}"]
+    for method in methods:
+        props = method["Properties"]
+        assert props["HttpMethod"] == "ANY"
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert function_arn in props["Integration"]["Uri"]["Fn::Join"][1]
+
+
+def test_stage_is_prod_and_throttled_from_env_config(synth: Synthesized, dev_environment: dict[str, Any]) -> None:
+    stage = _stage(synth)
+    (settings,) = stage["MethodSettings"]
+
+    assert stage["StageName"] == "prod"
+    assert settings["HttpMethod"] == "*"
+    assert settings["ResourcePath"] == "/*"
+    assert settings["ThrottlingRateLimit"] == dev_environment["api_throttling_rate_limit"]
+    assert settings["ThrottlingBurstLimit"] == dev_environment["api_throttling_burst_limit"]
+
+
+def test_stage_logs_errors_and_metrics_but_no_bodies(synth: Synthesized) -> None:
+    (settings,) = _stage(synth)["MethodSettings"]
+
+    assert settings["LoggingLevel"] in {"ERROR", "INFO"}
+    assert settings["MetricsEnabled"] is True
+    assert settings["DataTraceEnabled"] is False
+
+
+def test_stage_writes_json_access_logs_to_its_log_group(synth: Synthesized) -> None:
+    access = _stage(synth)["AccessLogSetting"]
+    log_group = {"Ref": synth.logical_id(synth.api.api.access_logs)}
+
+    assert log_group in access["DestinationArn"]["Fn::Join"][1]
+    fields = json.loads(access["Format"])
+    assert {"requestId", "ip", "caller", "user", "httpMethod", "resourcePath", "status"} <= set(fields)
+
+
+def test_api_url_is_an_output(synth: Synthesized) -> None:
+    output = synth.template(synth.api)["Outputs"]["ApiUrl"]
+
+    parts = output["Value"]["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert parts[-1] == "/prod/"
+
+
+def test_api_function_is_arm64_latest_python_with_json_logs_and_tracing(synth: Synthesized) -> None:
+    from aws_cdk import aws_lambda
+
+    props = _api_function(synth)
+    latest_python = max(
+        (r.name for r in aws_lambda.Runtime.ALL if r.name.startswith("python3.")),
+        key=lambda name: int(name.split(".")[1]),
+    )
+
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == latest_python
+    assert props["Handler"] == "api.handler.lambda_handler"
+    assert props["MemorySize"] == 512
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": synth.logical_id(synth.api.api_function.log_group)}
+
+
+def test_api_function_log_group_has_retention(synth: Synthesized) -> None:
+    log_group = synth.resource(synth.api.api_function.log_group)
+
+    assert log_group["Properties"]["RetentionInDays"] > 0
+
+
+def test_api_function_has_both_layers(synth: Synthesized) -> None:
+    layers = synth.resources(synth.api, "AWS::Lambda::LayerVersion")
+
+    assert len(layers) == 2
+    assert sorted(_api_function(synth)["Layers"], key=str) == sorted(({"Ref": lid} for lid in layers), key=str)
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+        assert layer["Properties"]["CompatibleRuntimes"] == [_api_function(synth)["Runtime"]]
+
+
+def test_api_function_environment(synth: Synthesized) -> None:
+    env = synth.resolve_import(_api_function(synth)["Environment"]["Variables"])
+
+    assert set(env) == API_ENV_NAMES
+    for name, construct_id in (("APPS_TABLE", "Apps"), ("ENDPOINTS_TABLE", "Endpoints"), ("CATALOG_TABLE", "Catalog")):
+        assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
+    assert env["RESOURCE_ARN_PREFIX"] == {
+        "Fn::Join": [
+            ":",
+            ["arn", {"Ref": "AWS::Partition"}, "mobiletargeting", {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}],
+        ]
+    }
+    assert env["POWERTOOLS_SERVICE_NAME"] == "homing"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Homing"
+    assert env["LOG_LEVEL"] == "INFO"
+
+
+def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
+    """Every statement any policy grants the api function's role (inline, attached or managed)."""
+    role_id = synth.logical_id(synth.api.api_function.role)
+    role = synth.template(synth.api)["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole: logs are granted per group
+    statements: list[dict[str, Any]] = []
+    for policy in role.get("Policies", []):
+        statements += policy["PolicyDocument"]["Statement"]
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in synth.resources(synth.api, kind).values():
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return [synth.resolve_import(s) for s in statements]
+
+
+def test_api_role_is_least_privilege(synth: Synthesized) -> None:
+    tables = {name: synth.logical_id(synth.data.node.find_child(name)) for name in ("Apps", "Endpoints", "Catalog")}
+    table_arns = [{"Fn::GetAtt": [lid, "Arn"]} for lid in tables.values()]
+    endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
+    key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
+    log_group_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.log_group), "Arn"]}
+
+    statements = _role_statements(synth)
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        services = {action.split(":")[0] for action in _as_list(statement["Action"])}
+        assert len(services) == 1, f"statement mixes services: {statement}"
+        by_service.setdefault(services.pop(), []).append(statement)
+
+    assert set(by_service) == {"dynamodb", "kms", "logs", "xray"}
+
+    # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
+    wildcard = [s for s in statements if "*" in _as_list(s["Resource"])]
+    assert wildcard == by_service["xray"]
+    assert {a for s in by_service["xray"] for a in _as_list(s["Action"])} == XRAY_ACTIONS
+
+    for statement in by_service["dynamodb"]:
+        for resource in _as_list(statement["Resource"]):
+            assert resource in [*table_arns, endpoints_indexes]
+        assert not {a for a in _as_list(statement["Action"]) if a.endswith("*")}
+    granted_tables = {json.dumps(r) for s in by_service["dynamodb"] for r in _as_list(s["Resource"])}
+    assert {json.dumps(arn) for arn in table_arns} <= granted_tables
+
+    for statement in by_service["kms"]:
+        assert _as_list(statement["Resource"]) == [key_arn]
+    for statement in by_service["logs"]:
+        assert _as_list(statement["Resource"]) == [log_group_arn]
+        assert set(_as_list(statement["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_api_function_may_not_touch_stream_or_archive(synth: Synthesized) -> None:
+    actions = {a for s in _role_statements(synth) for a in _as_list(s["Action"])}
+
+    assert not {a for a in actions if a.startswith(("kinesis:", "s3:", "firehose:"))}

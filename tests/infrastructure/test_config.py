@@ -1,0 +1,92 @@
+"""EnvConfig: environments come from cdk.json context and fail fast when incomplete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("infrastructure")
+
+COMPLETE = {
+    "api_throttling_rate_limit": 10,
+    "api_throttling_burst_limit": 20,
+    "log_retention": "ONE_WEEK",
+    "removal_policy": "destroy",
+}
+
+
+def _config_from(context: dict[str, Any]) -> Any:
+    from aws_cdk import App
+
+    from stacks.config import EnvConfig
+
+    return EnvConfig.from_context(App(context=context).node)
+
+
+def test_env_defaults_to_dev() -> None:
+    config = _config_from({"environments": {"dev": COMPLETE}})
+
+    assert config.name == "dev"
+    assert config.stack_id("Data") == "Homing-dev-Data"
+    assert config.api_throttling_rate_limit == 10
+    assert config.api_throttling_burst_limit == 20
+    assert config.termination_protection is False
+
+
+def test_prod_gets_termination_protection_by_default() -> None:
+    config = _config_from({"env": "prod", "environments": {"prod": COMPLETE}})
+
+    assert config.is_prod
+    assert config.termination_protection is True
+
+
+def test_unknown_environment_fails_fast() -> None:
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match="'staging' is not defined"):
+        _config_from({"env": "staging", "environments": {"dev": COMPLETE}})
+
+
+@pytest.mark.parametrize("missing", sorted(COMPLETE))
+def test_missing_key_fails_fast(missing: str) -> None:
+    from stacks.config import ConfigError
+
+    incomplete = {k: v for k, v in COMPLETE.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        _config_from({"environments": {"dev": incomplete}})
+
+
+def test_bad_values_fail_fast() -> None:
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match="log_retention"):
+        _config_from({"environments": {"dev": {**COMPLETE, "log_retention": "FOREVER-ISH"}}})
+    with pytest.raises(ConfigError, match="removal_policy"):
+        _config_from({"environments": {"dev": {**COMPLETE, "removal_policy": "snapshot"}}})
+    with pytest.raises(ConfigError, match="positive"):
+        _config_from({"environments": {"dev": {**COMPLETE, "api_throttling_rate_limit": 0}}})
+
+
+def test_cdk_json_defines_dev_and_prod(synth: Any) -> None:
+    from stacks.config import EnvConfig
+
+    environments = synth.app.node.try_get_context("environments")
+    prod = EnvConfig.from_mapping("prod", environments["prod"])
+
+    assert EnvConfig.from_mapping("dev", environments["dev"]).termination_protection is False
+    assert prod.termination_protection is True
+
+
+def test_prod_data_stack_has_termination_protection() -> None:
+    from aws_cdk import App
+
+    from app import cdk_json_context
+    from stacks.config import EnvConfig
+    from stacks.data_stack import DataStack
+
+    config = EnvConfig.from_mapping("prod", COMPLETE)
+    # The project's feature flags (cdk.json) apply to every App that builds Homing's stacks.
+    stack = DataStack(App(context=cdk_json_context()), config.stack_id("Data"), config=config)
+
+    assert stack.termination_protection is True
