@@ -152,6 +152,14 @@ def _neutralizable_part(resource_type: str) -> Callable[[dict[str, Any]], tuple[
     return part
 
 
+def _work_around_moto(resource: dict[str, Any]) -> None:
+    """Property shapes that moto's CloudFormation models misread (moto 5.2.5)."""
+    props = resource.get("Properties", {})
+    if resource.get("Type") == "AWS::KMS::Key" and isinstance(props.get("Tags"), list):
+        # moto's KMS model expects the KMS API's TagKey/TagValue, not CloudFormation's Key/Value.
+        props["Tags"] = [{"TagKey": t.get("Key"), "TagValue": t.get("Value")} for t in props["Tags"]]
+
+
 def prepare_template(
     template: dict[str, Any],
     stack_name: str,
@@ -192,6 +200,8 @@ def prepare_template(
             removed[logical_id] = resources.pop(logical_id)
             changed = True
 
+    for resource in resources.values():
+        _work_around_moto(resource)
     for logical_id, resource in removed.items():
         report.stripped[logical_id] = resource.get("Type", "")
     for resource in resources.values():

@@ -1,0 +1,174 @@
+"""End-to-end fixtures: one local stack (``python -m homing.local``) per test run, driven over HTTP.
+
+Every test in tests/e2e is marked ``e2e`` and put in the xdist group ``e2e``, so under
+``pytest -n N --dist loadgroup`` they all run in one worker and share one server. Set
+``HOMING_E2E_URL`` to use a stack that is already running (e.g. ``make local``) instead.
+
+Fixtures:
+  api_url               http://127.0.0.1:<port> of the local API
+  pinpoint              a stock boto3 ``pinpoint`` client (signs for mobiletargeting)
+  pinpoint_execute_api  homing.client.pinpoint_client (signs for execute-api, as AWS needs)
+  aws_cli               run ``aws pinpoint ...`` against the API: aws_cli("get-apps") -> (rc, json|stdout, stderr)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from homing.client import pinpoint_client
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+READY_PREFIX = "Homing API: "
+START_TIMEOUT_SECONDS = 180.0
+REGION = "us-east-1"
+ACCESS_KEY = os.environ.get("HOMING_LOCAL_ACCESS_KEY_ID", "homing")
+SECRET_KEY = os.environ.get("HOMING_LOCAL_SECRET_ACCESS_KEY", "homing")
+
+AwsCli = Callable[..., tuple[int, Any, str]]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStackProcess:
+    """``python -m homing.local`` as a child process; stdout watched for the ready line."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self._stderr = (workdir / "local-stack.stderr").open("w+")
+        command = [sys.executable, "-m", "homing.local", "--port", str(port), "--cdk-out", str(workdir / "cdk.out")]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self.stdout: list[str] = []
+        self.url: str | None = None
+        self._ready = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.stdout.append(line)
+            if line.startswith(READY_PREFIX) and self.url is None:
+                self.url = line[len(READY_PREFIX) :].strip()
+                self._ready.set()
+        self._ready.set()  # EOF: the process ended
+
+    def wait_ready(self, timeout: float) -> str:
+        self._ready.wait(timeout)
+        if self.url is None:
+            self.stop()
+            pytest.fail(f"local stack did not become ready within {timeout:.0f} s:\n{self.output()}", pytrace=False)
+        return self.url
+
+    def output(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return "stdout:\n" + "".join(self.stdout) + "\nstderr (last 8000 chars):\n" + self._stderr.read()[-8000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stderr.close()
+
+
+@pytest.fixture(scope="session")
+def api_url() -> Iterator[str]:
+    """URL of the local API, started once per run (or HOMING_E2E_URL if set)."""
+    existing = os.environ.get("HOMING_E2E_URL")
+    if existing:
+        yield existing.rstrip("/")
+        return
+    with tempfile.TemporaryDirectory(prefix="homing-e2e-") as workdir:
+        stack = LocalStackProcess(_free_port(), Path(workdir))
+        started = time.monotonic()
+        try:
+            url = stack.wait_ready(START_TIMEOUT_SECONDS)
+            sys.stderr.write(f"\nlocal stack ready in {time.monotonic() - started:.1f} s at {url}\n")
+            yield url
+        finally:
+            stack.stop()
+
+
+@pytest.fixture(scope="session")
+def pinpoint(api_url: str) -> Any:
+    """A stock boto3 ``pinpoint`` client pointed at the local API (no Homing code involved)."""
+    return boto3.client(
+        "pinpoint",
+        endpoint_url=api_url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+
+
+@pytest.fixture(scope="session")
+def pinpoint_execute_api(api_url: str) -> Any:
+    """The client Homing documents for API Gateway: signs for ``execute-api``."""
+    return pinpoint_client(api_url, region_name=REGION, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+@pytest.fixture(scope="session")
+def aws_cli(api_url: str) -> AwsCli:
+    """Run the AWS CLI's ``pinpoint`` commands against the local API.
+
+    ``aws_cli("create-app", "--create-application-request", "Name=x")`` returns
+    ``(returncode, parsed JSON or raw stdout, stderr)``.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_PAGER": "",
+        }
+    )
+
+    def run(*args: str, timeout: float = 60) -> tuple[int, Any, str]:
+        command = [sys.executable, "-m", "awscli", "pinpoint", *args, "--endpoint-url", api_url, "--output", "json"]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        try:
+            parsed: Any = json.loads(result.stdout) if result.stdout.strip() else None
+        except ValueError:
+            parsed = result.stdout
+        return result.returncode, parsed, result.stderr
+
+    return run
