@@ -30,6 +30,9 @@ API_ENV = {
     "APPS_TABLE": "homing-apps",
     "ENDPOINTS_TABLE": "homing-endpoints",
     "CATALOG_TABLE": "homing-catalog",
+    "ANALYTICS_TABLE": "homing-analytics",
+    "EVENT_STREAMS_TABLE": "homing-event-streams",
+    "EVENT_STREAM_NAME": "homing-events",
     "RESOURCE_ARN_PREFIX": "arn:aws:mobiletargeting:us-east-1:123456789012",
     "POWERTOOLS_SERVICE_NAME": "homing",
     "POWERTOOLS_METRICS_NAMESPACE": "Homing",
@@ -52,6 +55,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         bind_tables(Settings.from_env())
         for model in ALL_MODELS:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+        import boto3
+
+        boto3.client("kinesis").create_stream(StreamName=API_ENV["EVENT_STREAM_NAME"], ShardCount=2)
         services.cache_clear()
         yield
         services.cache_clear()
@@ -128,3 +134,43 @@ def app_arn(app_id: str) -> str:
 
 def tags_path(arn: str) -> str:
     return "/v1/tags/" + quote(arn, safe="")
+
+
+def drain_stream(stream: str = API_ENV["EVENT_STREAM_NAME"]) -> list[dict[str, Any]]:
+    """Every record on the stream, as Lambda's Kinesis event records (one list per shard, in order)."""
+    import base64
+
+    import boto3
+
+    kinesis = boto3.client("kinesis")
+    out = []
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        it = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for rec in kinesis.get_records(ShardIterator=it, Limit=10000)["Records"]:
+            out.append(
+                {
+                    "eventID": f"{shard['ShardId']}:{rec['SequenceNumber']}",
+                    "eventSource": "aws:kinesis",
+                    "kinesis": {
+                        "sequenceNumber": rec["SequenceNumber"],
+                        "partitionKey": rec["PartitionKey"],
+                        "data": base64.b64encode(rec["Data"]).decode(),
+                    },
+                }
+            )
+    return out
+
+
+@pytest.fixture
+def process(aws: None) -> Any:
+    """Run the real process_events handler on Kinesis records (a Lambda Kinesis event)."""
+    import process_events.handler as handler_module
+
+    handler_module._processing = None
+
+    def _process(records: list[dict[str, Any]]) -> dict[str, Any]:
+        return handler_module.lambda_handler({"Records": records}, LambdaContext(function_name="process_events"))  # type: ignore[arg-type]
+
+    return _process

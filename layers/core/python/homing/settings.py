@@ -21,6 +21,9 @@ class Settings:
     region: str
     resource_arn_prefix: str  # arn:<partition>:mobiletargeting:<region>:<account>
     event_stream_name: str = ""
+    analytics_table: str = ""
+    event_streams_table: str = ""
+    funnel_timelines: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -33,4 +36,7 @@ class Settings:
             region=region,
             resource_arn_prefix=env.get("RESOURCE_ARN_PREFIX") or f"arn:aws:mobiletargeting:{region}:000000000000",
             event_stream_name=env.get("EVENT_STREAM_NAME", ""),
+            analytics_table=env.get("ANALYTICS_TABLE", ""),
+            event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
+            funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
         )

@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from homing.api import errors
-from homing.api.routers import apps, endpoints, tags
+from homing.api.routers import apps, endpoints, events, tags
 from homing.bootstrap import Services
 
 _TAGS_PREFIX = "/v1/tags/"
@@ -34,4 +34,5 @@ def build_resolver(svc: Services) -> PinpointResolver:
     resolver.include_router(apps.router(svc))
     resolver.include_router(endpoints.router(svc))
     resolver.include_router(tags.router(svc))
+    resolver.include_router(events.router(svc))
     return resolver

@@ -18,6 +18,16 @@ class Quotas:
     attribute_value_length: int = 100
     attribute_values_per_key: int = 50
     endpoints_per_user: int = 15
+    events_per_request: int = 100
+    events_request_bytes: int = 4 * 1024 * 1024
+    event_size_bytes: int = 1000 * 1024
+    event_keys: int = 40
+    event_key_length: int = 50
+    event_type_length: int = 50
+    event_attribute_value_length: int = 200
+    custom_event_types_per_app: int = 1500
+    kpi_max_days: int = 31
+    kpi_max_age_days: int = 90
     max_page_size: int = 1000
     default_page_size: int = 100
 

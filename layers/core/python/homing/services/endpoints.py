@@ -89,10 +89,11 @@ class EndpointService:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def update_endpoint(self, app_id: str, endpoint_id: str, req: EndpointRequest, request_id: str) -> None:
+    def update_endpoint(self, app_id: str, endpoint_id: str, req: EndpointRequest, request_id: str) -> Endpoint:
+        """Create or update one endpoint; returns it as stored."""
         validate_endpoint_id(endpoint_id)
         validate_request(req, "", self._quotas)
-        self._write(app_id, [(endpoint_id, req, "")], request_id)
+        return self._write(app_id, [(endpoint_id, req, "")], request_id)[endpoint_key(endpoint_id)]
 
     def update_endpoints_batch(self, app_id: str, items: list[EndpointRequest], request_id: str) -> None:
         if not items:
@@ -107,7 +108,9 @@ class EndpointService:
             writes.append((item.id or "", item, path))
         self._write(app_id, writes, request_id)
 
-    def _write(self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], request_id: str) -> None:
+    def _write(
+        self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], request_id: str
+    ) -> dict[str, Endpoint]:
         self._apps.require(app_id)
         now = iso_now(self._clock())
         plan = _Plan(self._endpoints, app_id)
@@ -128,6 +131,7 @@ class EndpointService:
         new_names = self._new_attribute_names(app_id, [e for k in plan.changed if (e := plan.state[k])])
         self._endpoints.save_all(e for k in plan.changed if (e := plan.state[k]) is not None)
         self._catalog.add(app_id, new_names)
+        return {k: e for k in plan.changed if (e := plan.state[k]) is not None}
 
     def _make_room(self, plan: _Plan, joining: Endpoint, path: str) -> None:
         """Pinpoint's 15-endpoints-per-user cap: evict the oldest push endpoint, or refuse."""
@@ -168,6 +172,9 @@ class EndpointService:
         if endpoint is None:
             raise NotFound(f"Endpoint {endpoint_id} not found in application {app_id}")
         return endpoint
+
+    def find(self, app_id: str, endpoint_id: str) -> Endpoint | None:
+        return self._endpoints.get(app_id, endpoint_id)
 
     def delete_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint:
         endpoint = self.get_endpoint(app_id, endpoint_id)

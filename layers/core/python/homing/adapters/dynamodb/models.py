@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -91,7 +98,44 @@ class CatalogItem(Model):
     count = NumberAttribute(default=0)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem)
+class AnalyticsItem(Model):
+    """Analytics, one table with string keys (homing.domain.analytics names them):
+
+    - day items (``APP#app``, ``CMP#app#campaign``, ``JNY#…``, ``EVT#app#type`` / ISO date) whose
+      counters are top-level number attributes named ``c:<counter>``, added with ``ADD``;
+    - state items (endpoint/user activity, first-time markers) written with a version condition;
+    - per-shard checkpoints (``CKPT`` / shard id) committed in the same transaction as the counters;
+    - funnel timeline items (``FT#app#type#day`` / ``endpoint#ts#event``) that expire after 90 days.
+    """
+
+    class Meta:
+        table_name = "analytics"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute(null=True)
+    first_day = NumberAttribute(null=True)
+    days = NumberSetAttribute(null=True)
+    flags = UnicodeSetAttribute(null=True)
+    seq = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+class EventStreamItem(Model):
+    """The app's event stream (PutEventStream): where every event is also forwarded."""
+
+    class Meta:
+        table_name = "event-streams"
+
+    application_id = UnicodeAttribute(hash_key=True)
+    destination_stream_arn = UnicodeAttribute()
+    role_arn = UnicodeAttribute()
+    last_modified_date = UnicodeAttribute()
+    last_updated_by = UnicodeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem, AnalyticsItem, EventStreamItem)
 
 
 def bind_tables(settings: Any, region: str | None = None) -> None:
@@ -99,6 +143,8 @@ def bind_tables(settings: Any, region: str | None = None) -> None:
     AppItem.Meta.table_name = settings.apps_table
     EndpointItem.Meta.table_name = settings.endpoints_table
     CatalogItem.Meta.table_name = settings.catalog_table
+    AnalyticsItem.Meta.table_name = settings.analytics_table or "analytics"
+    EventStreamItem.Meta.table_name = settings.event_streams_table or "event-streams"
     for model in ALL_MODELS:
         model.Meta.region = region or settings.region
         # PynamoDB caches its connection per model; drop it so a new table name/region applies.

@@ -1,0 +1,126 @@
+"""Analytics storage: state items, counter day items and shard checkpoints in the Analytics table.
+
+Counters have dynamic names, so they are top-level number attributes ``c:<name>`` written with
+PynamoDB ``Path(...).add()`` and read back through PynamoDB's TableConnection (raw attribute maps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.connection import TableConnection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from homing.adapters.dynamodb.models import AnalyticsItem
+from homing.domain.analytics import Key, State, Writes
+
+COUNTER = "c:"
+TIMELINE_TTL = timedelta(days=90)
+
+
+class CheckpointMoved(Exception):
+    """Another invocation advanced the shard's checkpoint (or changed a state item) first: reload and redo."""
+
+
+def _number(raw: dict[str, Any]) -> float:
+    return float(raw["N"])
+
+
+class AnalyticsRepository:
+    def _table(self) -> TableConnection:
+        return AnalyticsItem._get_connection()  # type: ignore[no-any-return]
+
+    # --- checkpoints and state ----------------------------------------------------------------
+
+    def checkpoint(self, shard: str) -> str | None:
+        try:
+            return AnalyticsItem.get("CKPT", shard, consistent_read=True).seq
+        except AnalyticsItem.DoesNotExist:
+            return None
+
+    def load_states(self, keys: set[Key]) -> dict[Key, State]:
+        found: dict[Key, State] = {}
+        for item in AnalyticsItem.batch_get(list(keys), consistent_read=True):
+            found[(item.pk, item.sk)] = State(
+                version=int(item.version or 0),
+                first_day=None if item.first_day is None else int(item.first_day),
+                days={int(d) for d in item.days or ()},
+                flags=set(item.flags or ()),
+            )
+        return found
+
+    def commit(self, writes: Writes, versions: dict[Key, int], shard: str, previous: str | None, seq: str) -> None:
+        """Counters, state items and the shard checkpoint in one transaction: all or nothing."""
+        try:
+            with TransactWrite(connection=AnalyticsItem._get_connection().connection) as tx:
+                for (pk, sk), counters in writes.counters.items():
+                    actions = [Path(f"{COUNTER}{name}").add(value) for name, value in counters.items() if value]
+                    if actions:
+                        tx.update(AnalyticsItem(pk, sk), actions=actions)
+                for (pk, sk), state in writes.states.items():
+                    old = versions.get((pk, sk), 0)
+                    item = AnalyticsItem(
+                        pk,
+                        sk,
+                        version=old + 1,
+                        first_day=state.first_day,
+                        days=state.days or None,
+                        flags=state.flags or None,
+                    )
+                    tx.save(
+                        item,
+                        condition=AnalyticsItem.pk.does_not_exist() if old == 0 else AnalyticsItem.version == old,
+                    )
+                ckpt = AnalyticsItem("CKPT", shard, seq=seq)
+                tx.save(ckpt, condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous)
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException" and any(
+                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons
+            ):
+                raise CheckpointMoved() from exc
+            raise
+
+    def apply_extremes(self, writes: Writes) -> None:
+        """Metric minima/maxima: a conditional SET, safe to repeat (a replay cannot move an extreme)."""
+        for ((pk, sk), name), value in writes.minima.items():
+            self._extreme(pk, sk, f"{COUNTER}min:{name}", value, lower=True)
+        for ((pk, sk), name), value in writes.maxima.items():
+            self._extreme(pk, sk, f"{COUNTER}max:{name}", value, lower=False)
+
+    def _extreme(self, pk: str, sk: str, attribute: str, value: float, *, lower: bool) -> None:
+        path = Path(attribute)
+        condition = path.does_not_exist() | (path > value if lower else path < value)
+        try:
+            self._table().update_item(pk, sk, actions=[path.set(value)], condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def put_timeline(self, entries: Iterable[tuple[str, str, dict[str, Any]]], expires_from: Any) -> None:
+        """Funnel timeline items, keyed by the event, so writing one twice is harmless."""
+        with AnalyticsItem.batch_write() as batch:
+            for pk, sk, data in entries:
+                batch.save(AnalyticsItem(pk, sk, data=data, expires=expires_from + TIMELINE_TTL))
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def counters(self, pk: str, first_sk: str, last_sk: str) -> dict[str, dict[str, float]]:
+        """Counter attributes of the items of ``pk`` with sk in [first_sk, last_sk], by sk."""
+        out: dict[str, dict[str, float]] = {}
+        start = None
+        while True:
+            page = self._table().query(
+                pk, range_key_condition=AnalyticsItem.sk.between(first_sk, last_sk), exclusive_start_key=start
+            )
+            for raw in page.get("Items", []):
+                out[raw["sk"]["S"]] = {k[len(COUNTER) :]: _number(v) for k, v in raw.items() if k.startswith(COUNTER)}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    def timeline(self, pk: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(i.sk, i.data or {}) for i in AnalyticsItem.query(pk)]

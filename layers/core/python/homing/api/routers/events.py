@@ -1,0 +1,127 @@
+"""PutEvents, Put/Get/DeleteEventStream, the date-range KPI operations, and the Homing extensions
+for custom event statistics and funnels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.metrics import MetricUnit
+
+from homing.api.responses import ok
+from homing.api.schemas import parse_body
+from homing.bootstrap import Services
+from homing.codec import build
+from homing.domain.errors import BadRequest, PayloadTooLarge
+from homing.domain.events import Event, EventsBatch
+from homing.domain.limits import QUOTAS
+from homing.domain.model import EndpointRequest
+from homing.observability import metrics
+from homing.services.event_streams import EventStream
+from homing.services.funnels import parse_funnel
+from homing.services.kpis import Range, event_stats
+
+
+def _stream_response(s: EventStream) -> dict[str, Any]:
+    body = {
+        "ApplicationId": s.application_id,
+        "DestinationStreamArn": s.destination_stream_arn,
+        "RoleArn": s.role_arn,
+        "LastModifiedDate": s.last_modified_date,
+    }
+    if s.last_updated_by:
+        body["LastUpdatedBy"] = s.last_updated_by
+    return body
+
+
+def _kpi_response(ids: dict[str, str], kpi: str, rng: Range, rows: list[Any]) -> dict[str, Any]:
+    return {
+        **ids,
+        "KpiName": kpi,
+        "StartTime": rng.start.isoformat().replace("+00:00", "Z"),
+        "EndTime": rng.end.isoformat().replace("+00:00", "Z"),
+        "KpiResult": {"Rows": rows},
+    }
+
+
+def parse_events_request(body: dict[str, Any]) -> dict[str, EventsBatch]:
+    items = body.get("BatchItem")
+    if not isinstance(items, dict) or not items:
+        raise BadRequest("BatchItem is required and must map endpoint ids to events")
+    batch = {}
+    for endpoint_id, item in items.items():
+        path = f"BatchItem.{endpoint_id}"
+        if not isinstance(item, dict):
+            raise BadRequest(f"{path} must be an object")
+        events = item.get("Events") or {}
+        if not isinstance(events, dict):
+            raise BadRequest(f"{path}.Events must map event ids to events")
+        endpoint = build(EndpointRequest, item["Endpoint"], f"{path}.Endpoint") if item.get("Endpoint") else None
+        batch[endpoint_id] = EventsBatch(
+            endpoint=endpoint,
+            events={eid: build(Event, ev, f"{path}.Events.{eid}") for eid, ev in events.items()},
+        )
+    return batch
+
+
+def router(svc: Services) -> APIGatewayRouter:
+    r = APIGatewayRouter()
+
+    def query(name: str) -> str | None:
+        return (r.current_event.query_string_parameters or {}).get(name) or None
+
+    @r.post("/v1/apps/<application_id>/events")
+    def put_events(application_id: str) -> Response[str]:
+        raw = r.current_event.body or ""
+        if len(raw.encode()) > QUOTAS.events_request_bytes:
+            raise PayloadTooLarge("A PutEvents request can be at most 4 MB")
+        batch = parse_events_request(parse_body(raw))
+        request_id = str(r.current_event.request_context.request_id or "")
+        result = svc.events.put_events(application_id, batch, request_id)
+        metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=sum(len(b.events) for b in batch.values()))
+        return ok(result, 202)
+
+    @r.post("/v1/apps/<application_id>/eventstream")
+    def put_event_stream(application_id: str) -> Response[str]:
+        body = parse_body(r.current_event.body)
+        caller = r.current_event.request_context.identity.user_arn
+        stream = svc.event_streams.put(application_id, body.get("DestinationStreamArn"), body.get("RoleArn"), caller)
+        return ok(_stream_response(stream))
+
+    @r.get("/v1/apps/<application_id>/eventstream")
+    def get_event_stream(application_id: str) -> Response[str]:
+        return ok(_stream_response(svc.event_streams.get(application_id)))
+
+    @r.delete("/v1/apps/<application_id>/eventstream")
+    def delete_event_stream(application_id: str) -> Response[str]:
+        return ok(_stream_response(svc.event_streams.delete(application_id)))
+
+    @r.get("/v1/apps/<application_id>/kpis/daterange/<kpi_name>")
+    def application_kpi(application_id: str, kpi_name: str) -> Response[str]:
+        rng, rows = svc.kpis.application(application_id, kpi_name, query("start-time"), query("end-time"))
+        return ok(_kpi_response({"ApplicationId": application_id}, kpi_name, rng, rows))
+
+    @r.get("/v1/apps/<application_id>/campaigns/<campaign_id>/kpis/daterange/<kpi_name>")
+    def campaign_kpi(application_id: str, campaign_id: str, kpi_name: str) -> Response[str]:
+        rng, rows = svc.kpis.campaign(application_id, campaign_id, kpi_name, query("start-time"), query("end-time"))
+        ids = {"ApplicationId": application_id, "CampaignId": campaign_id}
+        return ok(_kpi_response(ids, kpi_name, rng, rows))
+
+    @r.get("/v1/apps/<application_id>/journeys/<journey_id>/kpis/daterange/<kpi_name>")
+    def journey_kpi(application_id: str, journey_id: str, kpi_name: str) -> Response[str]:
+        rng, rows = svc.kpis.journey(application_id, journey_id, kpi_name, query("start-time"), query("end-time"))
+        ids = {"ApplicationId": application_id, "JourneyId": journey_id}
+        return ok(_kpi_response(ids, kpi_name, rng, rows))
+
+    @r.get("/v1/apps/<application_id>/events/<event_type>/stats")
+    def custom_event_stats(application_id: str, event_type: str) -> Response[str]:
+        svc.apps.require(application_id)
+        rng = svc.kpis.range(query("start-time"), query("end-time"), homing_kpi=True)
+        return ok(event_stats(svc.analytics, application_id, event_type, rng))
+
+    @r.post("/v1/apps/<application_id>/funnels")
+    def funnel(application_id: str) -> Response[str]:
+        return ok(svc.funnels.run(application_id, parse_funnel(parse_body(r.current_event.body))))
+
+    return r

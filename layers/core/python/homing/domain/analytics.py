@@ -1,0 +1,436 @@
+"""Event aggregation, pure: what one event-stream record adds to the analytics.
+
+``Aggregator.apply`` turns records into three kinds of writes, given the current per-entity state:
+- counter deltas (DynamoDB ``ADD``) on small day items — reading a 90-day range is one query;
+- new versions of state items (endpoint and user activity, first-time markers) that decide whether a
+  record counts as a new active endpoint/user, a retained user, a unique open, …;
+- idempotent extras (metric min/max, funnel timelines) that may be applied more than once.
+The storage side (homing.services.analytics) commits the first two atomically with the shard's
+checkpoint, which is what makes a replayed batch count nothing twice.
+
+Day numbers are days since 1970-01-01 (UTC); day items are keyed by their ISO date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+DAY_MS = 86_400_000
+MAU_WINDOW = 30  # rolling 30-day window for monthly active endpoints/users
+RETENTION_DAYS = (7, 14, 30)
+KEEP_ACTIVE_DAYS = 120  # active days remembered per endpoint/user (covers MAU and retention windows)
+# Engagement events are produced by sending, not by the app being used: they never count as activity.
+ENGAGEMENT_PREFIXES = ("_campaign.", "_journey.", "_email.", "_SMS.", "_sms.", "_push.", "_voice.", "_inapp.")
+DEMOGRAPHICS = {
+    "platform": ("Demographic", "Platform"),
+    "app_version": ("Demographic", "AppVersion"),
+    "make": ("Demographic", "Make"),
+    "model": ("Demographic", "Model"),
+    "locale": ("Demographic", "Locale"),
+    "country": ("Location", "Country"),
+}
+PUSH_DELIVERY_TYPES = {"ADM", "APNS", "APNS_SANDBOX", "APNS_VOIP", "APNS_VOIP_SANDBOX", "GCM", "BAIDU", "PUSH"}
+EMAIL_KINDS = {
+    "_email.send": "sent",
+    "_email.delivered": "delivered",
+    "_email.open": "opened",
+    "_email.click": "clicked",
+    "_email.hardbounce": "hardbounced",
+    "_email.softbounce": "softbounced",
+    "_email.complaint": "complained",
+    "_email.rejected": "rejected",
+    "_email.unsubscribe": "unsubscribed",
+}
+UNIQUE_EMAIL_KINDS = {"opened", "clicked"}
+
+Key = tuple[str, str]
+
+
+def day_number(ms: int) -> int:
+    return ms // DAY_MS
+
+
+def day_iso(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+def day_from_iso(value: str) -> int:
+    return (date.fromisoformat(value) - date(1970, 1, 1)).days
+
+
+def now_day() -> int:
+    return day_number(int(datetime.now(UTC).timestamp() * 1000))
+
+
+def app_day(app: str, day: int) -> Key:
+    return (f"APP#{app}", day_iso(day))
+
+
+def campaign_day(app: str, campaign: str, day: int) -> Key:
+    return (f"CMP#{app}#{campaign}", day_iso(day))
+
+
+def journey_day(app: str, journey: str, day: int) -> Key:
+    return (f"JNY#{app}#{journey}", day_iso(day))
+
+
+def event_day(app: str, event_type: str, day: int) -> Key:
+    return (f"EVT#{app}#{event_type}", day_iso(day))
+
+
+def event_values_key(app: str, event_type: str, day: int, attribute: str, value: str) -> Key:
+    return (f"EVA#{app}#{event_type}", f"{day_iso(day)}#{attribute}#{value}")
+
+
+def endpoint_activity_key(app: str, endpoint_id: str) -> Key:
+    return (f"EPA#{app}", endpoint_id.lower())
+
+
+def user_activity_key(app: str, user_id: str) -> Key:
+    return (f"USA#{app}", user_id)
+
+
+def message_marker_key(app: str, message_id: str) -> Key:
+    return (f"MSG#{app}", message_id)
+
+
+def delivery_marker_key(app: str, campaign: str, endpoint_id: str) -> Key:
+    return (f"CDE#{app}#{campaign}", endpoint_id.lower())
+
+
+def timeline_key(app: str, event_type: str, day: int) -> str:
+    return f"FT#{app}#{event_type}#{day_iso(day)}"
+
+
+def timeline_entry(r: Record) -> tuple[str, str, dict[str, Any]]:
+    """One funnel timeline item per event, keyed so that writing it twice changes nothing."""
+    sk = f"{r.endpoint_id.lower()}#{r.timestamp_ms:013d}#{r.event_id}"
+    return timeline_key(r.app_id, r.event_type, r.day), sk, {"a": r.attributes, "u": r.user_id or ""}
+
+
+@dataclass
+class State:
+    """A read-modify-write item: activity of an endpoint or user, or a first-time marker."""
+
+    version: int = 0  # 0 = does not exist yet
+    first_day: int | None = None
+    days: set[int] = field(default_factory=set)
+    flags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Record:
+    """The fields of an event-stream record that analytics uses."""
+
+    app_id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    timestamp_ms: int
+    attributes: dict[str, str]
+    metrics: dict[str, float]
+    session: dict[str, Any]
+    endpoint: dict[str, Any]
+
+    @property
+    def user_id(self) -> str | None:
+        user = self.endpoint.get("User") or {}
+        return user.get("UserId") or None
+
+    @property
+    def day(self) -> int:
+        return day_number(self.timestamp_ms)
+
+
+def parse_record(data: dict[str, Any]) -> Record:
+    """Validate a stream record; raises ValueError for a malformed one (reported as a batch item failure)."""
+    try:
+        app = data["application"]["app_id"]
+        endpoint_id = data["client"]["client_id"]
+        event_type = data["event_type"]
+        ts = int(data["event_timestamp"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not an event-stream record: missing or invalid {exc}") from None
+    if not all(isinstance(v, str) and v for v in (app, endpoint_id, event_type)):
+        raise ValueError("not an event-stream record: app_id, client_id and event_type must be strings")
+    attributes = data.get("attributes") or {}
+    metrics = data.get("metrics") or {}
+    if not isinstance(attributes, dict) or not isinstance(metrics, dict):
+        raise ValueError("attributes and metrics must be maps")
+    event_id = str(data.get("event_id") or f"{endpoint_id}:{event_type}:{ts}")
+    return Record(
+        app_id=app,
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type=event_type,
+        timestamp_ms=ts,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        metrics={str(k): float(v) for k, v in metrics.items()},
+        session=data.get("session") or {},
+        endpoint=data.get("endpoint") or {},
+    )
+
+
+def is_activity(event_type: str) -> bool:
+    return not event_type.startswith(ENGAGEMENT_PREFIXES)
+
+
+def _new_in_windows(days: set[int], day: int) -> list[tuple[int, int]]:
+    """Days d in [day, day+29] whose rolling 30-day window gains its first active day with ``day``.
+
+    Returned as (start, end) half-open ranges, so MAU can be kept as +1/-1 deltas (a difference array).
+    """
+    earlier = [d for d in days if day - MAU_WINDOW < d < day]
+    later = [d for d in days if day < d < day + MAU_WINDOW]
+    start = max(earlier) + MAU_WINDOW if earlier else day
+    end = min(later) if later else day + MAU_WINDOW
+    return [(start, end)] if start < end else []
+
+
+@dataclass
+class Writes:
+    counters: dict[Key, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    states: dict[Key, State] = field(default_factory=dict)
+    minima: dict[tuple[Key, str], float] = field(default_factory=dict)
+    maxima: dict[tuple[Key, str], float] = field(default_factory=dict)
+    timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, key: Key, name: str, value: float = 1.0) -> None:
+        self.counters[key][name] += value
+
+    def keys(self) -> set[Key]:
+        return set(self.counters) | set(self.states)
+
+
+class Aggregator:
+    """Applies records in order to a working copy of the state items they touch."""
+
+    def __init__(self, load: Callable[[set[Key]], dict[Key, State]]) -> None:
+        self._load = load
+        self.state: dict[Key, State] = {}
+        self.writes = Writes()
+
+    def needs(self, record: Record) -> set[Key]:
+        """State items ``record`` may read (loaded in bulk before applying a chunk)."""
+        keys = {endpoint_activity_key(record.app_id, record.endpoint_id)}
+        if record.user_id:
+            keys.add(user_activity_key(record.app_id, record.user_id))
+        message_id = record.attributes.get("message_id")
+        if message_id:
+            keys.add(message_marker_key(record.app_id, message_id))
+        campaign = record.attributes.get("campaign_id")
+        if campaign and record.event_type == "_campaign.send":
+            keys.add(delivery_marker_key(record.app_id, campaign, record.endpoint_id))
+        return keys
+
+    def prefetch(self, records: Iterable[Record]) -> None:
+        wanted = set().union(*(self.needs(r) for r in records)) - self.state.keys()
+        if wanted:
+            found = self._load(wanted)
+            for key in wanted:
+                self.state[key] = found.get(key, State())
+
+    def _get(self, key: Key) -> State:
+        if key not in self.state:
+            self.state[key] = self._load({key}).get(key, State())
+        return self.state[key]
+
+    def _put(self, key: Key, state: State) -> None:
+        self.state[key] = state
+        self.writes.states[key] = state
+
+    def reset_writes(self) -> None:
+        self.writes = Writes()
+
+    def committed(self) -> None:
+        """After a commit the written versions are what is stored: bump them, start a new chunk."""
+        for key in self.writes.states:
+            self.state[key] = dataclasses.replace(self.state[key], version=self.state[key].version + 1)
+        self.reset_writes()
+
+    def forget(self, keys: Iterable[Key]) -> None:
+        for key in keys:
+            self.state.pop(key, None)
+
+    # --- the rules ------------------------------------------------------------------------------
+
+    def apply(self, r: Record) -> None:
+        w = self.writes
+        if is_activity(r.event_type):
+            self._activity(r)
+            self._custom_event(r)
+        elif r.event_type.startswith("_email."):
+            self._email(r)
+        elif r.event_type.startswith(("_SMS.", "_sms.")):
+            self._sms(r)
+        if r.event_type.startswith("_campaign."):
+            self._campaign_send(r)
+        if is_activity(r.event_type):
+            w.timeline.append(timeline_entry(r))
+
+    def _activity(self, r: Record) -> None:
+        w, day, app = self.writes, r.day, app_day(r.app_id, r.day)
+        w.add(app, "events")
+        if r.event_type == "_session.start":
+            w.add(app, "sessions")
+        elif r.event_type == "_session.stop":
+            duration = r.session.get("duration")
+            if duration is None and r.session.get("start_timestamp") and r.session.get("stop_timestamp"):
+                duration = int(r.session["stop_timestamp"]) - int(r.session["start_timestamp"])
+            if duration is not None and duration >= 0:
+                w.add(app, "session_stops")
+                w.add(app, "session_ms", float(duration))
+        ep_key = endpoint_activity_key(r.app_id, r.endpoint_id)
+        ep = self._get(ep_key)
+        if day not in ep.days:
+            w.add(app, "active_endpoints")
+            for name, (group, member) in DEMOGRAPHICS.items():
+                value = (r.endpoint.get(group) or {}).get(member)
+                if value not in (None, ""):
+                    w.add(app, f"demo:{name}:{value}")
+            self._mau(r.app_id, "endpoints", ep.days, day)
+            if ep.first_day is None:
+                w.add(app, "new_endpoints")
+            self._put(ep_key, self._touch(ep, day))
+        if r.user_id:
+            u_key = user_activity_key(r.app_id, r.user_id)
+            user = self._get(u_key)
+            if day not in user.days:
+                w.add(app, "active_users")
+                self._mau(r.app_id, "users", user.days, day)
+                if user.first_day is None:
+                    w.add(app, "new_users")
+                else:
+                    for n in RETENTION_DAYS:
+                        if day - user.first_day == n:
+                            w.add(app_day(r.app_id, user.first_day), f"retained_{n}")
+                self._put(u_key, self._touch(user, day))
+
+    def _mau(self, app: str, who: str, days: set[int], day: int) -> None:
+        for start, end in _new_in_windows(days, day):
+            self.writes.add(app_day(app, start), f"mau_{who}_delta", 1)
+            self.writes.add(app_day(app, end), f"mau_{who}_delta", -1)
+
+    @staticmethod
+    def _touch(state: State, day: int) -> State:
+        days = {d for d in state.days | {day} if d > max(state.days | {day}) - KEEP_ACTIVE_DAYS}
+        first = day if state.first_day is None else min(state.first_day, day)
+        return dataclasses.replace(state, days=days, first_day=first)
+
+    def _custom_event(self, r: Record) -> None:
+        if r.event_type.startswith("_session."):
+            return
+        key = event_day(r.app_id, r.event_type, r.day)
+        self.writes.add(key, "count")
+        self.writes.add(app_day(r.app_id, r.day), f"evt:{r.event_type}")
+        for name, value in r.metrics.items():
+            self.writes.add(key, f"sum:{name}", value)
+            self.writes.add(key, f"n:{name}")
+            mk = (key, name)
+            self.writes.minima[mk] = min(value, self.writes.minima.get(mk, value))
+            self.writes.maxima[mk] = max(value, self.writes.maxima.get(mk, value))
+        for name, value in r.attributes.items():
+            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, value), "count")
+
+    def _first(self, key: Key, flag: str) -> bool:
+        """True the first time ``flag`` is seen on marker ``key`` (and records it)."""
+        state = self._get(key)
+        if flag in state.flags:
+            return False
+        self._put(key, dataclasses.replace(state, flags=state.flags | {flag}))
+        return True
+
+    def _email(self, r: Record) -> None:
+        kind = EMAIL_KINDS.get(r.event_type)
+        if kind is None:
+            return
+        w, a = self.writes, r.attributes
+        message_id = a.get("message_id")
+        unique = kind in UNIQUE_EMAIL_KINDS and (
+            not message_id or self._first(message_marker_key(r.app_id, message_id), kind)
+        )
+        if a.get("campaign_id"):
+            key = campaign_day(r.app_id, a["campaign_id"], r.day)
+            activity = a.get("campaign_activity_id", "")
+            for name in (f"email_{kind}", f"email_{kind}:{activity}"):
+                w.add(key, name)
+                if unique:
+                    w.add(key, f"{name}:unique")
+            w.add(app_day(r.app_id, r.day), f"bycmp:{a['campaign_id']}:email_{kind}")
+            if unique:
+                w.add(app_day(r.app_id, r.day), f"bycmp:{a['campaign_id']}:email_{kind}:unique")
+        elif a.get("journey_id"):
+            key = journey_day(r.app_id, a["journey_id"], r.day)
+            activity = a.get("journey_activity_id", "")
+            for name in (f"email_{kind}", f"email_{kind}:{activity}"):
+                w.add(key, name)
+                if unique:
+                    w.add(key, f"{name}:unique")
+        else:
+            w.add(app_day(r.app_id, r.day), f"txn_email_{kind}")
+            if unique:
+                w.add(app_day(r.app_id, r.day), f"txn_email_{kind}:unique")
+
+    def _sms(self, r: Record) -> None:
+        w, a = self.writes, r.attributes
+        price = r.metrics.get("price_in_millicents_usd")
+        if a.get("campaign_id"):
+            if price is not None:
+                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), "sms_spend", price)
+            return
+        if a.get("journey_id"):
+            return
+        key, country = app_day(r.app_id, r.day), a.get("iso_country_code") or "UNKNOWN"
+        try:
+            parts = float(a.get("number_of_message_parts") or 1)
+        except ValueError:
+            parts = 1.0
+        kind = {"_SMS.BUFFERED": "sent", "_SMS.SEND": "sent", "_SMS.SUCCESS": "delivered"}.get(r.event_type)
+        if kind:
+            for suffix in ("", f":{country}"):
+                w.add(key, f"txn_sms_{kind}{suffix}")
+                w.add(key, f"txn_sms_{kind}_parts{suffix}", parts)
+        if r.event_type == "_SMS.FAILURE":
+            w.add(key, f"txn_sms_error:{a.get('record_status') or 'UNKNOWN'}")
+        if price is not None:
+            w.add(key, f"txn_sms_price:{country}", price)
+            w.add(key, f"txn_sms_priced:{country}")
+            w.add(key, f"txn_sms_priced_parts:{country}", parts)
+
+    def _campaign_send(self, r: Record) -> None:
+        w, a = self.writes, r.attributes
+        campaign = a.get("campaign_id")
+        if not campaign:
+            return
+        key, app = campaign_day(r.app_id, campaign, r.day), app_day(r.app_id, r.day)
+        activity = a.get("campaign_activity_id", "")
+        if r.event_type == "_campaign.send":
+            status = a.get("campaign_send_status", "SUCCESS")
+            w.add(key, f"send:{status}")
+            w.add(key, f"send:{status}:{activity}")
+            if status != "SUCCESS":
+                return
+            w.add(app, f"bycmp:{campaign}:sent")
+            push = a.get("delivery_type") in PUSH_DELIVERY_TYPES
+            if push:
+                w.add(key, "push_sent")
+                w.add(key, f"push_sent:{activity}")
+                w.add(app, f"bycmp:{campaign}:push_sent")
+            marker = delivery_marker_key(r.app_id, campaign, r.endpoint_id)
+            if self._first(marker, "any"):
+                w.add(key, "unique_deliveries")
+                w.add(app, f"bycmp:{campaign}:unique_deliveries")
+            if self._first(marker, f"day:{r.day}"):
+                w.add(key, "unique_deliveries_day")
+                w.add(app, f"bycmp:{campaign}:unique_deliveries_day")
+            if self._first(marker, f"activity:{activity}"):
+                w.add(key, f"unique_deliveries:{activity}")
+        elif r.event_type == "_campaign.opened_notification":
+            w.add(key, "push_opened")
+            w.add(key, f"push_opened:{activity}")
+            w.add(app, f"bycmp:{campaign}:push_opened")

@@ -1,0 +1,109 @@
+"""process_events: Kinesis records -> analytics aggregates (exactly once) and the app's event stream.
+
+Exactly-once counting on an at-least-once stream: records of a shard arrive in sequence order, so
+each shard keeps a checkpoint (its last counted sequence number). A chunk of records is counted by
+one DynamoDB transaction that adds the chunk's counters, writes the state items it changed and moves
+the checkpoint from the value read to the chunk's last sequence number. A replayed record is at or
+below the checkpoint and is skipped; a chunk whose transaction fails changed nothing. Malformed
+records are reported as batch item failures every time they are seen (so they reach the on-failure
+destination) and never block the records around them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from homing.adapters.dynamodb.analytics import AnalyticsRepository, CheckpointMoved
+from homing.domain.analytics import Aggregator, Record, parse_record
+from homing.observability import logger
+
+# A record touches at most ~56 items (40 attribute values + day, cohort, MAU, event, states,
+# campaign); committing before a chunk reaches 40 keeps every transaction under DynamoDB's 100 items.
+CHUNK_KEYS = 40
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    shard: str
+    sequence: str
+    data: bytes
+
+
+class EventForwarder(Protocol):
+    def forward(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Send (app id, record) pairs to each app's own event stream, if it has one."""
+
+
+class ProcessingService:
+    def __init__(
+        self,
+        repo: AnalyticsRepository,
+        forwarder: EventForwarder,
+        *,
+        clock: Callable[[], datetime],
+        funnel_timelines: bool = True,
+    ) -> None:
+        self._repo, self._forwarder, self._clock = repo, forwarder, clock
+        self._funnel_timelines = funnel_timelines
+
+    def process(self, records: Sequence[StreamRecord]) -> list[str]:
+        """Count and forward a batch; returns the sequence numbers of the records that failed."""
+        failures: list[str] = []
+        by_shard: dict[str, list[tuple[int, str, Record, dict[str, Any]]]] = defaultdict(list)
+        for rec in records:
+            try:
+                data = json.loads(rec.data)
+                if not isinstance(data, dict):
+                    raise ValueError("a record must be a JSON object")
+                by_shard[rec.shard].append((int(rec.sequence), rec.sequence, parse_record(data), data))
+            except (ValueError, UnicodeDecodeError) as exc:
+                logger.warning("malformed event record", extra={"sequence": rec.sequence, "reason": str(exc)[:200]})
+                failures.append(rec.sequence)
+        for shard, items in by_shard.items():
+            self._process_shard(shard, sorted(items, key=lambda i: i[0]))
+        return failures
+
+    def _process_shard(self, shard: str, items: list[tuple[int, str, Record, dict[str, Any]]]) -> None:
+        previous = self._repo.checkpoint(shard)
+        fresh = [i for i in items if previous is None or i[0] > int(previous)]
+        if not fresh:
+            return
+        self._forwarder.forward([(r.app_id, data) for _, _, r, data in fresh])
+        for _ in range(ATTEMPTS):
+            try:
+                self._count(shard, previous, fresh)
+                return
+            except CheckpointMoved:  # a concurrent writer changed a user's state or the checkpoint: redo
+                previous = self._repo.checkpoint(shard)
+                fresh = [i for i in fresh if previous is None or i[0] > int(previous)]
+        raise RuntimeError(f"could not commit shard {shard} after {ATTEMPTS} attempts")
+
+    def _count(self, shard: str, previous: str | None, items: list[tuple[int, str, Record, dict[str, Any]]]) -> None:
+        agg = Aggregator(self._repo.load_states)
+        agg.prefetch(r for _, _, r, _ in items)
+        last = previous
+        pending: str | None = None
+        for _, seq, record, _ in items:
+            if pending is not None and len(agg.writes.keys()) >= CHUNK_KEYS:
+                last = self._commit(agg, shard, last, pending)
+            agg.apply(record)
+            pending = seq
+        if pending is not None:
+            self._commit(agg, shard, last, pending)
+
+    def _commit(self, agg: Aggregator, shard: str, previous: str | None, seq: str) -> str:
+        writes = agg.writes
+        versions = {key: state.version for key, state in writes.states.items()}
+        self._repo.commit(writes, versions, shard, previous, seq)
+        agg.committed()
+        # Idempotent extras, after the commit: repeating them after a crash changes nothing.
+        self._repo.apply_extremes(writes)
+        if self._funnel_timelines and writes.timeline:
+            self._repo.put_timeline(writes.timeline, self._clock())
+        return seq
