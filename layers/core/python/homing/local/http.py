@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 log = logging.getLogger("homing.local")
@@ -159,13 +159,19 @@ class AuthError(Exception):
         self.status = status
 
 
+class HeaderLookup(Protocol):
+    """Case-insensitive header access (werkzeug's Headers)."""
+
+    def get(self, key: str, default: str) -> str: ...
+
+
 MISSING_TOKEN = AuthError("MissingAuthenticationTokenException", "Missing Authentication Token")
 
 
 def verify_sigv4(
     method: str,
     raw_uri: str,
-    headers: Mapping[str, str],
+    headers: HeaderLookup,
     body: bytes,
     key_pairs: Mapping[str, str],
     host_url: str = "http://localhost",
@@ -175,7 +181,7 @@ def verify_sigv4(
 
     ``raw_uri`` is the path and query exactly as received (still percent-encoded): SigV4
     signs the encoded form, and botocore-based clients encode the path once more when signing.
-    ``headers`` must be case-insensitive (werkzeug's are). Raises AuthError.
+    Raises AuthError.
     """
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest

@@ -73,17 +73,43 @@ class CodeLocator:
         return target
 
 
+def _elf_machine(path: Path) -> int | None:
+    """The ELF ``e_machine`` of a binary (x86_64 = 62, aarch64 = 183), None if not ELF."""
+    try:
+        with path.open("rb") as binary:
+            header = binary.read(20)
+    except OSError:
+        return None
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+
+
+def _loadable(path: Path, host_machine: int | None) -> bool:
+    """Whether this interpreter can load the compiled module ``path`` (ABI tag and CPU)."""
+    tag = path.name.split(".", 1)[1] if "." in path.name else ""
+    if tag.startswith("cpython-") and not path.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES[:1])):
+        return False
+    machine = _elf_machine(path)
+    return machine is None or host_machine is None or machine == host_machine
+
+
 def foreign_packages(layer_path: Path) -> set[str]:
-    """Top-level packages under ``layer_path`` with compiled modules this Python cannot load."""
-    host = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    """Top-level packages under ``layer_path`` with compiled modules this Python cannot load.
+
+    Layers are built for the Lambda platform (e.g. arm64, another Python version); workers take
+    such packages from the local interpreter's site-packages instead (see _worker.py).
+    """
     foreign: set[str] = set()
     if not layer_path.is_dir():
         return foreign
+    host_machine = _elf_machine(Path(sys.executable).resolve())
     for root, _dirs, files in os.walk(layer_path):
         for name in files:
-            if (name.endswith(".so") or name.endswith(".pyd")) and not name.endswith(host):
-                top = Path(root, name).relative_to(layer_path).parts[0]
-                foreign.add(top.split(".")[0] if top.endswith((".so", ".pyd")) else top)
+            path = Path(root, name)
+            if name.endswith((".so", ".pyd")) and not _loadable(path, host_machine):
+                top = path.relative_to(layer_path).parts[0]
+                foreign.add(top.split(".")[0])
     return foreign
 
 
@@ -154,6 +180,7 @@ class Worker:
             start_new_session=True,  # Ctrl-C reaches local mode only; it stops workers itself
         )
         self._buffer = b""
+        self._eof = False
         self.init_error: dict[str, Any] | None = None
         self.init_logs = ""
 
@@ -179,13 +206,14 @@ class Worker:
             return InvocationResult(_error_payload("worker exited", "Runtime.ExitError"), True, self._crash_logs())
         message = self._read(self.spec.timeout)
         if message is None:
-            if self.process.poll() is None:
-                self.stop()
-                text = f"Task timed out after {self.spec.timeout:.2f} seconds"
-                return InvocationResult(_error_payload(text, "Sandbox.Timedout"), True, self._crash_logs())
-            code = self.process.returncode
-            text = f"Runtime exited with error: exit status {code}"
-            return InvocationResult(_error_payload(text, "Runtime.ExitError"), True, self._crash_logs())
+            logs = self._crash_logs()
+            if self._eof:
+                code = self.process.wait()
+                text = f"Runtime exited with error: exit status {code}"
+                return InvocationResult(_error_payload(text, "Runtime.ExitError"), True, logs)
+            self.stop()
+            text = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            return InvocationResult(_error_payload(text, "Sandbox.Timedout"), True, logs)
         logs = str(message.get("logs", ""))
         if message.get("ok"):
             return InvocationResult(str(message["payload"]), False, logs)
@@ -205,6 +233,7 @@ class Worker:
                 return None
             chunk = os.read(fd, 65536)
             if not chunk:
+                self._eof = True
                 return None
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
@@ -212,6 +241,8 @@ class Worker:
         return message
 
     def _crash_logs(self) -> str:
+        if self._log_file.closed:
+            return ""
         self._log_file.seek(0)
         return self._log_file.read().decode("utf-8", "replace")
 
@@ -228,7 +259,7 @@ class Worker:
                 self.process.kill()
                 self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
+            if stream is not None and not stream.closed:
                 stream.close()
         self._log_file.close()
 

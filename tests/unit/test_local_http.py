@@ -1,0 +1,287 @@
+"""The local API Gateway data plane: route matching, proxy events, SigV4 checks, response mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from werkzeug.datastructures import Headers
+
+from homing.local.http import (
+    AuthError,
+    Caller,
+    RestApi,
+    Route,
+    build_proxy_event,
+    find_route,
+    map_proxy_response,
+    verify_sigv4,
+)
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:api"
+KEYS = {"homing": "homing"}
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+# -- routes -----------------------------------------------------------------------------------
+ROUTES = [
+    Route("/", "ANY", FN),
+    Route("/{proxy+}", "ANY", FN),
+    Route("/v1/apps/{application-id}", "GET", FN),
+    Route("/v1/apps/{application-id}/endpoints/{endpoint-id}", "ANY", FN),
+    Route("/v1/apps/export", "GET", FN),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected", "params"),
+    [
+        ("GET", "/", "/", {}),
+        ("GET", "/v1/apps/export", "/v1/apps/export", {}),
+        ("GET", "/v1/apps/a1", "/v1/apps/{application-id}", {"application-id": "a1"}),
+        ("POST", "/v1/apps/a1", "/{proxy+}", {"proxy": "v1/apps/a1"}),
+        (
+            "PUT",
+            "/v1/apps/a1/endpoints/ep%201%2Fx",
+            "/v1/apps/{application-id}/endpoints/{endpoint-id}",
+            {"application-id": "a1", "endpoint-id": "ep 1/x"},
+        ),
+        ("GET", "/v1/apps/a1/endpoints/e/extra", "/{proxy+}", {"proxy": "v1/apps/a1/endpoints/e/extra"}),
+    ],
+)
+def test_most_specific_route_wins(method: str, path: str, expected: str, params: dict[str, str]) -> None:
+    found = find_route(ROUTES, method, _segments(path))
+
+    assert found is not None
+    route, path_parameters = found
+    assert route.path == expected
+    assert path_parameters == params
+
+
+def test_greedy_parameter_needs_at_least_one_segment() -> None:
+    assert find_route([Route("/{proxy+}", "ANY", FN)], "GET", []) is None
+
+
+def test_method_must_match_unless_any() -> None:
+    assert find_route([Route("/v1/apps", "GET", FN)], "POST", ["v1", "apps"]) is None
+
+
+# -- proxy event ------------------------------------------------------------------------------
+def test_proxy_event_has_rest_api_v1_fields() -> None:
+    api = RestApi(api_id="abc123", name="homing", routes=ROUTES, stages={"prod": {"v": "1"}})
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+    event = build_proxy_event(
+        api=api,
+        route=ROUTES[3],
+        stage="prod",
+        method="PUT",
+        raw_path="/v1/apps/a1/endpoints/ep%201",
+        query_string="a=1&a=2&b=",
+        headers=[("Content-Type", "application/json"), ("User-Agent", "ua"), ("X-Multi", "1"), ("X-Multi", "2")],
+        body=b'{"ChannelType": "EMAIL"}',
+        path_parameters={"application-id": "a1", "endpoint-id": "ep 1"},
+        caller=Caller("homing", "execute-api"),
+        source_ip="127.0.0.1",
+        account_id="123456789012",
+        domain_name="127.0.0.1:8740",
+        request_id="req-1",
+        now=now,
+    )
+
+    assert event["resource"] == "/v1/apps/{application-id}/endpoints/{endpoint-id}"
+    assert event["path"] == "/v1/apps/a1/endpoints/ep%201"
+    assert event["httpMethod"] == "PUT"
+    assert event["headers"]["X-Multi"] == "2"
+    assert event["multiValueHeaders"]["X-Multi"] == ["1", "2"]
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
+    assert event["pathParameters"] == {"application-id": "a1", "endpoint-id": "ep 1"}
+    assert event["stageVariables"] == {"v": "1"}
+    assert event["body"] == '{"ChannelType": "EMAIL"}'
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["resourcePath"] == event["resource"]
+    assert context["stage"] == "prod"
+    assert context["path"] == "/prod/v1/apps/a1/endpoints/ep%201"
+    assert context["requestId"] == "req-1"
+    assert context["apiId"] == "abc123"
+    assert context["accountId"] == "123456789012"
+    assert context["requestTimeEpoch"] == int(now.timestamp() * 1000)
+    identity = context["identity"]
+    assert identity["accessKey"] == "homing"
+    assert identity["userArn"] == "arn:aws:iam::123456789012:user/homing"
+    assert identity["caller"] == "homing"
+    assert identity["sourceIp"] == "127.0.0.1"
+    assert identity["userAgent"] == "ua"
+
+
+def test_proxy_event_without_query_headers_or_body_uses_nulls() -> None:
+    api = RestApi(api_id="abc", name="homing", routes=ROUTES)
+    event = build_proxy_event(
+        api=api,
+        route=ROUTES[0],
+        stage="prod",
+        method="GET",
+        raw_path="/",
+        query_string="",
+        headers=[],
+        body=b"",
+        path_parameters={},
+        caller=None,
+        source_ip="127.0.0.1",
+        account_id="123456789012",
+        domain_name="localhost",
+    )
+
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+    assert event["pathParameters"] is None
+    assert event["stageVariables"] is None
+    assert event["body"] is None
+    assert event["requestContext"]["identity"]["accessKey"] is None
+
+
+def test_binary_body_is_base64() -> None:
+    api = RestApi(api_id="abc", name="homing", routes=ROUTES)
+    event = build_proxy_event(
+        api=api,
+        route=ROUTES[0],
+        stage="prod",
+        method="POST",
+        raw_path="/",
+        query_string="",
+        headers=[],
+        body=b"\xff\x00",
+        path_parameters={},
+        caller=None,
+        source_ip="127.0.0.1",
+        account_id="1",
+        domain_name="localhost",
+    )
+
+    assert event["isBase64Encoded"] is True
+    assert event["body"] == "/wA="
+
+
+# -- SigV4 ------------------------------------------------------------------------------------
+def _signed(
+    method: str = "PUT",
+    uri: str = "/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1",
+    body: bytes = b'{"a": 1}',
+    service: str = "execute-api",
+    key: str = "homing",
+    secret: str = "homing",
+) -> tuple[Headers, bytes]:
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:8740{uri}", data=body, headers={"X-Extra": "1"})
+    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
+    headers = Headers(list(request.headers.items()))
+    headers["Host"] = "127.0.0.1:8740"
+    return headers, body
+
+
+@pytest.mark.parametrize("service", ["execute-api", "mobiletargeting"])
+def test_botocore_signature_verifies_over_the_raw_uri(service: str) -> None:
+    headers, body = _signed(service=service)
+
+    caller = verify_sigv4("PUT", "/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1", headers, body, KEYS)
+
+    assert caller == Caller("homing", service)
+
+
+def _error(**kwargs: Any) -> AuthError:
+    headers, body = _signed()
+    args: dict[str, Any] = {
+        "method": "PUT",
+        "raw_uri": "/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1",
+        "headers": headers,
+        "body": body,
+        "key_pairs": KEYS,
+    }
+    args.update(kwargs)
+    with pytest.raises(AuthError) as caught:
+        verify_sigv4(**args)
+    return caught.value
+
+
+def test_tampered_body_fails() -> None:
+    error = _error(body=b'{"a": 2}')
+    assert error.error_type == "InvalidSignatureException"
+    assert error.message.startswith("The request signature we calculated does not match")
+
+
+def test_decoded_uri_fails() -> None:
+    assert _error(raw_uri="/prod/v1/apps/a1/endpoints/ep 1/x?x=1").error_type == "InvalidSignatureException"
+
+
+def test_wrong_secret_fails() -> None:
+    assert _error(key_pairs={"homing": "other"}).error_type == "InvalidSignatureException"
+
+
+def test_unknown_key_fails() -> None:
+    error = _error(key_pairs={"someone-else": "x"})
+    assert error.error_type == "UnrecognizedClientException"
+    assert error.message == "The security token included in the request is invalid."
+
+
+def test_missing_authorization_is_missing_token() -> None:
+    error = _error(headers=Headers([("Host", "127.0.0.1:8740")]))
+    assert error.error_type == "MissingAuthenticationTokenException"
+    assert error.message == "Missing Authentication Token"
+
+
+def test_other_service_scope_fails() -> None:
+    headers, body = _signed(service="s3")
+    error = _error(headers=headers, body=body)
+    assert error.error_type == "InvalidSignatureException"
+    assert "execute-api" in error.message
+
+
+def test_expired_signature_fails() -> None:
+    error = _error(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6))
+    assert error.error_type == "InvalidSignatureException"
+    assert error.message.startswith("Signature expired")
+
+
+# -- responses --------------------------------------------------------------------------------
+def test_proxy_response_is_mapped() -> None:
+    payload = json.dumps(
+        {
+            "statusCode": 201,
+            "headers": {"X-One": "1", "Content-Type": "text/plain"},
+            "multiValueHeaders": {"Set-Thing": ["a", "b"]},
+            "body": "hello",
+        }
+    ).encode()
+
+    response = map_proxy_response(payload, function_error=False)
+
+    assert response.status == 201
+    assert ("Set-Thing", "a") in response.headers
+    assert ("Set-Thing", "b") in response.headers
+    assert ("X-One", "1") in response.headers
+    assert response.body == b"hello"
+
+
+def test_base64_response_body_is_decoded() -> None:
+    payload = json.dumps({"statusCode": 200, "body": "/wA=", "isBase64Encoded": True}).encode()
+    assert map_proxy_response(payload, function_error=False).body == b"\xff\x00"
+
+
+@pytest.mark.parametrize(
+    ("payload", "function_error"),
+    [(b'{"errorMessage": "boom", "errorType": "RuntimeError"}', True), (b'{"body": "no status"}', False), (b"", False)],
+)
+def test_function_errors_and_malformed_results_are_502(payload: bytes, function_error: bool) -> None:
+    response = map_proxy_response(payload, function_error)
+
+    assert response.status == 502
+    assert json.loads(response.body) == {"message": "Internal server error"}
