@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ", ".join(a.name for a in apis[1:]))
         api = apis[0]
         keys = local_key_pairs()
-        gateway = LocalApiGateway(api, _moto_invoker(moto), keys, DEFAULT_ACCOUNT_ID)
+        gateway = LocalApiGateway(api, _moto_invoker(moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
         server = Server(gateway, args.host, args.port)
         server.start()
         url = f"http://{args.host}:{server.port}"
@@ -168,18 +168,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _moto_invoker(moto: Any) -> Any:
-    """Invoke a function through moto's Lambda API (so it runs via the runner patch)."""
+def _moto_invoker(moto: Any, account_id: str) -> Any:
+    """Invoke a function through moto's Lambda backend (so it runs via the runner patch).
+
+    In-process rather than over moto's HTTP API: same code path in moto (``invoke`` ->
+    ``_invoke_lambda``), minus ~3 ms of serialization per request.
+    """
     import json
 
-    from botocore.config import Config
+    from moto.awslambda.models import lambda_backends
 
-    config = Config(read_timeout=900, retries={"total_max_attempts": 1}, max_pool_connections=64)
-    client = moto.client("lambda", config=config)
+    backend = lambda_backends[account_id][moto.region]
 
     def invoke(function_arn: str, event: dict[str, Any]) -> tuple[bytes, bool]:
-        response = client.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
-        return bytes(response["Payload"].read()), "FunctionError" in response
+        response_headers: dict[str, str] = {}
+        payload = backend.invoke(function_arn, None, json.dumps(event), {}, response_headers)
+        data = payload.encode() if isinstance(payload, str) else bytes(payload or b"")
+        return data, "x-amz-function-error" in response_headers
 
     return invoke
 

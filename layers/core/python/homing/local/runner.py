@@ -416,7 +416,9 @@ class Runner:
             "log_stream_name": f"local/{request_id}",
             "deadline_ms": int((time.time() + spec.timeout) * 1000),
         }
+        started = time.perf_counter()
         result = self.pool(spec).invoke(event, context)
+        log.debug("%s: invoked in %.1f ms", spec.name, (time.perf_counter() - started) * 1000)
         if result.errored:
             error = json.loads(result.payload) if result.payload.startswith("{") else {}
             log.warning("%s: %s: %s", spec.name, error.get("errorType"), str(error.get("errorMessage"))[:300])
