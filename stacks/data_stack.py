@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
+from homing.adapters.dynamodb.models import AnalyticsItem, AppItem, CatalogItem, EndpointItem, EventStreamItem
 from stacks.config import EnvConfig
 from stacks.constructs.tables import ModelTable
 
@@ -43,8 +43,12 @@ class DataStack(Stack):
         self.apps_table = ModelTable(self, "Apps", model=AppItem, encryption_key=self.key)
         self.endpoints_table = ModelTable(self, "Endpoints", model=EndpointItem, encryption_key=self.key)
         self.catalog_table = ModelTable(self, "Catalog", model=CatalogItem, encryption_key=self.key)
+        # Counters, activity states and shard checkpoints of process_events; funnel timelines expire (TTL).
+        self.analytics_table = ModelTable(self, "Analytics", model=AnalyticsItem, encryption_key=self.key)
+        # Each app's own event stream (PutEventStream) that process_events forwards events to.
+        self.event_streams_table = ModelTable(self, "EventStreams", model=EventStreamItem, encryption_key=self.key)
 
-        # PutEvents goes here; event processing, export and archiving consume it (later stacks).
+        # PutEvents goes here; EventsStack consumes it (analytics, export to apps' streams, archive).
         self.event_stream = kinesis.Stream(
             self,
             "Events",
@@ -70,7 +74,7 @@ class DataStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        # Raw events, date-partitioned in Pinpoint's event-stream JSON (written by Firehose later).
+        # Raw events, date-partitioned in Pinpoint's event-stream JSON (written by EventsStack's Firehose).
         self.archive_bucket = s3.Bucket(
             self,
             "Archive",
@@ -87,5 +91,11 @@ class DataStack(Stack):
         )
 
     @property
-    def tables(self) -> tuple[ModelTable, ModelTable, ModelTable]:
-        return (self.apps_table, self.endpoints_table, self.catalog_table)
+    def tables(self) -> tuple[ModelTable, ...]:
+        return (
+            self.apps_table,
+            self.endpoints_table,
+            self.catalog_table,
+            self.analytics_table,
+            self.event_streams_table,
+        )

@@ -54,11 +54,13 @@ class ModelTable(dynamodb.Table):
     """A ``dynamodb.Table`` whose key schema and secondary indexes are those of a PynamoDB model.
 
     House defaults for Homing's data: on-demand billing, point-in-time recovery, encryption with
-    the customer-managed data key, and RETAIN (a table is never dropped with its stack).
+    the customer-managed data key, and RETAIN (a table is never dropped with its stack). A model
+    with a ``TTLAttribute`` gets DynamoDB time to live on that attribute.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, model: type[Model], encryption_key: kms.IKey) -> None:
         keys = _key_attributes(model.get_attributes(), model.__name__)
+        ttl = model._ttl_attribute()
         super().__init__(
             scope,
             construct_id,
@@ -70,6 +72,7 @@ class ModelTable(dynamodb.Table):
             ),
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=encryption_key,
+            time_to_live_attribute=ttl.attr_name if ttl is not None else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.model = model

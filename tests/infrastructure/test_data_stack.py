@@ -7,12 +7,25 @@ from typing import Any
 import pytest
 from pynamodb.models import Model
 
-from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
+from homing.adapters.dynamodb.models import (
+    ALL_MODELS,
+    AnalyticsItem,
+    AppItem,
+    CatalogItem,
+    EndpointItem,
+    EventStreamItem,
+)
 from tests.infrastructure.conftest import Synthesized
 
 pytestmark = pytest.mark.xdist_group("infrastructure")
 
-TABLES = {"Apps": AppItem, "Endpoints": EndpointItem, "Catalog": CatalogItem}
+TABLES = {
+    "Apps": AppItem,
+    "Endpoints": EndpointItem,
+    "Catalog": CatalogItem,
+    "Analytics": AnalyticsItem,
+    "EventStreams": EventStreamItem,
+}
 
 
 def _table(synth: Synthesized, construct_id: str) -> dict[str, Any]:
@@ -64,8 +77,14 @@ def _actual_schema(table: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_data_stack_holds_exactly_the_three_model_tables(synth: Synthesized) -> None:
+def test_every_model_has_a_table() -> None:
+    assert sorted(m.__name__ for m in TABLES.values()) == sorted(m.__name__ for m in ALL_MODELS)
+
+
+def test_data_stack_holds_exactly_the_five_model_tables(synth: Synthesized) -> None:
     tables = synth.resources(synth.data, "AWS::DynamoDB::Table")
+
+    assert len(tables) == 5
 
     assert sorted(tables) == sorted(synth.logical_id(synth.data.node.find_child(name)) for name in TABLES)
     assert not synth.resources(synth.data, "AWS::DynamoDB::GlobalTable")  # moto's CloudFormation lacks it
@@ -89,6 +108,30 @@ def test_table_is_on_demand_recoverable_encrypted_with_data_key_and_retained(
 @pytest.mark.parametrize(("construct_id", "model"), sorted(TABLES.items()))
 def test_table_schema_is_the_pynamodb_model_schema(synth: Synthesized, construct_id: str, model: type[Model]) -> None:
     assert _actual_schema(_table(synth, construct_id)) == _expected_schema(model)
+
+
+@pytest.mark.parametrize(("construct_id", "model"), sorted(TABLES.items()))
+def test_table_has_ttl_exactly_when_the_model_declares_one(
+    synth: Synthesized, construct_id: str, model: type[Model]
+) -> None:
+    ttl = model._ttl_attribute()
+    spec = _table(synth, construct_id)["Properties"].get("TimeToLiveSpecification")
+
+    if ttl is None:
+        assert spec is None
+    else:
+        assert spec == {"AttributeName": ttl.attr_name, "Enabled": True}
+
+
+def test_analytics_items_expire_on_expires(synth: Synthesized) -> None:
+    """Funnel timeline items carry ``expires``; DynamoDB deletes them after it (no scan job needed)."""
+    props = _table(synth, "Analytics")["Properties"]
+
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
 
 
 def test_endpoints_by_address_index_projects_keys_only(synth: Synthesized) -> None:
