@@ -47,6 +47,9 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         apps_table=data.apps_table,
         endpoints_table=data.endpoints_table,
         catalog_table=data.catalog_table,
+        analytics_table=data.analytics_table,
+        event_streams_table=data.event_streams_table,
+        event_stream=data.event_stream,
     )
     for stack in (data, api):
         Tags.of(stack).add("project", "homing")

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Duration, Fn, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
 from constructs import Construct
 
+from stacks.arns import resource_arn_prefix
 from stacks.config import EnvConfig
-from stacks.constructs.function import HomingFunction
+from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
 from stacks.constructs.management_api import ManagementApi
 
 
-def resource_arn_prefix() -> str:
-    """``arn:<partition>:mobiletargeting:<region>:<account>``: Pinpoint ARNs (``.../apps/<id>``) start so."""
-    return Fn.join(":", ["arn", Aws.PARTITION, "mobiletargeting", Aws.REGION, Aws.ACCOUNT_ID])
-
-
 class ApiStack(Stack):
-    """Pinpoint-compatible REST API (IAM auth) -> one api function -> the three tables."""
+    """Pinpoint-compatible REST API (IAM auth) -> one api function -> the tables and the events stream.
+
+    Least privilege per table: read/write where the API writes (apps, endpoints, catalogue, event
+    streams), read-only on Analytics (KPIs and funnels; only process_events writes it), and only
+    PutRecord(s) on the events stream (PutEvents).
+    """
 
     def __init__(
         self,
@@ -30,6 +32,9 @@ class ApiStack(Stack):
         apps_table: dynamodb.ITable,
         endpoints_table: dynamodb.ITable,
         catalog_table: dynamodb.ITable,
+        analytics_table: dynamodb.ITable,
+        event_streams_table: dynamodb.ITable,
+        event_stream: kinesis.IStream,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Homing ({config.name}): management API", **kwargs)
@@ -44,23 +49,28 @@ class ApiStack(Stack):
                 "APPS_TABLE": apps_table.table_name,
                 "ENDPOINTS_TABLE": endpoints_table.table_name,
                 "CATALOG_TABLE": catalog_table.table_name,
+                "ANALYTICS_TABLE": analytics_table.table_name,
+                "EVENT_STREAMS_TABLE": event_streams_table.table_name,
+                "EVENT_STREAM_NAME": event_stream.stream_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
-                "POWERTOOLS_SERVICE_NAME": "homing",
-                "POWERTOOLS_METRICS_NAMESPACE": "Homing",
-                "LOG_LEVEL": "INFO",
+                **OBSERVABILITY_ENV,
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
             timeout=Duration.seconds(29),
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
         )
-        for table in (apps_table, endpoints_table, catalog_table):
-            table.grant_read_write_data(self.api_function.function)
+        function = self.api_function.function
+        for table in (apps_table, endpoints_table, catalog_table, event_streams_table):
+            table.grant_read_write_data(function)
+        analytics_table.grant_read_data(function)
+        # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
+        event_stream.grant_write(function)
 
         self.api = ManagementApi(
             self,
             "ManagementApi",
-            handler=self.api_function.function,
+            handler=function,
             throttling_rate_limit=config.api_throttling_rate_limit,
             throttling_burst_limit=config.api_throttling_burst_limit,
             log_retention=config.log_retention,

@@ -23,6 +23,13 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 DEFAULT_MEMORY_MB = 512
 DEFAULT_TIMEOUT = Duration.seconds(30)
 
+# Powertools settings every Homing function shares (one service name and metrics namespace).
+OBSERVABILITY_ENV: Mapping[str, str] = {
+    "POWERTOOLS_SERVICE_NAME": "homing",
+    "POWERTOOLS_METRICS_NAMESPACE": "Homing",
+    "LOG_LEVEL": "INFO",
+}
+
 
 class HomingFunction(Construct):
     """A Lambda function with Homing's defaults.

@@ -15,6 +15,9 @@ API_ENV_NAMES = {
     "APPS_TABLE",
     "ENDPOINTS_TABLE",
     "CATALOG_TABLE",
+    "ANALYTICS_TABLE",
+    "EVENT_STREAMS_TABLE",
+    "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -22,6 +25,25 @@ API_ENV_NAMES = {
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+# What CDK's Table.grant_read_data / grant_read_write_data give (no wildcard actions).
+TABLE_READ = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+}
+TABLE_READ_WRITE = TABLE_READ | {
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+}
+STREAM_WRITE = {"kinesis:ListShards", "kinesis:PutRecord", "kinesis:PutRecords"}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -132,8 +154,15 @@ def test_api_function_environment(synth: Synthesized) -> None:
     env = synth.resolve_import(_api_function(synth)["Environment"]["Variables"])
 
     assert set(env) == API_ENV_NAMES
-    for name, construct_id in (("APPS_TABLE", "Apps"), ("ENDPOINTS_TABLE", "Endpoints"), ("CATALOG_TABLE", "Catalog")):
+    for name, construct_id in (
+        ("APPS_TABLE", "Apps"),
+        ("ENDPOINTS_TABLE", "Endpoints"),
+        ("CATALOG_TABLE", "Catalog"),
+        ("ANALYTICS_TABLE", "Analytics"),
+        ("EVENT_STREAMS_TABLE", "EventStreams"),
+    ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
+    assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
     assert env["RESOURCE_ARN_PREFIX"] == {
         "Fn::Join": [
             ":",
@@ -160,9 +189,25 @@ def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
     return [synth.resolve_import(s) for s in statements]
 
 
+def _actions_by_resource(statements: list[dict[str, Any]], service: str) -> dict[str, set[str]]:
+    """``json.dumps(resource)`` -> every ``service`` action any statement allows on it."""
+    granted: dict[str, set[str]] = {}
+    for statement in statements:
+        actions = {a for a in _as_list(statement["Action"]) if a.startswith(f"{service}:")}
+        for resource in _as_list(statement["Resource"]) if actions else []:
+            granted.setdefault(json.dumps(resource, sort_keys=True), set()).update(actions)
+    return granted
+
+
+def _arn(logical_id: str) -> str:
+    return json.dumps({"Fn::GetAtt": [logical_id, "Arn"]}, sort_keys=True)
+
+
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
-    tables = {name: synth.logical_id(synth.data.node.find_child(name)) for name in ("Apps", "Endpoints", "Catalog")}
-    table_arns = [{"Fn::GetAtt": [lid, "Arn"]} for lid in tables.values()]
+    tables = {
+        name: synth.logical_id(synth.data.node.find_child(name))
+        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams")
+    }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
     log_group_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.log_group), "Arn"]}
@@ -175,19 +220,26 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         assert len(services) == 1, f"statement mixes services: {statement}"
         by_service.setdefault(services.pop(), []).append(statement)
 
-    assert set(by_service) == {"dynamodb", "kms", "logs", "xray"}
+    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "xray"}
 
     # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
     wildcard = [s for s in statements if "*" in _as_list(s["Resource"])]
     assert wildcard == by_service["xray"]
     assert {a for s in by_service["xray"] for a in _as_list(s["Action"])} == XRAY_ACTIONS
 
-    for statement in by_service["dynamodb"]:
-        for resource in _as_list(statement["Resource"]):
-            assert resource in [*table_arns, endpoints_indexes]
-        assert not {a for a in _as_list(statement["Action"]) if a.endswith("*")}
-    granted_tables = {json.dumps(r) for s in by_service["dynamodb"] for r in _as_list(s["Resource"])}
-    assert {json.dumps(arn) for arn in table_arns} <= granted_tables
+    # Read/write where the API writes; Analytics is written by process_events only.
+    assert _actions_by_resource(statements, "dynamodb") == {
+        _arn(tables["Apps"]): TABLE_READ_WRITE,
+        _arn(tables["Endpoints"]): TABLE_READ_WRITE,
+        json.dumps(endpoints_indexes, sort_keys=True): TABLE_READ_WRITE,
+        _arn(tables["Catalog"]): TABLE_READ_WRITE,
+        _arn(tables["EventStreams"]): TABLE_READ_WRITE,
+        _arn(tables["Analytics"]): TABLE_READ,
+    }
+    # PutEvents: put records on the events stream, nothing else on it (no reads, no other stream).
+    assert _actions_by_resource(statements, "kinesis") == {
+        _arn(synth.logical_id(synth.data.event_stream)): STREAM_WRITE
+    }
 
     for statement in by_service["kms"]:
         assert _as_list(statement["Resource"]) == [key_arn]
@@ -196,7 +248,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         assert set(_as_list(statement["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-def test_api_function_may_not_touch_stream_or_archive(synth: Synthesized) -> None:
+def test_api_function_may_not_touch_archive_or_firehose_or_assume_roles(synth: Synthesized) -> None:
     actions = {a for s in _role_statements(synth) for a in _as_list(s["Action"])}
 
-    assert not {a for a in actions if a.startswith(("kinesis:", "s3:", "firehose:"))}
+    assert not {a for a in actions if a.startswith(("s3:", "firehose:", "sts:", "sqs:"))}
