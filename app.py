@@ -17,6 +17,7 @@ from aws_cdk import App, Tags
 from stacks.api_stack import ApiStack
 from stacks.config import EnvConfig
 from stacks.data_stack import DataStack
+from stacks.events_stack import EventsStack
 from stacks.nag import acknowledge, apply_checks
 
 ROOT = Path(__file__).resolve().parent
@@ -51,11 +52,25 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         event_streams_table=data.event_streams_table,
         event_stream=data.event_stream,
     )
-    for stack in (data, api):
+    events = EventsStack(
+        app,
+        config.stack_id("Events"),
+        config=config,
+        apps_table=data.apps_table,
+        endpoints_table=data.endpoints_table,
+        catalog_table=data.catalog_table,
+        analytics_table=data.analytics_table,
+        event_streams_table=data.event_streams_table,
+        event_stream=data.event_stream,
+        archive_bucket=data.archive_bucket,
+        data_key=data.key,
+    )
+    events.add_stack_dependency(data)  # implied by the references too; explicit for readers and deploy order
+    for stack in (data, api, events):
         Tags.of(stack).add("project", "homing")
         Tags.of(stack).add("environment", config.name)
 
-    acknowledge(data=data, api=api)
+    acknowledge(data=data, api=api, events=events)
     apply_checks(app)
     return app
 

@@ -17,6 +17,7 @@ from constructs import IConstruct
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
     from stacks.data_stack import DataStack
+    from stacks.events_stack import EventsStack
 
 PACK = "AwsSolutions"
 
@@ -40,10 +41,11 @@ def _import_name(producer: Stack, value: Any) -> str:
     return str(resolved["Fn::ImportValue"])
 
 
-def acknowledge(*, data: DataStack, api: ApiStack) -> None:
+def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     """Acknowledge every finding that is intended, with the reason it is."""
     _acknowledge_data(data)
     _acknowledge_api(api, data)
+    _acknowledge_events(events, data)
 
 
 def _acknowledge_data(data: DataStack) -> None:
@@ -105,4 +107,54 @@ def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         "The account-level API Gateway logging role uses the AWS-maintained policy documented for it; "
         "it lets API Gateway write stage execution and access logs.",
+    )
+
+
+def _acknowledge_events(events: EventsStack, data: DataStack) -> None:
+    processing = events.processing
+    role = processing.process_events.role
+    _ack(
+        role,
+        "IAM5[Resource::*]",
+        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
+        "Resource '*': these actions have no resource-level permissions.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the Analytics table grant and the dead-letter queue's send grant (both "
+            "encrypted with a customer-managed key); the statement is scoped to Homing's one data key.",
+        )
+    _ack(
+        role,
+        "IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]",
+        "process_events forwards each app's events to the Kinesis or Firehose stream registered with "
+        "PutEventStream, assuming the RoleArn the customer gave there; like Pinpoint, that role may be in "
+        "any account and is only known at run time. sts:AssumeRole is the only action, and the customer's "
+        "role trust policy decides who may assume it.",
+    )
+    _ack(
+        processing.dead_letters,
+        "SQS3",
+        "This queue is itself a dead-letter queue: the on-failure destination of the events stream's "
+        "event-source mapping (it receives failed batches' shard and sequence ranges); a DLQ for it "
+        "would have no consumer to fail.",
+    )
+
+    archive = events.archive
+    archive_arn = _import_name(data, data.archive_bucket.bucket_arn)
+    _ack(
+        archive.destination_role,
+        f"IAM5[Resource::{archive_arn}/*]",
+        "Firehose writes new objects under generated, date-partitioned keys of the Archive bucket, so "
+        "the object actions (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload) need the bucket's "
+        "object wildcard; the role has no delete action.",
+    )
+    _ack(
+        archive.delivery_stream,
+        "KDF1",
+        "The delivery stream reads from the events stream, which is encrypted with Homing's data key; "
+        "Firehose server-side encryption applies only to Direct PUT streams and cannot be enabled with "
+        "a Kinesis source. Delivered objects are encrypted with the same data key (KMSEncryptionConfig).",
     )

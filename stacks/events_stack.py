@@ -1,0 +1,73 @@
+"""EventsStack: the consumers of the events stream (stateless; receives the data resources)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.arns import resource_arn_prefix
+from stacks.config import EnvConfig
+from stacks.constructs.event_archive import EventArchive
+from stacks.constructs.event_processing import EventProcessing
+from stacks.constructs.function import OBSERVABILITY_ENV
+
+
+class EventsStack(Stack):
+    """Events stream -> process_events (analytics, export to apps' event streams) and -> Firehose -> archive."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvConfig,
+        apps_table: dynamodb.ITable,
+        endpoints_table: dynamodb.ITable,
+        catalog_table: dynamodb.ITable,
+        analytics_table: dynamodb.ITable,
+        event_streams_table: dynamodb.ITable,
+        event_stream: kinesis.IStream,
+        archive_bucket: s3.IBucket,
+        data_key: kms.IKey,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, description=f"Homing ({config.name}): event processing and archive", **kwargs
+        )
+        self.config = config
+
+        self.processing = EventProcessing(
+            self,
+            "Processing",
+            event_stream=event_stream,
+            analytics_table=analytics_table,
+            event_streams_table=event_streams_table,
+            env={
+                # Settings requires the three names; process_events reads and writes none of these tables.
+                "APPS_TABLE": apps_table.table_name,
+                "ENDPOINTS_TABLE": endpoints_table.table_name,
+                "CATALOG_TABLE": catalog_table.table_name,
+                "ANALYTICS_TABLE": analytics_table.table_name,
+                "EVENT_STREAMS_TABLE": event_streams_table.table_name,
+                "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                **OBSERVABILITY_ENV,
+            },
+            dead_letter_key=data_key,
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.archive = EventArchive(
+            self,
+            "Archive",
+            event_stream=event_stream,
+            bucket=archive_bucket,
+            encryption_key=data_key,
+            log_retention=config.log_retention,
+            log_removal_policy=config.removal_policy,
+        )
