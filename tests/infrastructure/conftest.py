@@ -30,6 +30,7 @@ class Synthesized:
     app: Any
     data: Any  # stacks.data_stack.DataStack
     api: Any  # stacks.api_stack.ApiStack
+    events: Any  # stacks.events_stack.EventsStack
     error: BaseException | None
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -51,6 +52,22 @@ class Synthesized:
 
         resource: dict[str, Any] = self.template(Stack.of(construct))["Resources"][self.logical_id(construct)]
         return resource
+
+    def role_statements(self, role: Any) -> list[dict[str, Any]]:
+        """Every statement any policy of its stack grants ``role`` (inline, attached or managed), imports resolved."""
+        from aws_cdk import Stack
+
+        stack = Stack.of(role)
+        role_id = self.logical_id(role)
+        props = self.template(stack)["Resources"][role_id]["Properties"]
+        statements: list[dict[str, Any]] = []
+        for policy in props.get("Policies", []):
+            statements += policy["PolicyDocument"]["Statement"]
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for policy in self.resources(stack, kind).values():
+                if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                    statements += policy["Properties"]["PolicyDocument"]["Statement"]
+        return [self.resolve_import(s) for s in statements]
 
     def resolve_import(self, value: Any) -> Any:
         """Replace ``{"Fn::ImportValue": name}`` by the exporting output's value (from the Data stack)."""
@@ -85,6 +102,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         app=application,
         data=application.node.find_child(config.stack_id("Data")),
         api=application.node.find_child(config.stack_id("Api")),
+        events=application.node.find_child(config.stack_id("Events")),
         error=error,
     )
     for path in outdir.glob("*.template.json"):
