@@ -31,6 +31,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=int(os.environ.get("HOMING_PORT", "8740")),
         help="API port (default $HOMING_PORT or 8740; 0 = any free port)",
     )
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=int(os.environ.get("HOMING_MOTO_PORT", "0")),
+        help="port of the embedded moto (AWS services) (default $HOMING_MOTO_PORT or any free port)",
+    )
     parser.add_argument("--no-synth", action="store_true", help="deploy the existing cdk.out as is")
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="folder with app.py (default: cwd)")
     parser.add_argument("--cdk-out", type=Path, default=None, help="cloud assembly folder (default <project>/cdk.out)")
@@ -45,9 +51,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synthesize(project_dir: Path, cdk_out: Path) -> float:
-    """Run ``python app.py`` with CDK_OUTDIR (no cdk CLI needed); return seconds taken."""
-    started = time.perf_counter()
+def synthesize(project_dir: Path, cdk_out: Path) -> None:
+    """Run ``python app.py`` with CDK_OUTDIR (no cdk CLI needed)."""
     env = dict(os.environ, CDK_OUTDIR=str(cdk_out), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     result = subprocess.run(
         [sys.executable, "app.py"],
@@ -61,7 +66,6 @@ def synthesize(project_dir: Path, cdk_out: Path) -> float:
     if result.returncode != 0:
         sys.stderr.write(result.stdout)
         raise SystemExit(f"synth failed (python app.py exited {result.returncode})")
-    return time.perf_counter() - started
 
 
 def probe(url: str, region: str, access_key: str, secret: str, path: str = "/v1/apps") -> int:
@@ -86,86 +90,116 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's and our servers' access logs
     stop = threading.Event()
+    serving = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
         stop.set()
+        if not serving.is_set():
+            raise _Interrupted  # abort a startup step (synth, deploy) instead of finishing it first
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
     started = time.perf_counter()
-    project_dir = args.project_dir.resolve()
-    cdk_out = (args.cdk_out or project_dir / "cdk.out").resolve()
-    synth_seconds = 0.0
-    if not args.no_synth:
-        synth_seconds = synthesize(project_dir, cdk_out)
-        log.info("synthesized in %.1f s", synth_seconds)
-    if not (cdk_out / "manifest.json").exists():
-        raise SystemExit(f"no cloud assembly at {cdk_out} (run without --no-synth)")
-
-    from homing.local.credentials import local_key_pairs
-    from homing.local.moto_stack import MotoStack
-
-    moto = MotoStack()
-    runner = None
-    server = None
+    local = LocalMode(args)
     try:
-        moto_url = moto.start()
+        url = local.start()
+        serving.set()
+        log.info("ready in %.1f s (%s)", time.perf_counter() - started, local.timings())
+        print(f"Homing API: {url}", flush=True)
+        stop.wait()
+    except _Interrupted:
+        log.info("interrupted during startup")
+    finally:
+        serving.set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        local.stop()
+    return 0
 
+
+class _Interrupted(BaseException):  # not Exception: libraries must not swallow or retry it
+    """SIGINT/SIGTERM before the API was ready."""
+
+
+class LocalMode:
+    """Everything local mode runs: started in order, stopped in reverse (server, workers, moto)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from homing.local.moto_stack import MotoStack
+
+        self.args = args
+        self.project_dir = args.project_dir.resolve()
+        self.cdk_out = (args.cdk_out or self.project_dir / "cdk.out").resolve()
+        self.moto = MotoStack(port=args.moto_port)
+        self.runner: Any = None
+        self.server: Any = None
+        self.phases: dict[str, float] = {}
+
+    def _phase(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.phases[name] = now - since
+        return now
+
+    def timings(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
+
+    def start(self) -> str:
+        """Synthesize, start moto, deploy, serve; return the API URL once it answers."""
+        mark = time.perf_counter()
+        if not self.args.no_synth:
+            synthesize(self.project_dir, self.cdk_out)
+            mark = self._phase("synth", mark)
+        if not (self.cdk_out / "manifest.json").exists():
+            raise SystemExit(f"no cloud assembly at {self.cdk_out} (run without --no-synth)")
+
+        moto_url = self.moto.start()
+        log.info("AWS services (moto): %s", moto_url)
+        from moto.awslambda.models import lambda_backends
         from moto.core.models import DEFAULT_ACCOUNT_ID
 
         from homing.local import runner as runner_module
+        from homing.local.credentials import local_key_pairs
         from homing.local.deploy import Deployer
         from homing.local.http import LocalApiGateway, Server, load_rest_apis
 
+        mark = self._phase("moto", mark)
         code = runner_module.CodeLocator()
-        runner = runner_module.Runner(moto_url, code, max_workers=args.max_workers, echo_logs=args.lambda_logs)
-        runner_module.install(runner)
-        deployment = Deployer(moto, cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
+        self.runner = runner_module.Runner(
+            moto_url, code, max_workers=self.args.max_workers, echo_logs=self.args.lambda_logs
+        )
+        runner_module.install(self.runner)
+        deployment = Deployer(self.moto, self.cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
         for stack in deployment.stacks:
             if stack.report.stripped:
-                log.info(
-                    "%s: stripped %s",
-                    stack.name,
-                    ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items())),
-                )
-        log.info("deployed %d stacks in %.1f s", len(deployment.stacks), deployment.seconds)
+                stripped = ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items()))
+                log.info("%s: stripped %s", stack.name, stripped)
+        mark = self._phase("deploy", mark)
 
-        from moto.awslambda.models import lambda_backends
-
-        functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][moto.region].list_functions())
-        runner.prewarm(functions)
-
-        apis = [api for api in load_rest_apis(moto.client("apigateway")) if api.routes]
+        functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][self.moto.region].list_functions())
+        self.runner.prewarm(functions)  # cold starts in the background, while the API is set up
+        apis = [api for api in load_rest_apis(self.moto.client("apigateway")) if api.routes]
         if not apis:
             raise SystemExit("no REST API with Lambda integrations in the deployed stacks")
         if len(apis) > 1:
-            log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ", ".join(a.name for a in apis[1:]))
-        api = apis[0]
+            ignored = ", ".join(a.name for a in apis[1:])
+            log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
-        gateway = LocalApiGateway(api, _moto_invoker(moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
-        server = Server(gateway, args.host, args.port)
-        server.start()
-        url = f"http://{args.host}:{server.port}"
+        gateway = LocalApiGateway(apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
+        self.server = Server(gateway, self.args.host, self.args.port)
+        self.server.start()
+        url = f"http://{self.args.host}:{self.server.port}"
         access_key, secret = next(iter(keys.items()))
-        status = probe(url, moto.region, access_key, secret)
-        log.info(
-            "ready in %.1f s (synth %.1f s; probe GET /v1/apps -> %d)",
-            time.perf_counter() - started,
-            synth_seconds,
-            status,
-        )
-        print(f"Homing API: {url}", flush=True)
-        stop.wait()
-    finally:
-        # Stop accepting requests first, then the workers, then moto.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if server is not None:
-            server.stop()
-        if runner is not None:
-            runner.close()
-        moto.stop()
-    return 0
+        status = probe(url, self.moto.region, access_key, secret)
+        self._phase(f"first answer ({status})", mark)
+        return url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.runner is not None:
+            self.runner.close()
+        self.moto.stop()
 
 
 def _moto_invoker(moto: Any, account_id: str) -> Any:

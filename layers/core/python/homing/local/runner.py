@@ -345,6 +345,11 @@ class WorkerPool:
             worker.stop()
 
 
+def is_python(fn: Any) -> bool:
+    """Only Python functions run locally (e.g. CDK's Node.js custom-resource providers do not)."""
+    return str(fn.run_time or "").startswith("python")
+
+
 class Runner:
     """Maps moto's LambdaFunction objects to worker pools."""
 
@@ -404,6 +409,10 @@ class Runner:
         if isinstance(event, (str, bytes)):
             with contextlib.suppress(ValueError):
                 event = json.loads(event or "{}")
+        if not is_python(fn):
+            text = f"runtime {fn.run_time} is not run locally (only Python functions are)"
+            log.warning("%s: %s", fn.function_name, text)
+            return _error_payload(text, "Runtime.InvalidRuntime"), True, ""
         spec = self.spec_for(fn)
         request_id = str(uuid.uuid4())
         context = {
@@ -434,7 +443,7 @@ class Runner:
     def prewarm(self, functions: list[Any]) -> list[threading.Thread]:
         """Start one worker per function in the background."""
         threads = []
-        for fn in functions:
+        for fn in filter(is_python, functions):
             pool = self.pool(self.spec_for(fn))
             thread = threading.Thread(target=pool.prewarm, name=f"prewarm-{fn.function_name}", daemon=True)
             thread.start()
