@@ -15,6 +15,7 @@ from werkzeug.datastructures import Headers
 from homing.local.http import (
     AuthError,
     Caller,
+    LocalApiGateway,
     RestApi,
     Route,
     build_proxy_event,
@@ -285,3 +286,62 @@ def test_function_errors_and_malformed_results_are_502(payload: bytes, function_
 
     assert response.status == 502
     assert json.loads(response.body) == {"message": "Internal server error"}
+
+
+# -- the WSGI app -----------------------------------------------------------------------------
+class _FakeLambda:
+    def __init__(self, payload: bytes, function_error: bool = False) -> None:
+        self.payload = payload
+        self.function_error = function_error
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, function_arn: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+        self.events.append(event)
+        return self.payload, self.function_error
+
+
+def _client(fake: _FakeLambda) -> Any:
+    from werkzeug.test import Client
+
+    api = RestApi(api_id="abc", name="homing", routes=[Route("/{proxy+}", "ANY", FN)], stages={"prod": {}})
+    return Client(LocalApiGateway(api, fake, KEYS, "123456789012"))
+
+
+def _auth_headers(method: str, uri: str, body: bytes = b"") -> dict[str, str]:
+    request = AWSRequest(method=method, url=f"http://localhost{uri}", data=body)
+    SigV4Auth(Credentials("homing", "homing"), "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+@pytest.mark.parametrize("uri", ["/v1/apps/a%201", "/prod/v1/apps/a%201"])
+def test_signed_request_reaches_the_function_with_or_without_stage(uri: str) -> None:
+    fake = _FakeLambda(json.dumps({"statusCode": 200, "body": '{"ok": true}'}).encode())
+
+    response = _client(fake).get(uri, headers=_auth_headers("GET", uri))
+
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True}
+    assert response.headers["x-amzn-RequestId"] == fake.events[0]["requestContext"]["requestId"]
+    assert fake.events[0]["path"] == "/v1/apps/a%201"
+    assert fake.events[0]["pathParameters"] == {"proxy": "v1/apps/a 1"}
+    assert fake.events[0]["requestContext"]["stage"] == "prod"
+
+
+def test_unsigned_request_never_reaches_the_function() -> None:
+    fake = _FakeLambda(b"{}")
+
+    response = _client(fake).get("/v1/apps")
+
+    assert response.status_code == 403
+    assert response.get_json() == {"message": "Missing Authentication Token"}
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert fake.events == []
+
+
+def test_function_error_is_502() -> None:
+    fake = _FakeLambda(b'{"errorMessage": "boom", "errorType": "RuntimeError"}', function_error=True)
+
+    response = _client(fake).post("/v1/apps", data=b"{}", headers=_auth_headers("POST", "/v1/apps", b"{}"))
+
+    assert response.status_code == 502
+    assert response.get_json() == {"message": "Internal server error"}

@@ -7,6 +7,7 @@ API answers; tests and scripts wait for that line. Diagnostics go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -51,21 +52,36 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synthesize(project_dir: Path, cdk_out: Path) -> None:
-    """Run ``python app.py`` with CDK_OUTDIR (no cdk CLI needed)."""
+def start_synth(project_dir: Path, cdk_out: Path) -> subprocess.Popen[str]:
+    """Start ``python app.py`` with CDK_OUTDIR (no cdk CLI needed); runs while moto starts."""
     env = dict(os.environ, CDK_OUTDIR=str(cdk_out), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=project_dir,
         env=env,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        check=False,
+        start_new_session=True,  # its own process group: an abort stops jsii's node process too
     )
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout)
-        raise SystemExit(f"synth failed (python app.py exited {result.returncode})")
+
+
+def abort_synth(synth: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(synth.pid, signal.SIGKILL)
+    synth.wait()
+
+
+def finish_synth(synth: subprocess.Popen[str]) -> None:
+    try:
+        output, _ = synth.communicate()
+    except BaseException:
+        abort_synth(synth)
+        raise
+    if synth.returncode != 0:
+        sys.stderr.write(output)
+        raise SystemExit(f"synth failed (python app.py exited {synth.returncode})")
 
 
 def probe(url: str, region: str, access_key: str, secret: str, path: str = "/v1/apps") -> int:
@@ -147,23 +163,26 @@ class LocalMode:
     def start(self) -> str:
         """Synthesize, start moto, deploy, serve; return the API URL once it answers."""
         mark = time.perf_counter()
-        if not self.args.no_synth:
-            synthesize(self.project_dir, self.cdk_out)
-            mark = self._phase("synth", mark)
+        synth = None if self.args.no_synth else start_synth(self.project_dir, self.cdk_out)
+        try:
+            moto_url = self.moto.start()
+            from moto.awslambda.models import lambda_backends
+            from moto.core.models import DEFAULT_ACCOUNT_ID
+
+            from homing.local import runner as runner_module
+            from homing.local.credentials import local_key_pairs
+            from homing.local.deploy import Deployer
+            from homing.local.http import LocalApiGateway, Server, load_rest_apis
+        except BaseException:
+            if synth is not None:
+                abort_synth(synth)
+            raise
+        if synth is not None:
+            finish_synth(synth)
+        log.info("AWS services (moto): %s", moto_url)
+        mark = self._phase("synth + moto" if synth else "moto", mark)
         if not (self.cdk_out / "manifest.json").exists():
             raise SystemExit(f"no cloud assembly at {self.cdk_out} (run without --no-synth)")
-
-        moto_url = self.moto.start()
-        log.info("AWS services (moto): %s", moto_url)
-        from moto.awslambda.models import lambda_backends
-        from moto.core.models import DEFAULT_ACCOUNT_ID
-
-        from homing.local import runner as runner_module
-        from homing.local.credentials import local_key_pairs
-        from homing.local.deploy import Deployer
-        from homing.local.http import LocalApiGateway, Server, load_rest_apis
-
-        mark = self._phase("moto", mark)
         code = runner_module.CodeLocator()
         self.runner = runner_module.Runner(
             moto_url, code, max_workers=self.args.max_workers, echo_logs=self.args.lambda_logs

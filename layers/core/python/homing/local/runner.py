@@ -430,7 +430,7 @@ class Runner:
         log.debug("%s: invoked in %.1f ms", spec.name, (time.perf_counter() - started) * 1000)
         if result.errored:
             error = json.loads(result.payload) if result.payload.startswith("{") else {}
-            log.warning("%s: %s: %s", spec.name, error.get("errorType"), str(error.get("errorMessage"))[:300])
+            self._report_error(spec.name, error)
         if self.echo_logs and result.logs:
             sys.stderr.write("".join(f"[{spec.name}] {line}\n" for line in result.logs.splitlines()))
         try:
@@ -439,6 +439,13 @@ class Runner:
         except Exception:  # logs are a courtesy; never fail an invocation over them
             log.debug("could not store logs of %s", spec.name, exc_info=True)
         return result.payload, result.errored, result.logs
+
+    def _report_error(self, name: str, error: dict[str, Any]) -> None:
+        # Error messages can quote the input (e.g. validation errors): only with --lambda-logs.
+        if self.echo_logs:
+            log.warning("%s: %s: %s", name, error.get("errorType"), str(error.get("errorMessage"))[:500])
+        else:
+            log.warning("%s: %s (details: --lambda-logs)", name, error.get("errorType"))
 
     def prewarm(self, functions: list[Any]) -> list[threading.Thread]:
         """Start one worker per function in the background."""
