@@ -32,6 +32,7 @@ API_ENV = {
     "CATALOG_TABLE": "homing-catalog",
     "ANALYTICS_TABLE": "homing-analytics",
     "EVENT_STREAMS_TABLE": "homing-event-streams",
+    "TIMELINES_TABLE": "homing-timelines",
     "EVENT_STREAM_NAME": "homing-events",
     "RESOURCE_ARN_PREFIX": "arn:aws:mobiletargeting:us-east-1:123456789012",
     "POWERTOOLS_SERVICE_NAME": "homing",
@@ -46,11 +47,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
     from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
+    from homing.local.moto_fixes import copy_tables_once_per_transaction
     from homing.bootstrap import services
     from homing.settings import Settings
 
     for key, value in API_ENV.items():
         monkeypatch.setenv(key, value)
+    copy_tables_once_per_transaction()
     with mock_aws():
         bind_tables(Settings.from_env())
         for model in ALL_MODELS:

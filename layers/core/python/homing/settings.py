@@ -23,6 +23,7 @@ class Settings:
     event_stream_name: str = ""
     analytics_table: str = ""
     event_streams_table: str = ""
+    timelines_table: str = ""
     funnel_timelines: bool = True
 
     @classmethod
@@ -38,5 +39,6 @@ class Settings:
             event_stream_name=env.get("EVENT_STREAM_NAME", ""),
             analytics_table=env.get("ANALYTICS_TABLE", ""),
             event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
+            timelines_table=env.get("TIMELINES_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
         )

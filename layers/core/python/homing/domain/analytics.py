@@ -176,6 +176,13 @@ def parse_record(data: dict[str, Any]) -> Record:
     )
 
 
+def max_new_keys(r: Record) -> int:
+    """An upper bound on the items one record can add to a transaction: app day, retention cohort
+    day, two MAU window ends for each of endpoint and user, event day, campaign/journey day, four
+    state items, and one item per attribute value."""
+    return 12 + len(r.attributes)
+
+
 def is_activity(event_type: str) -> bool:
     return not event_type.startswith(ENGAGEMENT_PREFIXES)
 

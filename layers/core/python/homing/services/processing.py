@@ -19,12 +19,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository, CheckpointMoved
-from homing.domain.analytics import Aggregator, Record, parse_record
+from homing.domain.analytics import Aggregator, Record, max_new_keys, parse_record
 from homing.observability import logger
 
-# A record touches at most ~56 items (40 attribute values + day, cohort, MAU, event, states,
-# campaign); committing before a chunk reaches 40 keeps every transaction under DynamoDB's 100 items.
-CHUNK_KEYS = 40
+MAX_TRANSACTION_ITEMS = 99  # DynamoDB transactions hold at most 100 items; one is the checkpoint
 ATTEMPTS = 5
 
 
@@ -90,7 +88,7 @@ class ProcessingService:
         last = previous
         pending: str | None = None
         for _, seq, record, _ in items:
-            if pending is not None and len(agg.writes.keys()) >= CHUNK_KEYS:
+            if pending is not None and len(agg.writes.keys()) + max_new_keys(record) > MAX_TRANSACTION_ITEMS:
                 last = self._commit(agg, shard, last, pending)
             agg.apply(record)
             pending = seq

@@ -15,7 +15,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
-from homing.adapters.dynamodb.models import AnalyticsItem
+from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
 from homing.domain.analytics import Key, State, Writes
 
 COUNTER = "c:"
@@ -102,9 +102,9 @@ class AnalyticsRepository:
 
     def put_timeline(self, entries: Iterable[tuple[str, str, dict[str, Any]]], expires_from: Any) -> None:
         """Funnel timeline items, keyed by the event, so writing one twice is harmless."""
-        with AnalyticsItem.batch_write() as batch:
+        with TimelineItem.batch_write() as batch:
             for pk, sk, data in entries:
-                batch.save(AnalyticsItem(pk, sk, data=data, expires=expires_from + TIMELINE_TTL))
+                batch.save(TimelineItem(pk, sk, data=data, expires=expires_from + TIMELINE_TTL))
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -123,4 +123,4 @@ class AnalyticsRepository:
                 return out
 
     def timeline(self, pk: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(i.sk, i.data or {}) for i in AnalyticsItem.query(pk)]
+        return [(i.sk, i.data or {}) for i in TimelineItem.query(pk)]

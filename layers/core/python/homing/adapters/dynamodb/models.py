@@ -104,8 +104,7 @@ class AnalyticsItem(Model):
     - day items (``APP#app``, ``CMP#app#campaign``, ``JNY#…``, ``EVT#app#type`` / ISO date) whose
       counters are top-level number attributes named ``c:<counter>``, added with ``ADD``;
     - state items (endpoint/user activity, first-time markers) written with a version condition;
-    - per-shard checkpoints (``CKPT`` / shard id) committed in the same transaction as the counters;
-    - funnel timeline items (``FT#app#type#day`` / ``endpoint#ts#event``) that expire after 90 days.
+    - per-shard checkpoints (``CKPT`` / shard id) committed in the same transaction as the counters.
     """
 
     class Meta:
@@ -118,6 +117,22 @@ class AnalyticsItem(Model):
     days = NumberSetAttribute(null=True)
     flags = UnicodeSetAttribute(null=True)
     seq = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+class TimelineItem(Model):
+    """One event for funnels (``FT#app#type#day`` / ``endpoint#ts#event``), expiring after 90 days.
+
+    Its own table: one item per event is most of the write volume, and it can be switched off
+    (FUNNEL_TIMELINES=false) without touching the aggregates.
+    """
+
+    class Meta:
+        table_name = "timelines"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
     data = JSONAttribute(null=True)
     expires = TTLAttribute(null=True)
 
@@ -135,7 +150,7 @@ class EventStreamItem(Model):
     last_updated_by = UnicodeAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem, AnalyticsItem, EventStreamItem)
+ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem, AnalyticsItem, EventStreamItem, TimelineItem)
 
 
 def bind_tables(settings: Any, region: str | None = None) -> None:
@@ -145,6 +160,7 @@ def bind_tables(settings: Any, region: str | None = None) -> None:
     CatalogItem.Meta.table_name = settings.catalog_table
     AnalyticsItem.Meta.table_name = settings.analytics_table or "analytics"
     EventStreamItem.Meta.table_name = settings.event_streams_table or "event-streams"
+    TimelineItem.Meta.table_name = settings.timelines_table or "timelines"
     for model in ALL_MODELS:
         model.Meta.region = region or settings.region
         # PynamoDB caches its connection per model; drop it so a new table name/region applies.
