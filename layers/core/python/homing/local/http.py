@@ -35,6 +35,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 SIGNATURE_WINDOW = dt.timedelta(minutes=5)
 _AUTH_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
 INTERNAL_ERROR = {"message": "Internal server error"}
+_HOP_BY_HOP = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -382,10 +383,11 @@ def map_proxy_response(payload: bytes, function_error: bool) -> HttpResponse:
         log.warning("malformed Lambda proxy response (expected an object with statusCode)")
         return json_response(502, INTERNAL_ERROR)
     headers: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    seen = set(_HOP_BY_HOP)  # the gateway sets these itself
     for name, values in (result.get("multiValueHeaders") or {}).items():
-        seen.add(name.lower())
-        headers.extend((name, str(v)) for v in values)
+        if name.lower() not in seen:
+            headers.extend((name, str(v)) for v in values)
+            seen.add(name.lower())
     for name, value in (result.get("headers") or {}).items():
         if name.lower() not in seen:
             headers.append((name, str(value)))
@@ -421,6 +423,7 @@ class LocalApiGateway:
         request = Request(environ)
         request_id = str(uuid.uuid4())
         response = self.handle(request, request_id)
+        response.headers.append(("Content-Length", str(len(response.body))))
         response.headers.append(("x-amzn-RequestId", request_id))
         response.headers.append(("x-amz-apigw-id", request_id[:16]))
         start_response(f"{response.status} {_reason(response.status)}", response.headers)
@@ -504,9 +507,12 @@ class Server:
     """A threaded werkzeug server running ``app`` in a background thread."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        self._server = make_server(host, port, app, threaded=True)
+        class KeepAliveHandler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: SDK clients reuse connections, as with API Gateway
+
+        self._server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
         self.port = int(self._server.server_port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="homing-api", daemon=True)
 

@@ -39,9 +39,10 @@ class MotoStack:
         # Imported here: `import moto` costs ~1 s and client.py/http tests must not pay it.
         from moto.server import ThreadedMotoServer
 
-        from homing.local import cfn_shims
+        from homing.local import cfn_shims, moto_fixes
 
         cfn_shims.register()
+        moto_fixes.copy_tables_once_per_transaction()
         for key, value in FAKE_CREDENTIALS.items():
             os.environ[key] = value
         os.environ["AWS_DEFAULT_REGION"] = self.region
