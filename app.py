@@ -50,6 +50,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         catalog_table=data.catalog_table,
         analytics_table=data.analytics_table,
         event_streams_table=data.event_streams_table,
+        timelines_table=data.timelines_table,
         event_stream=data.event_stream,
     )
     events = EventsStack(
@@ -61,6 +62,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         catalog_table=data.catalog_table,
         analytics_table=data.analytics_table,
         event_streams_table=data.event_streams_table,
+        timelines_table=data.timelines_table,
         event_stream=data.event_stream,
         archive_bucket=data.archive_bucket,
         data_key=data.key,

@@ -34,6 +34,7 @@ class ApiStack(Stack):
         catalog_table: dynamodb.ITable,
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
+        timelines_table: dynamodb.ITable,
         event_stream: kinesis.IStream,
         **kwargs: Any,
     ) -> None:
@@ -51,6 +52,7 @@ class ApiStack(Stack):
                 "CATALOG_TABLE": catalog_table.table_name,
                 "ANALYTICS_TABLE": analytics_table.table_name,
                 "EVENT_STREAMS_TABLE": event_streams_table.table_name,
+                "TIMELINES_TABLE": timelines_table.table_name,
                 "EVENT_STREAM_NAME": event_stream.stream_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
                 **OBSERVABILITY_ENV,
@@ -64,6 +66,7 @@ class ApiStack(Stack):
         for table in (apps_table, endpoints_table, catalog_table, event_streams_table):
             table.grant_read_write_data(function)
         analytics_table.grant_read_data(function)
+        timelines_table.grant_read_data(function)  # funnels read what process_events wrote
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         event_stream.grant_write(function)
 

@@ -10,7 +10,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from homing.adapters.dynamodb.models import AnalyticsItem, AppItem, CatalogItem, EndpointItem, EventStreamItem
+from homing.adapters.dynamodb.models import (
+    AnalyticsItem,
+    AppItem,
+    CatalogItem,
+    EndpointItem,
+    EventStreamItem,
+    TimelineItem,
+)
 from stacks.config import EnvConfig
 from stacks.constructs.tables import ModelTable
 
@@ -43,10 +50,12 @@ class DataStack(Stack):
         self.apps_table = ModelTable(self, "Apps", model=AppItem, encryption_key=self.key)
         self.endpoints_table = ModelTable(self, "Endpoints", model=EndpointItem, encryption_key=self.key)
         self.catalog_table = ModelTable(self, "Catalog", model=CatalogItem, encryption_key=self.key)
-        # Counters, activity states and shard checkpoints of process_events; funnel timelines expire (TTL).
+        # Counters, activity states and shard checkpoints of process_events.
         self.analytics_table = ModelTable(self, "Analytics", model=AnalyticsItem, encryption_key=self.key)
         # Each app's own event stream (PutEventStream) that process_events forwards events to.
         self.event_streams_table = ModelTable(self, "EventStreams", model=EventStreamItem, encryption_key=self.key)
+        # One item per event for funnels, expiring after 90 days (TTL); most of the write volume.
+        self.timelines_table = ModelTable(self, "Timelines", model=TimelineItem, encryption_key=self.key)
 
         # PutEvents goes here; EventsStack consumes it (analytics, export to apps' streams, archive).
         self.event_stream = kinesis.Stream(
@@ -98,4 +107,5 @@ class DataStack(Stack):
             self.catalog_table,
             self.analytics_table,
             self.event_streams_table,
+            self.timelines_table,
         )

@@ -32,6 +32,7 @@ class EventsStack(Stack):
         catalog_table: dynamodb.ITable,
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
+        timelines_table: dynamodb.ITable,
         event_stream: kinesis.IStream,
         archive_bucket: s3.IBucket,
         data_key: kms.IKey,
@@ -48,6 +49,7 @@ class EventsStack(Stack):
             event_stream=event_stream,
             analytics_table=analytics_table,
             event_streams_table=event_streams_table,
+            timelines_table=timelines_table,
             env={
                 # Settings requires the three names; process_events reads and writes none of these tables.
                 "APPS_TABLE": apps_table.table_name,
@@ -55,6 +57,7 @@ class EventsStack(Stack):
                 "CATALOG_TABLE": catalog_table.table_name,
                 "ANALYTICS_TABLE": analytics_table.table_name,
                 "EVENT_STREAMS_TABLE": event_streams_table.table_name,
+                "TIMELINES_TABLE": timelines_table.table_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
                 **OBSERVABILITY_ENV,
             },

@@ -62,6 +62,7 @@ class EventProcessing(Construct):
         event_stream: kinesis.IStream,
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
+        timelines_table: dynamodb.ITable,
         env: Mapping[str, str],
         dead_letter_key: kms.IKey,
         log_retention: logs.RetentionDays,
@@ -84,6 +85,7 @@ class EventProcessing(Construct):
 
         analytics_table.grant_read_write_data(function)
         event_streams_table.grant_read_data(function)
+        timelines_table.grant_write_data(function)  # funnel timelines: batch writes only
         self.process_events.role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeCustomerEventStreamRoles",

@@ -17,6 +17,7 @@ API_ENV_NAMES = {
     "CATALOG_TABLE",
     "ANALYTICS_TABLE",
     "EVENT_STREAMS_TABLE",
+    "TIMELINES_TABLE",
     "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
     "POWERTOOLS_SERVICE_NAME",
@@ -160,6 +161,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("CATALOG_TABLE", "Catalog"),
         ("ANALYTICS_TABLE", "Analytics"),
         ("EVENT_STREAMS_TABLE", "EventStreams"),
+        ("TIMELINES_TABLE", "Timelines"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -206,7 +208,7 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams")
+        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines")
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
@@ -235,6 +237,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Catalog"]): TABLE_READ_WRITE,
         _arn(tables["EventStreams"]): TABLE_READ_WRITE,
         _arn(tables["Analytics"]): TABLE_READ,
+        _arn(tables["Timelines"]): TABLE_READ,  # funnels
     }
     # PutEvents: put records on the events stream, nothing else on it (no reads, no other stream).
     assert _actions_by_resource(statements, "kinesis") == {

@@ -14,6 +14,7 @@ from homing.adapters.dynamodb.models import (
     CatalogItem,
     EndpointItem,
     EventStreamItem,
+    TimelineItem,
 )
 from tests.infrastructure.conftest import Synthesized
 
@@ -25,6 +26,7 @@ TABLES = {
     "Catalog": CatalogItem,
     "Analytics": AnalyticsItem,
     "EventStreams": EventStreamItem,
+    "Timelines": TimelineItem,
 }
 
 
@@ -81,10 +83,10 @@ def test_every_model_has_a_table() -> None:
     assert sorted(m.__name__ for m in TABLES.values()) == sorted(m.__name__ for m in ALL_MODELS)
 
 
-def test_data_stack_holds_exactly_the_five_model_tables(synth: Synthesized) -> None:
+def test_data_stack_holds_exactly_the_model_tables(synth: Synthesized) -> None:
     tables = synth.resources(synth.data, "AWS::DynamoDB::Table")
 
-    assert len(tables) == 5
+    assert len(tables) == len(TABLES)
 
     assert sorted(tables) == sorted(synth.logical_id(synth.data.node.find_child(name)) for name in TABLES)
     assert not synth.resources(synth.data, "AWS::DynamoDB::GlobalTable")  # moto's CloudFormation lacks it

@@ -17,6 +17,7 @@ PROCESS_EVENTS_ENV = {
     "CATALOG_TABLE": "Catalog",
     "ANALYTICS_TABLE": "Analytics",
     "EVENT_STREAMS_TABLE": "EventStreams",
+    "TIMELINES_TABLE": "Timelines",
 }
 TABLE_READ = {
     "dynamodb:BatchGetItem",
@@ -31,6 +32,13 @@ TABLE_READ = {
 TABLE_READ_WRITE = TABLE_READ | {
     "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+}
+TABLE_WRITE = {
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 }
@@ -172,6 +180,7 @@ def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
     assert granted == {
         _key(_table_arn(synth, "Analytics")): TABLE_READ_WRITE,  # counters, states, checkpoints
         _key(_table_arn(synth, "EventStreams")): TABLE_READ,  # each app's export target
+        _key(_table_arn(synth, "Timelines")): TABLE_WRITE,  # funnel timelines
         _key(_arn(synth, synth.data.event_stream)): STREAM_READ,
         _key(_arn(synth, processing.dead_letters)): QUEUE_SEND,
         _key(_arn(synth, synth.data.key)): {
