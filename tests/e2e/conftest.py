@@ -104,7 +104,6 @@ class LocalStackProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._stderr.close()
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +122,8 @@ def api_url() -> Iterator[str]:
             yield url
         finally:
             stack.stop()
+        if stack.process.returncode != 0:  # a clean SIGTERM stop exits 0
+            pytest.fail(f"local stack exited {stack.process.returncode} on SIGTERM:\n{stack.output()}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
