@@ -401,6 +401,10 @@ class Runner:
                                 ", ".join(sorted(self._foreign[layer])),
                             )
                     foreign |= self._foreign[layer]
+                # A changed configuration (code, layers, env) retires the old workers, as in Lambda.
+                stale = [old for old in self._pools if (old.arn, old.version) == (spec.arn, spec.version)]
+                for old in stale:
+                    self._pools.pop(old).close()
                 pool = self._pools[spec] = WorkerPool(spec, self.moto_url, foreign, self.max_workers)
             return pool
 
