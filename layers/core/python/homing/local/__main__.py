@@ -205,7 +205,10 @@ class LocalMode:
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
         gateway = LocalApiGateway(apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
-        self.server = Server(gateway, self.args.host, self.args.port)
+        try:
+            self.server = Server(gateway, self.args.host, self.args.port)
+        except OSError as error:
+            raise SystemExit(f"cannot serve on {self.args.host}:{self.args.port}: {error.strerror}") from None
         self.server.start()
         url = f"http://{self.args.host}:{self.server.port}"
         access_key, secret = next(iter(keys.items()))
