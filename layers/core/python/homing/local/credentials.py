@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 DEFAULT_ACCESS_KEY_ID = "homing"
 DEFAULT_SECRET_ACCESS_KEY = "homing"
-LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account: ARNs the stacks resolve to
 
 
 def local_key_pairs(env: Mapping[str, str] | None = None) -> dict[str, str]:
