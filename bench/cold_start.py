@@ -34,7 +34,11 @@ ENV = {
 
 
 def measure(stmt: str, runs: int) -> list[float]:
-    env = {**os.environ, **ENV, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/core/python")])}
+    env = {
+        **os.environ,
+        **ENV,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/core/python")]),
+    }
     out = []
     for _ in range(runs):
         done = subprocess.run(
@@ -54,7 +58,9 @@ def main() -> None:
     print(f"cold start proxy, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})")
     for name, values in results.items():
         med = statistics.median(values)
-        print(f"  {name:<40} {med:7.1f} ms  (min {min(values):.1f}, max {max(values):.1f})  x{med / baseline:.2f} boto3")
+        print(
+            f"  {name:<40} {med:7.1f} ms  (min {min(values):.1f}, max {max(values):.1f})  x{med / baseline:.2f} boto3"
+        )
     print("  target: api handler import <= 300 ms")
 
 

@@ -95,7 +95,10 @@ def as_kinesis(events: list[dict[str, Any]], start_seq: int) -> list[dict[str, A
     return [
         {
             "eventID": f"shardId-000000000000:{start_seq + i}",
-            "kinesis": {"sequenceNumber": str(start_seq + i), "data": base64.b64encode(json.dumps(e).encode()).decode()},
+            "kinesis": {
+                "sequenceNumber": str(start_seq + i),
+                "data": base64.b64encode(json.dumps(e).encode()).decode(),
+            },
         }
         for i, e in enumerate(events)
     ]
@@ -140,12 +143,14 @@ def bench_processing(total: int) -> None:
                 records = as_kinesis(events[start : start + batch_size], seq)
                 seq += len(records)
                 t = time.process_time()
-                handler.lambda_handler({"Records": records}, Context())  # type: ignore[arg-type]
+                handler.lambda_handler({"Records": records}, Context())
                 cpu += time.process_time() - t
                 if client is None:
                     client = base.Connection().client
                     client.meta.events.register("before-call.dynamodb", count_calls)
-            writes = sum(v for k, v in calls.items() if k in ("TransactWriteItems", "UpdateItem", "BatchWriteItem", "PutItem"))
+            writes = sum(
+                v for k, v in calls.items() if k in ("TransactWriteItems", "UpdateItem", "BatchWriteItem", "PutItem")
+            )
             # aggregation alone: parse + rules against an in-memory state (no storage)
             agg = Aggregator(lambda keys: {k: State() for k in keys})
             t = time.process_time()
@@ -174,9 +179,9 @@ def _naive_writes(e: dict[str, Any]) -> int:
 
 
 def bench_put_events(url: str | None, no_synth: bool, requests: int) -> None:
-    from bench.api_latency import local_stack
-
     import boto3
+
+    from bench.api_latency import local_stack
 
     def run(api: str) -> None:
         pinpoint = boto3.client("pinpoint", endpoint_url=api, region_name="us-east-1",
@@ -193,7 +198,7 @@ def bench_put_events(url: str | None, no_synth: bool, requests: int) -> None:
                 }
                 for j in range(10)
             }  # fmt: skip
-            pinpoint.put_events(ApplicationId=app, EventsRequest={"BatchItem": batch})
+            pinpoint.put_events(ApplicationId=app, EventsRequest={"BatchItem": batch})  # type: ignore[typeddict-item]
         wall = time.perf_counter() - t
         n = requests * 100
         print(f"PutEvents through the local stack: {n} events in {requests} requests, {wall:.1f} s, "

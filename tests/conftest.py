@@ -47,8 +47,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
     from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
-    from homing.local.moto_fixes import copy_tables_once_per_transaction
     from homing.bootstrap import services
+    from homing.local.moto_fixes import copy_tables_once_per_transaction
     from homing.settings import Settings
 
     for key, value in API_ENV.items():
@@ -116,14 +116,13 @@ def api_event(method: str, path: str, body: Any = None, query: dict[str, list[st
 @pytest.fixture
 def call(aws: None) -> Any:
     """Invoke the real api handler with a proxy event; returns status, headers and parsed body."""
-    from api.handler import lambda_handler
-
     import api.handler as handler_module
+    from api.handler import lambda_handler
 
     handler_module._resolver = None
 
     def _call(method: str, path: str, body: Any = None, query: dict[str, list[str]] | None = None) -> ApiResponse:
-        out = lambda_handler(api_event(method, path, body, query), LambdaContext())  # type: ignore[arg-type]
+        out = lambda_handler(api_event(method, path, body, query), LambdaContext())
         headers = {**(out.get("headers") or {}), **{k: v[-1] for k, v in (out.get("multiValueHeaders") or {}).items()}}
         raw = out.get("body")
         return ApiResponse(out["statusCode"], headers, json.loads(raw) if raw else None)
@@ -148,9 +147,9 @@ def drain_stream(stream: str = API_ENV["EVENT_STREAM_NAME"]) -> list[dict[str, A
     kinesis = boto3.client("kinesis")
     out = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        it = kinesis.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         for rec in kinesis.get_records(ShardIterator=it, Limit=10000)["Records"]:
             out.append(
                 {
@@ -174,6 +173,6 @@ def process(aws: None) -> Any:
     handler_module._processing = None
 
     def _process(records: list[dict[str, Any]]) -> dict[str, Any]:
-        return handler_module.lambda_handler({"Records": records}, LambdaContext(function_name="process_events"))  # type: ignore[arg-type]
+        return handler_module.lambda_handler({"Records": records}, LambdaContext(function_name="process_events"))
 
     return _process

@@ -36,7 +36,7 @@ def synthetic(app: str) -> tuple[dict[str, set[date]], list[dict[str, Any]]]:
         days = {FIRST + timedelta(days=start)}
         days |= {FIRST + timedelta(days=d) for d in range(start + 1, DAYS) if rng.random() < p}
         active[f"user-{u}"] = days
-    events = []
+    events: list[dict[str, Any]] = []
     for user, days in active.items():
         for d in days:
             for minute in (10, 20):
@@ -56,7 +56,9 @@ def synthetic(app: str) -> tuple[dict[str, set[date]], list[dict[str, Any]]]:
                 )
     events.sort(key=lambda e: (e["event_timestamp"], e["event_id"]))  # arrival order
     shards = ("shardId-000000000000", "shardId-000000000001")
-    records = [_kinesis(1000 + i, shards[zlib.crc32(e["client"]["client_id"].encode()) % 2], e) for i, e in enumerate(events)]
+    records = [
+        _kinesis(1000 + i, shards[zlib.crc32(e["client"]["client_id"].encode()) % 2], e) for i, e in enumerate(events)
+    ]
     return active, records
 
 

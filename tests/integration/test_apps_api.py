@@ -10,7 +10,7 @@ from tests.conftest import app_arn
 def create(call: Any, name: str = "shop", **extra: Any) -> dict[str, Any]:
     r = call("POST", "/v1/apps", {"Name": name, **extra})
     assert r.status == 201, r.body
-    return r.body  # type: ignore[no-any-return]
+    return r.body
 
 
 def test_create_app_returns_pinpoint_application_response(call: Any) -> None:
@@ -50,9 +50,13 @@ def test_app_quota_is_enforced(aws: None) -> None:
     from homing.services.apps import AppService
 
     svc = AppService(
-        AppRepository(), EndpointRepository(), CatalogRepository(),
-        arn_prefix="arn:aws:mobiletargeting:us-east-1:1", clock=lambda: datetime.now(UTC), quotas=Quotas(apps_per_account=2),
-    )  # fmt: skip
+        AppRepository(),
+        EndpointRepository(),
+        CatalogRepository(),
+        arn_prefix="arn:aws:mobiletargeting:us-east-1:1",
+        clock=lambda: datetime.now(UTC),
+        quotas=Quotas(apps_per_account=2),
+    )
     svc.create("a", None)
     svc.create("b", None)
     with pytest.raises(BadRequest, match="maximum of 2 applications"):
@@ -90,7 +94,12 @@ def test_delete_app_removes_everything_it_owns(call: Any) -> None:
     app = create(call)
     other = create(call, "other")
     for i in range(3):
-        body = {"ChannelType": "EMAIL", "Address": f"u{i}@example.com", "User": {"UserId": "u"}, "Attributes": {"a": ["1"]}}
+        body = {
+            "ChannelType": "EMAIL",
+            "Address": f"u{i}@example.com",
+            "User": {"UserId": "u"},
+            "Attributes": {"a": ["1"]},
+        }
         assert call("PUT", f"/v1/apps/{app['Id']}/endpoints/e{i}", body).status == 202
     assert call("PUT", f"/v1/apps/{other['Id']}/endpoints/keep", {"ChannelType": "SMS", "Address": "+1"}).status == 202
     r = call("DELETE", f"/v1/apps/{app['Id']}")

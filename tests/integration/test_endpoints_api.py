@@ -21,7 +21,7 @@ def put(call: Any, app_id: str, endpoint_id: str, body: dict[str, Any]) -> Any:
 def get(call: Any, app_id: str, endpoint_id: str) -> dict[str, Any]:
     r = call("GET", f"/v1/apps/{app_id}/endpoints/{endpoint_id}")
     assert r.status == 200, r.body
-    return r.body  # type: ignore[no-any-return]
+    return r.body
 
 
 FULL = {
@@ -56,6 +56,12 @@ def test_update_endpoint_creates_then_get_returns_pinpoint_shape(call: Any, app_
     assert 0 <= int(e["CohortId"]) <= 99
     assert e["CreationDate"] == e["EffectiveDate"]
     assert e["RequestId"] == r.body["RequestID"]
+
+
+def test_encoded_endpoint_ids_are_decoded(call: Any, app_id: str) -> None:
+    """boto3 percent-encodes path parameters (``ep 1/x`` -> ``ep%201%2Fx``); the id stored is the real one."""
+    assert put(call, app_id, "ep%201%2Fx", {"ChannelType": "SMS", "Address": "+15550100"}).status == 202
+    assert get(call, app_id, "ep%201%2Fx")["Id"] == "ep 1/x"
 
 
 def test_endpoint_ids_are_case_insensitive(call: Any, app_id: str) -> None:
@@ -110,7 +116,9 @@ def test_update_merges_per_key_and_keeps_what_is_absent(call: Any, app_id: str) 
         ({"ChannelType": "SMS", "Attributes": {f"k{i}": ["v" * 100] * 50 for i in range(4)}}, "15 KB"),
     ],
 )
-def test_invalid_endpoint_is_rejected_naming_the_field(call: Any, app_id: str, body: dict[str, Any], field: str) -> None:
+def test_invalid_endpoint_is_rejected_naming_the_field(
+    call: Any, app_id: str, body: dict[str, Any], field: str
+) -> None:
     r = put(call, app_id, "bad", body)
     assert (r.status, r.error_type) == (400, "BadRequestException"), r.body
     assert field in r.body["Message"]
@@ -295,7 +303,12 @@ def test_remove_attributes_errors(call: Any, app_id: str) -> None:
 
 def test_list_endpoints_extension_pages_and_filters(call: Any, app_id: str) -> None:
     items = [
-        {"Id": f"e{i:02d}", "ChannelType": "SMS" if i % 2 else "EMAIL", "Address": f"a{i}", "User": {"UserId": f"u{i % 3}"}}
+        {
+            "Id": f"e{i:02d}",
+            "ChannelType": "SMS" if i % 2 else "EMAIL",
+            "Address": f"a{i}",
+            "User": {"UserId": f"u{i % 3}"},
+        }
         for i in range(12)
     ]
     call("PUT", f"/v1/apps/{app_id}/endpoints", {"Item": items})
@@ -307,7 +320,7 @@ def test_list_endpoints_extension_pages_and_filters(call: Any, app_id: str) -> N
         token = page.get("NextToken")
         if not token:
             break
-    assert sorted(seen) == sorted(i["Id"] for i in items)
+    assert sorted(seen) == sorted(str(i["Id"]) for i in items)
     sms = call("GET", f"/v1/apps/{app_id}/endpoints", query={"channel-type": ["SMS"]}).body["Item"]
     assert {e["ChannelType"] for e in sms} == {"SMS"}
     assert len(sms) == 6

@@ -26,10 +26,17 @@ def test_put_events_updates_endpoint_and_streams_pinpoint_records(call: Any) -> 
     body = {
         "BatchItem": {
             "ep-1": {
-                "Endpoint": {"ChannelType": "APNS", "Address": "tok", "User": {"UserId": "u1"}, "Demographic": {"Platform": "ios"}},
+                "Endpoint": {
+                    "ChannelType": "APNS",
+                    "Address": "tok",
+                    "User": {"UserId": "u1"},
+                    "Demographic": {"Platform": "ios"},
+                },
                 "Events": {
                     "e1": event("_session.start", NOW, Session={"Id": "s1", "StartTimestamp": iso(NOW)}),
-                    "e2": event("purchase", NOW, Attributes={"item": "hat"}, Metrics={"price": 9.5}, AppVersionCode="25"),
+                    "e2": event(
+                        "purchase", NOW, Attributes={"item": "hat"}, Metrics={"price": 9.5}, AppVersionCode="25"
+                    ),
                     "bad": event("x", NOW, Attributes={f"k{i}": "v" for i in range(41)}),
                 },
             }
@@ -66,7 +73,11 @@ def test_put_events_errors(call: Any) -> None:
     assert (r.status, r.error_type) == (400, "BadRequestException")
     r = call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": {"Events": {"a": {"EventType": "x"}}}}})
     assert r.body["Results"]["ep"]["EventsItemResponse"]["a"] == {"StatusCode": 400, "Message": "Timestamp is required"}
-    r = call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": {"Endpoint": {"ChannelType": "NOPE"}, "Events": {"a": event("x", NOW)}}}})
+    r = call(
+        "POST",
+        f"/v1/apps/{app}/events",
+        {"BatchItem": {"ep": {"Endpoint": {"ChannelType": "NOPE"}, "Events": {"a": event("x", NOW)}}}},
+    )
     assert r.body["Results"]["ep"]["EndpointItemResponse"]["StatusCode"] == 400
     assert r.body["Results"]["ep"]["EventsItemResponse"]["a"]["StatusCode"] == 202
 
@@ -79,12 +90,24 @@ def test_custom_event_type_quota(call: Any, monkeypatch: Any) -> None:
 
     quotas = limits.Quotas(custom_event_types_per_app=2)
     monkeypatch.setattr(services().events, "_quotas", quotas)
-    evs = {"a": event("t1", NOW), "b": event("t2", NOW), "c": event("t3", NOW), "d": event("_session.start", NOW, Session={"Id": "s", "StartTimestamp": iso(NOW)})}
+    evs = {
+        "a": event("t1", NOW),
+        "b": event("t2", NOW),
+        "c": event("t3", NOW),
+        "d": event("_session.start", NOW, Session={"Id": "s", "StartTimestamp": iso(NOW)}),
+    }
     r = call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": {"Events": evs}}})
     verdicts = {k: v["StatusCode"] for k, v in r.body["Results"]["ep"]["EventsItemResponse"].items()}
     assert verdicts == {"a": 202, "b": 202, "c": 400, "d": 202}
-    again = call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": {"Events": {"x": event("t1", NOW), "y": event("t4", NOW)}}}})
-    assert {k: v["StatusCode"] for k, v in again.body["Results"]["ep"]["EventsItemResponse"].items()} == {"x": 202, "y": 400}
+    again = call(
+        "POST",
+        f"/v1/apps/{app}/events",
+        {"BatchItem": {"ep": {"Events": {"x": event("t1", NOW), "y": event("t4", NOW)}}}},
+    )
+    assert {k: v["StatusCode"] for k, v in again.body["Results"]["ep"]["EventsItemResponse"].items()} == {
+        "x": 202,
+        "y": 400,
+    }
 
 
 def kpi(call: Any, app: str, name: str, days_back: int = 3) -> list[dict[str, Any]]:
@@ -92,7 +115,7 @@ def kpi(call: Any, app: str, name: str, days_back: int = 3) -> list[dict[str, An
     r = call("GET", f"/v1/apps/{app}/kpis/daterange/{name}", query=q)
     assert r.status == 200, r.body
     assert r.body["KpiName"] == name
-    return r.body["KpiResult"]["Rows"]  # type: ignore[no-any-return]
+    return r.body["KpiResult"]["Rows"]
 
 
 def value(rows: list[dict[str, Any]]) -> float:
@@ -105,17 +128,43 @@ def test_events_show_up_in_kpis_and_replay_counts_once(call: Any, process: Any) 
     items = {}
     for i in range(4):
         items[f"ep{i}"] = {
-            "Endpoint": {"ChannelType": "GCM", "Address": f"t{i}", "User": {"UserId": f"u{i % 2}"}, "Demographic": {"Platform": "android" if i else "ios"}},
+            "Endpoint": {
+                "ChannelType": "GCM",
+                "Address": f"t{i}",
+                "User": {"UserId": f"u{i % 2}"},
+                "Demographic": {"Platform": "android" if i else "ios"},
+            },
             "Events": {
                 "s": event("_session.start", NOW, Session={"Id": f"s{i}", "StartTimestamp": iso(NOW)}),
-                "t": event("_session.stop", NOW + timedelta(minutes=1), Session={"Id": f"s{i}", "StartTimestamp": iso(NOW), "StopTimestamp": iso(NOW + timedelta(minutes=1)), "Duration": 60000}),
-                "p": event("purchase", NOW, Attributes={"item": "hat" if i < 3 else "cap"}, Metrics={"price": float(i + 1)}),
+                "t": event(
+                    "_session.stop",
+                    NOW + timedelta(minutes=1),
+                    Session={
+                        "Id": f"s{i}",
+                        "StartTimestamp": iso(NOW),
+                        "StopTimestamp": iso(NOW + timedelta(minutes=1)),
+                        "Duration": 60000,
+                    },
+                ),
+                "p": event(
+                    "purchase", NOW, Attributes={"item": "hat" if i < 3 else "cap"}, Metrics={"price": float(i + 1)}
+                ),
             },
         }
     assert call("POST", f"/v1/apps/{app}/events", {"BatchItem": items}).status == 202
     records = drain_stream()
     assert process(records) == {"batchItemFailures": []}
-    before = {name: kpi(call, app, name) for name in ("session-count", "daily-active-endpoints-grouped-by-date", "daily-active-users-grouped-by-date", "new-users", "average-session-length", "event-count")}
+    before = {
+        name: kpi(call, app, name)
+        for name in (
+            "session-count",
+            "daily-active-endpoints-grouped-by-date",
+            "daily-active-users-grouped-by-date",
+            "new-users",
+            "average-session-length",
+            "event-count",
+        )
+    }
     assert value(before["session-count"]) == 4
     assert value(before["new-users"]) == 2
     assert float(before["daily-active-endpoints-grouped-by-date"][0]["Values"][0]["Value"]) == 4
@@ -127,12 +176,17 @@ def test_events_show_up_in_kpis_and_replay_counts_once(call: Any, process: Any) 
     assert process(records[3:]) == {"batchItemFailures": []}
     assert {name: kpi(call, app, name) for name in before} == before
 
-    stats = call("GET", f"/v1/apps/{app}/events/purchase/stats", query={"start-time": [iso(NOW - timedelta(days=1))]}).body
+    stats = call(
+        "GET", f"/v1/apps/{app}/events/purchase/stats", query={"start-time": [iso(NOW - timedelta(days=1))]}
+    ).body
     assert stats["Count"] == 4
     assert stats["Attributes"] == {"item": {"hat": 3, "cap": 1}}
     assert stats["Metrics"]["price"] == {"Sum": 10.0, "Count": 4.0, "Min": 1.0, "Max": 4.0, "Average": 2.5}
     platforms = kpi(call, app, "daily-active-endpoints-grouped-by-platform")
-    assert {r["GroupedBys"][1]["Value"]: float(r["Values"][0]["Value"]) for r in platforms} == {"android": 3.0, "ios": 1.0}
+    assert {r["GroupedBys"][1]["Value"]: float(r["Values"][0]["Value"]) for r in platforms} == {
+        "android": 3.0,
+        "ios": 1.0,
+    }
     types = kpi(call, app, "custom-events-grouped-by-event-type")
     assert [(r["GroupedBys"][0]["Value"], r["Values"][0]["Value"]) for r in types] == [("purchase", "4.0")]
 
@@ -142,14 +196,21 @@ def test_malformed_record_is_a_batch_item_failure_and_the_rest_count(call: Any, 
     evs = {f"e{i}": event("_session.start", NOW, Session={"Id": f"s{i}", "StartTimestamp": iso(NOW)}) for i in range(3)}
     call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": {"Events": evs}}})
     records = drain_stream()
-    poison = {**records[0], "kinesis": {**records[0]["kinesis"], "sequenceNumber": str(int(records[0]["kinesis"]["sequenceNumber"]) + 1), "data": base64.b64encode(b"not json").decode()}}
+    poison = {
+        **records[0],
+        "kinesis": {
+            **records[0]["kinesis"],
+            "sequenceNumber": str(int(records[0]["kinesis"]["sequenceNumber"]) + 1),
+            "data": base64.b64encode(b"not json").decode(),
+        },
+    }
     batch = [records[0], poison, *records[1:]]
     batch.sort(key=lambda r: int(r["kinesis"]["sequenceNumber"]))
     out = process(batch)
     assert out == {"batchItemFailures": [{"itemIdentifier": poison["kinesis"]["sequenceNumber"]}]}
     assert value(kpi(call, app, "session-count")) == 3
     # retried from the poison record: it fails again, nothing is counted twice
-    assert process(batch[batch.index(poison):]) == out
+    assert process(batch[batch.index(poison) :]) == out
     assert value(kpi(call, app, "session-count")) == 3
 
 

@@ -12,7 +12,7 @@ from homing.domain.errors import BadRequest
 from homing.domain.model import Endpoint, EndpointRequest
 
 
-def _merge(stored: Endpoint | None, body: dict, now: str = "2026-11-28T10:00:00.000Z") -> Endpoint:  # type: ignore[type-arg]
+def _merge(stored: Endpoint | None, body: dict, now: str = "2026-11-28T10:00:00.000Z") -> Endpoint:
     return merge(
         stored,
         build(EndpointRequest, body),

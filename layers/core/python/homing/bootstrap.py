@@ -48,9 +48,7 @@ def _utc_now() -> datetime:
 def build_services(settings: Settings) -> Services:
     bind_tables(settings)
     endpoints_repo, catalog, analytics = EndpointRepository(), CatalogRepository(), AnalyticsRepository()
-    apps = AppService(
-        AppRepository(), endpoints_repo, catalog, arn_prefix=settings.resource_arn_prefix, clock=_utc_now
-    )
+    apps = AppService(AppRepository(), endpoints_repo, catalog, arn_prefix=settings.resource_arn_prefix, clock=_utc_now)
     endpoints = EndpointService(apps, endpoints_repo, catalog, clock=_utc_now)
     publisher: list[EventPublisher] = []
 

@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from homing.domain.errors import BadRequest
 
@@ -32,7 +32,7 @@ def snake(name: str) -> str:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
@@ -87,7 +87,9 @@ def build(cls: type[T], data: Any, path: str = "", key_of: KeyOf = pascal) -> T:
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         key = key_of(f.name)
         if key in data and data[key] is not None:
-            kwargs[f.name] = _convert(_hints(cls)[f.name], data[key], f"{path}.{key}" if path else key, key_of)
+            kwargs[f.name] = _convert(
+                _hints(cast(Any, cls))[f.name], data[key], f"{path}.{key}" if path else key, key_of
+            )
     return cls(**kwargs)
 
 

@@ -52,7 +52,9 @@ class StreamForwarder:
     A destination that cannot be reached is logged and skipped: it must never hold back analytics.
     """
 
-    def __init__(self, lookup: Callable[[str], tuple[str, str] | None], session_factory: Callable[[], Any] = boto3.Session) -> None:
+    def __init__(
+        self, lookup: Callable[[str], tuple[str, str] | None], session_factory: Callable[[], Any] = boto3.Session
+    ) -> None:
         self._lookup, self._session_factory = lookup, session_factory
         self._clients: dict[tuple[str, str], tuple[float, Any]] = {}
 
@@ -78,12 +80,13 @@ class StreamForwarder:
         region = arn.split(":")[3]
         sts = self._session_factory().client("sts", region_name=region)
         creds = sts.assume_role(RoleArn=role, RoleSessionName="homing-event-stream")["Credentials"]
-        client = boto3.Session(
+        session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=region,
-        ).client(service)
+        )
+        client = session.client("firehose") if service == "firehose" else session.client("kinesis")
         self._clients[(arn, role)] = (time.time() + 45 * 60, client)
         return client
 
@@ -99,7 +102,9 @@ class StreamForwarder:
             else:
                 out = client.put_records(
                     StreamName=name,
-                    Records=[{"PartitionKey": r["client"]["client_id"], "Data": d} for r, d in zip(chunk, data, strict=True)],
+                    Records=[
+                        {"PartitionKey": r["client"]["client_id"], "Data": d} for r, d in zip(chunk, data, strict=True)
+                    ],
                 )
                 failed = out.get("FailedRecordCount", 0)
             if failed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from re import Match
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -15,13 +17,17 @@ _TAGS_PREFIX = "/v1/tags/"
 
 
 class PinpointResolver(APIGatewayRestResolver):
-    """APIGatewayRestResolver that keeps a tagged resource's ARN in one path segment.
+    """APIGatewayRestResolver that decodes path parameters and keeps a tagged resource's ARN in one segment.
 
     Clients percent-encode the ARN (``apps%2Fid``); API Gateway may hand it over decoded, with a
     real ``/`` in it. Re-encoding it lets a plain ``<resource_arn>`` route match either way.
     """
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        """Path parameters arrive percent-encoded (``ep%201``); handlers get them decoded, as Pinpoint does."""
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         path = event.get("path") or ""
         if path.startswith(_TAGS_PREFIX):
             event = {**event, "path": _TAGS_PREFIX + quote(unquote(path[len(_TAGS_PREFIX) :]), safe="")}

@@ -341,8 +341,8 @@ class Aggregator:
             mk = (key, name)
             self.writes.minima[mk] = min(value, self.writes.minima.get(mk, value))
             self.writes.maxima[mk] = max(value, self.writes.maxima.get(mk, value))
-        for name, value in r.attributes.items():
-            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, value), "count")
+        for name, text in r.attributes.items():
+            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, text), "count")
 
     def _first(self, key: Key, flag: str) -> bool:
         """True the first time ``flag`` is seen on marker ``key`` (and records it)."""

@@ -103,7 +103,8 @@ def stream_record(
     *, app_id: str, endpoint_id: str, event_id: str, event: Event, endpoint: Endpoint | None, arrival_ms: int
 ) -> dict[str, object]:
     """Pinpoint's app-event stream record for one accepted event (pinpoint-formats.md §1.2-1.3)."""
-    assert event.event_type is not None and event.timestamp is not None
+    assert event.event_type is not None
+    assert event.timestamp is not None
     demographic = endpoint.demographic if endpoint else None
     session: dict[str, object] = {}
     if event.session is not None and event.session.id:

@@ -28,18 +28,18 @@ def copy_tables_once_per_transaction() -> None:
         copies: dict[int, Any] = {}
 
         def deepcopy(obj: Any, memo: Any = None) -> Any:
-            if isinstance(obj, models.Table):
+            if isinstance(obj, models.Table):  # type: ignore[attr-defined]
                 if id(obj) not in copies:
                     copies[id(obj)] = copy.deepcopy(obj, memo)
                 return copies[id(obj)]
             return copy.deepcopy(obj, memo)
 
         with _lock:  # the module attribute swap must not interleave with another transaction
-            models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
+            models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined,assignment]
             try:
                 original(self, transact_items)
             finally:
-                models.copy = copy
+                models.copy = copy  # type: ignore[attr-defined]
 
     transact_write_items._homing_fix = True  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

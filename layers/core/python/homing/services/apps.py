@@ -51,7 +51,7 @@ class AppService:
         self._apps.put(app)
         return self._with_arn(app)
 
-    def list(self, page_size: int, token: str | None) -> tuple[list[App], str | None]:
+    def page(self, page_size: int, token: str | None) -> tuple[list[App], str | None]:
         apps, next_token = self._apps.list(page_size, token)
         return [self._with_arn(a) for a in apps], next_token
 
@@ -132,4 +132,6 @@ def validate_settings(s: ApplicationSettings) -> None:
 
 def _in_range(field: str, value: int | None, low: int, high: int | None) -> None:
     if value is not None and (value < low or (high is not None and value > high)):
-        raise BadRequest(f"{field} must be between {low} and {high}" if high is not None else f"{field} must be >= {low}")
+        raise BadRequest(
+            f"{field} must be between {low} and {high}" if high is not None else f"{field} must be >= {low}"
+        )

@@ -56,9 +56,9 @@ class _Plan:
     def members(self, user_id: str) -> list[Endpoint]:
         if user_id not in self._users:
             stored = self.repo.by_user(self.app_id, user_id)
-            for e in stored:
-                self.state.setdefault(endpoint_key(e.id), e)
-            self._users[user_id] = {endpoint_key(e.id) for e in stored}
+            for found in stored:
+                self.state.setdefault(endpoint_key(found.id), found)
+            self._users[user_id] = {endpoint_key(found.id) for found in stored}
         keys = self._users[user_id] | self.changed
         return [e for k in keys if (e := self.state.get(k)) is not None and e.user_id == user_id]
 
@@ -69,7 +69,9 @@ class _Plan:
             self._addresses[(channel, address)] = keys
         keys = self._addresses[(channel, address)] | self.changed
         return [
-            e for k in keys if (e := self.state.get(k)) is not None and (e.channel_type, e.address) == (channel, address)
+            e
+            for k in keys
+            if (e := self.state.get(k)) is not None and (e.channel_type, e.address) == (channel, address)
         ]
 
 
@@ -118,7 +120,13 @@ class EndpointService:
         for endpoint_id, req, path in writes:
             before = plan.state.get(endpoint_key(endpoint_id))
             after = merge(
-                before, req, application_id=app_id, endpoint_id=endpoint_id, now=now, request_id=request_id, rng=self._rng
+                before,
+                req,
+                application_id=app_id,
+                endpoint_id=endpoint_id,
+                now=now,
+                request_id=request_id,
+                rng=self._rng,
             )
             check_complete(after, path, self._quotas)
             if after.user_id and (before is None or before.user_id != after.user_id):

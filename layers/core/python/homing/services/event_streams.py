@@ -13,7 +13,9 @@ from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
 from homing.services.apps import AppService
 
-STREAM_ARN = re.compile(r"^arn:aws[a-z-]*:(kinesis:[a-z0-9-]+:\d{12}:stream|firehose:[a-z0-9-]+:\d{12}:deliverystream)/[\w.-]+$")
+STREAM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(kinesis:[a-z0-9-]+:\d{12}:stream|firehose:[a-z0-9-]+:\d{12}:deliverystream)/[\w.-]+$"
+)
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 CACHE_SECONDS = 60
 
@@ -35,7 +37,9 @@ class EventStreamService:
     def put(self, app_id: str, destination: str | None, role: str | None, caller: str | None) -> EventStream:
         self._apps.require(app_id)
         if not destination or not STREAM_ARN.match(destination):
-            raise BadRequest("DestinationStreamArn must be the ARN of a Kinesis data stream or a Firehose delivery stream")
+            raise BadRequest(
+                "DestinationStreamArn must be the ARN of a Kinesis data stream or a Firehose delivery stream"
+            )
         if not role or not ROLE_ARN.match(role):
             raise BadRequest("RoleArn must be the ARN of an IAM role")
         item = EventStreamItem(

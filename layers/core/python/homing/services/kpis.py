@@ -2,9 +2,9 @@
 
 Every KPI reads day items (one query per range) and computes rows in Pinpoint's result shape:
 ``{"Rows": [{"GroupedBys": [...], "Values": [{"Key", "Type": "Double", "Value": "29.0"}]}]}``.
-Definitions follow reference/pinpoint-formats.md §2 and §4: campaign deliveries = sends − hard
-bounces; transactional and journey email deliveries = sends − soft bounces − hard bounces − rejects;
-rates are fractions (0–1). A metric with no data returns ``Rows: []``.
+Definitions follow reference/pinpoint-formats.md §2 and §4: campaign deliveries = sends - hard
+bounces; transactional and journey email deliveries = sends - soft bounces - hard bounces - rejects;
+rates are fractions (0-1). A metric with no data returns ``Rows: []``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,26 @@ from homing.services.apps import AppService
 Counters = dict[str, dict[str, float]]  # ISO day -> counter -> value
 Row = dict[str, list[dict[str, str]]]
 KPI_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
-NOT_ATTEMPTED = {"HOLDOUT", "QUIET_TIME", "DAILY_CAP", "CAMPAIGN_CAP", "DUPLICATE_ADDRESS", "EXPIRED", "UNSUPPORTED_CHANNEL"}
-EMAIL_KINDS = ("sent", "delivered", "opened", "clicked", "hardbounced", "softbounced", "complained", "rejected", "unsubscribed")
+NOT_ATTEMPTED = {
+    "HOLDOUT",
+    "QUIET_TIME",
+    "DAILY_CAP",
+    "CAMPAIGN_CAP",
+    "DUPLICATE_ADDRESS",
+    "EXPIRED",
+    "UNSUPPORTED_CHANNEL",
+}
+EMAIL_KINDS = (
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "hardbounced",
+    "softbounced",
+    "complained",
+    "rejected",
+    "unsubscribed",
+)
 
 
 def _value(key: str, value: float) -> dict[str, str]:
@@ -95,7 +113,11 @@ def _prefix(prefix: str, suffix: str = "") -> Metric:
     """Sum of every counter named ``<prefix><anything><suffix>`` (e.g. all campaigns' sends)."""
 
     def metric(c: dict[str, float]) -> float | None:
-        vals = [v for k, v in c.items() if k.startswith(prefix) and k.endswith(suffix) and ":" not in k[len(prefix) : len(k) - len(suffix)]]
+        vals = [
+            v
+            for k, v in c.items()
+            if k.startswith(prefix) and k.endswith(suffix) and ":" not in k[len(prefix) : len(k) - len(suffix)]
+        ]
         return sum(vals) if vals else None
 
     return metric
@@ -116,6 +138,7 @@ def _attempted(activity: str | None = None) -> Metric:
 
 
 # --- metric definitions ------------------------------------------------------------------------
+
 
 def _campaign_metrics(suffix: str = "") -> dict[str, Metric]:
     """Campaign metrics over a CMP# day item; ``suffix`` ``:<activity>`` narrows them to one run."""
@@ -277,7 +300,7 @@ class KpiService:
             return rng, self._txn_sms(kpi, days)
         else:
             campaign = _app_campaign_metrics(None)
-            allowed = {
+            allowed: dict[str, set[str | None]] = {
                 "successful-delivery-rate": {None, "date"},
                 "email-open-rate": {None, "campaign"},
                 "unique-deliveries": {None, "campaign", "date"},
@@ -298,12 +321,14 @@ class KpiService:
                 return rng, self._rows(kpi, days, campaign[base], group)
         raise BadRequest(f"kpi-name {kpi} is not a supported application KPI")
 
-    def campaign(self, app_id: str, campaign_id: str, kpi: str, start: str | None, end: str | None) -> tuple[Range, list[Row]]:
+    def campaign(
+        self, app_id: str, campaign_id: str, kpi: str, start: str | None, end: str | None
+    ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
         days = self._days(f"CMP#{app_id}#{campaign_id}", rng)
         base, group = _split(kpi)
-        allowed = {
+        allowed: dict[str, set[str | None]] = {
             "hard-bounce-rate": {None, "campaign-activity"},
             "successful-delivery-rate": {None, "campaign-activity", "date"},
             "email-open-rate": {None, "campaign-activity"},
@@ -331,11 +356,15 @@ class KpiService:
             return rng, self._rows(kpi, days, _sum("unique_deliveries_day"), "date")
         return rng, self._rows(kpi, days, _campaign_metrics()[base], group)
 
-    def journey(self, app_id: str, journey_id: str, kpi: str, start: str | None, end: str | None) -> tuple[Range, list[Row]]:
+    def journey(
+        self, app_id: str, journey_id: str, kpi: str, start: str | None, end: str | None
+    ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
         days = self._days(f"JNY#{app_id}#{journey_id}", rng)
-        m = re.fullmatch(r"journey-emails-([a-z]+)", kpi) or re.fullmatch(r"emails-([a-z]+)-grouped-by-journey-activity", kpi)
+        m = re.fullmatch(r"journey-emails-([a-z]+)", kpi) or re.fullmatch(
+            r"emails-([a-z]+)-grouped-by-journey-activity", kpi
+        )
         if not m or m.group(1) not in EMAIL_KINDS:
             raise BadRequest(f"kpi-name {kpi} is not a supported journey KPI")
         kind = m.group(1)
@@ -343,7 +372,9 @@ class KpiService:
             return rng, self._rows(kpi, days, _journey_metrics()[kind], None)
         merged = _merge(days.values())
         rows = []
-        activities = {p[1] for k in merged if k.startswith("email_") and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")}
+        activities = {
+            p[1] for k in merged if k.startswith("email_") and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")
+        }
         for activity in sorted(activities):
             value = _journey_metrics(f":{activity}")[kind](merged)
             if value is not None:
@@ -378,7 +409,7 @@ class KpiService:
             ]
         base, group = _split(kpi)
         name = base[len("txn-sms-") :]
-        allowed = {
+        allowed: dict[str, set[str | None]] = {
             "sent": {None, "date", "country"},
             "delivered": {None, "date", "country"},
             "delivery-rate": {None, "date"},
@@ -392,7 +423,13 @@ class KpiService:
             raise BadRequest(f"kpi-name {kpi} is not a supported application KPI")
         if group == "country":
             merged = _merge(days.values())
-            countries = sorted({k.split(":")[1] for k in merged if k.startswith("txn_sms_") and ":" in k and not k.startswith("txn_sms_error")})
+            countries = sorted(
+                {
+                    k.split(":")[1]
+                    for k in merged
+                    if k.startswith("txn_sms_") and ":" in k and not k.startswith("txn_sms_error")
+                }
+            )
             rows = []
             for country in countries:
                 value = _txn_sms(country)[name](merged)
@@ -417,14 +454,16 @@ class KpiService:
             for day in sorted(days):
                 for value in _groups(days[day], f"demo:{name}:"):
                     rows.append(
-                        _row(key, days[day][f"demo:{name}:{value}"], [_group("Date", day), _group(DEMOGRAPHIC_GROUPS[group], value)])
+                        _row(
+                            key,
+                            days[day][f"demo:{name}:{value}"],
+                            [_group("Date", day), _group(DEMOGRAPHIC_GROUPS[group], value)],
+                        )
                     )
             return rows
         if base in ("monthly-active-endpoints", "monthly-active-users") and group == "date":
             who = base.split("-")[-1]
-            return [
-                _row(key, v, [_group("Date", d)]) for d, v in self._mau(app_id, who, rng).items() if v
-            ]
+            return [_row(key, v, [_group("Date", d)]) for d, v in self._mau(app_id, who, rng).items() if v]
         if base == "sticky-factor":
             dau, mau = self._rows_by_day(days, "active_users"), self._mau(app_id, "users", rng)
             ratios = {d: dau[d] / mau[d] for d in dau if mau.get(d)}
@@ -437,9 +476,7 @@ class KpiService:
             return self._rows(kpi, days, _rate(_sum(f"retained_{n}"), _sum("new_users")), group)
         if base == "custom-events" and group == "event-type":
             merged = _merge(days.values())
-            return [
-                _row(key, merged[f"evt:{t}"], [_group("EventType", t)]) for t in _groups(merged, "evt:")
-            ]
+            return [_row(key, merged[f"evt:{t}"], [_group("EventType", t)]) for t in _groups(merged, "evt:")]
         raise BadRequest(f"kpi-name {kpi} is not a supported application KPI")
 
     @staticmethod
@@ -498,7 +535,6 @@ def _parse(value: str, field: str) -> datetime:
     except ValueError:
         raise BadRequest(f"{field} must be an ISO 8601 timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 
 def event_stats(repo: AnalyticsRepository, app_id: str, event_type: str, rng: Range) -> dict[str, object]:

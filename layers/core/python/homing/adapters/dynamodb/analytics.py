@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.connection import TableConnection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
@@ -32,7 +33,7 @@ def _number(raw: dict[str, Any]) -> float:
 
 class AnalyticsRepository:
     def _table(self) -> TableConnection:
-        return AnalyticsItem._get_connection()  # type: ignore[no-any-return]
+        return AnalyticsItem._get_connection()
 
     # --- checkpoints and state ----------------------------------------------------------------
 
@@ -58,7 +59,9 @@ class AnalyticsRepository:
         try:
             with TransactWrite(connection=AnalyticsItem._get_connection().connection) as tx:
                 for (pk, sk), counters in writes.counters.items():
-                    actions = [Path(f"{COUNTER}{name}").add(value) for name, value in counters.items() if value]
+                    actions: list[Action] = [
+                        Path(f"{COUNTER}{name}").add(value) for name, value in counters.items() if value
+                    ]
                     if actions:
                         tx.update(AnalyticsItem(pk, sk), actions=actions)
                 for (pk, sk), state in writes.states.items():
@@ -76,7 +79,10 @@ class AnalyticsRepository:
                         condition=AnalyticsItem.pk.does_not_exist() if old == 0 else AnalyticsItem.version == old,
                     )
                 ckpt = AnalyticsItem("CKPT", shard, seq=seq)
-                tx.save(ckpt, condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous)
+                tx.save(
+                    ckpt,
+                    condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous,
+                )
         except TransactWriteError as exc:
             if exc.cause_response_code == "TransactionCanceledException" and any(
                 r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons

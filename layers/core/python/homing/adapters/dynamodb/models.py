@@ -95,7 +95,6 @@ class CatalogItem(Model):
 
     application_id = UnicodeAttribute(hash_key=True)
     entry = UnicodeAttribute(range_key=True)  # "<kind>#<name>"
-    count = NumberAttribute(default=0)
 
 
 class AnalyticsItem(Model):

@@ -27,7 +27,7 @@ def router(svc: Services) -> APIGatewayRouter:
     @r.get("/v1/apps")
     def get_apps() -> Response[str]:
         q = r.current_event.query_string_parameters or {}
-        apps, token = svc.apps.list(page_size(q.get("page-size")), q.get("token"))
+        apps, token = svc.apps.page(page_size(q.get("page-size")), q.get("token"))
         body: dict[str, object] = {"Item": [application_response(a) for a in apps]}
         if token:
             body["NextToken"] = token

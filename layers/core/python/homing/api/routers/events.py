@@ -79,7 +79,9 @@ def router(svc: Services) -> APIGatewayRouter:
         batch = parse_events_request(parse_body(raw))
         request_id = str(r.current_event.request_context.request_id or "")
         result = svc.events.put_events(application_id, batch, request_id)
-        metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=sum(len(b.events) for b in batch.values()))
+        metrics.add_metric(
+            name="EventsReceived", unit=MetricUnit.Count, value=sum(len(b.events) for b in batch.values())
+        )
         return ok(result, 202)
 
     @r.post("/v1/apps/<application_id>/eventstream")
