@@ -230,3 +230,20 @@ def test_kpi_request_rules(call: Any) -> None:
     assert r.status == 200
     assert r.body["KpiResult"] == {"Rows": []}
     assert call("GET", "/v1/apps/nope/kpis/daterange/txn-emails-sent").status == 404
+
+
+def test_names_with_dots_are_plain_counters(call: Any, process: Any) -> None:
+    """Event types, attribute values and demographics often contain dots (``level.up``, ``2.1``)."""
+    app = create(call)["Id"]
+    item = {
+        "Endpoint": {"ChannelType": "GCM", "Address": "t", "Demographic": {"AppVersion": "2.1.0"}},
+        "Events": {"a": event("level.up", NOW, Attributes={"version": "2.1"}, Metrics={"score.max": 1.5})},
+    }
+    call("POST", f"/v1/apps/{app}/events", {"BatchItem": {"ep": item}})
+    assert process(drain_stream()) == {"batchItemFailures": []}
+    stats = call("GET", f"/v1/apps/{app}/events/level.up/stats").body
+    assert stats["Count"] == 1
+    assert stats["Attributes"] == {"version": {"2.1": 1}}
+    assert stats["Metrics"]["score.max"]["Max"] == 1.5
+    versions = kpi(call, app, "daily-active-endpoints-grouped-by-app-version")
+    assert [r["GroupedBys"][1]["Value"] for r in versions] == ["2.1.0"]

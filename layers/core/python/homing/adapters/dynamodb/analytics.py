@@ -60,7 +60,7 @@ class AnalyticsRepository:
             with TransactWrite(connection=AnalyticsItem._get_connection().connection) as tx:
                 for (pk, sk), counters in writes.counters.items():
                     actions: list[Action] = [
-                        Path(f"{COUNTER}{name}").add(value) for name, value in counters.items() if value
+                        Path([f"{COUNTER}{name}"]).add(value) for name, value in counters.items() if value
                     ]
                     if actions:
                         tx.update(AnalyticsItem(pk, sk), actions=actions)
@@ -98,7 +98,7 @@ class AnalyticsRepository:
             self._extreme(pk, sk, f"{COUNTER}max:{name}", value, lower=False)
 
     def _extreme(self, pk: str, sk: str, attribute: str, value: float, *, lower: bool) -> None:
-        path = Path(attribute)
+        path = Path([attribute])  # a list: names may contain dots, which must not become document paths
         condition = path.does_not_exist() | (path > value if lower else path < value)
         try:
             self._table().update_item(pk, sk, actions=[path.set(value)], condition=condition)
