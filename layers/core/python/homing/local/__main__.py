@@ -139,7 +139,7 @@ class _Interrupted(BaseException):  # not Exception: libraries must not swallow 
 
 
 class LocalMode:
-    """Everything local mode runs: started in order, stopped in reverse (server, workers, moto)."""
+    """Everything local mode runs: started in order, stopped in reverse (server, archive, workers, moto)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         from homing.local.moto_stack import MotoStack
@@ -149,6 +149,7 @@ class LocalMode:
         self.cdk_out = (args.cdk_out or self.project_dir / "cdk.out").resolve()
         self.moto = MotoStack(port=args.moto_port)
         self.runner: Any = None
+        self.archive: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -193,6 +194,7 @@ class LocalMode:
             if stack.report.stripped:
                 stripped = ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items()))
                 log.info("%s: stripped %s", stack.name, stripped)
+        self.archive = start_archive(self.moto, deployment.stacks)
         mark = self._phase("deploy", mark)
 
         functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][self.moto.region].list_functions())
@@ -219,9 +221,41 @@ class LocalMode:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self.archive is not None:
+            self.archive.stop()  # flushes: needs moto, not the workers
         if self.runner is not None:
             self.runner.close()
         self.moto.stop()
+
+
+def start_archive(moto: Any, stacks: list[Any]) -> Any:
+    """Start the Firehose stand-in (archive.py) and say where its output and moto's state can be read."""
+    from botocore.config import Config
+
+    from homing.local.archive import from_deployment
+
+    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 3})
+    archive = from_deployment(
+        stacks, moto.client("cloudformation"), moto.client("kinesis", config), moto.client("s3", config)
+    )
+    archive.start()
+    cli = f"aws --endpoint-url {moto.url}"
+    for stream in archive.streams:
+        static = stream.prefix.split("!{", 1)[0]
+        log.info(
+            "event archive (Firehose %s, written every %.0f s): %s s3 ls s3://%s/%s --recursive",
+            stream.name,
+            archive.flush_seconds,
+            cli,
+            stream.bucket,
+            static[: static.rfind("/") + 1],  # the folder part before the first expression
+        )
+    log.info(
+        "apps' event streams (PutEventStream destinations) are in moto: %s kinesis list-streams | firehose "
+        "list-delivery-streams",
+        cli,
+    )
+    return archive
 
 
 def _moto_invoker(moto: Any, account_id: str) -> Any:

@@ -40,6 +40,7 @@ class DeployedStack:
     report: StackReport
     template: dict[str, Any]  # as deployed (after preparation)
     physical_ids: dict[str, str] = field(default_factory=dict)
+    source_template: dict[str, Any] = field(default_factory=dict)  # as synthesized (stripped types included)
 
 
 @dataclass
@@ -147,6 +148,7 @@ class Deployer:
             prepared, report = prepare_template(template, stack_name, supported, dropped_exports)
             dropped_exports |= report.dropped_exports
             stack = self._create_stack(stack_name, prepared, report)
+            stack.source_template = template
             self._reapply_layers(stack)
             deployed.append(stack)
         self._enable_step_functions_execution()
