@@ -6,6 +6,7 @@ Every test in tests/e2e is marked ``e2e`` and put in the xdist group ``e2e``, so
 
 Fixtures:
   api_url               http://127.0.0.1:<port> of the local API
+  moto_url              the embedded moto behind it (AWS services; HOMING_E2E_MOTO_URL with HOMING_E2E_URL)
   pinpoint              a stock boto3 ``pinpoint`` client (signs for mobiletargeting)
   pinpoint_execute_api  homing.client.pinpoint_client (signs for execute-api, as AWS needs)
   aws_cli               run ``aws pinpoint ...`` against the API: aws_cli("get-apps") -> (rc, json|stdout, stderr)
@@ -58,10 +59,12 @@ def _free_port() -> int:
 class LocalStackProcess:
     """``python -m homing.local`` as a child process; stdout watched for the ready line."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, moto_port: int) -> None:
         self.port = port
+        self.moto_url = f"http://127.0.0.1:{moto_port}"
         self._stderr = (workdir / "local-stack.stderr").open("w+")
         command = [sys.executable, "-m", "homing.local", "--port", str(port), "--cdk-out", str(workdir / "cdk.out")]
+        command += ["--moto-port", str(moto_port)]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -107,23 +110,37 @@ class LocalStackProcess:
 
 
 @pytest.fixture(scope="session")
-def api_url() -> Iterator[str]:
-    """URL of the local API, started once per run (or HOMING_E2E_URL if set)."""
+def local_stack() -> Iterator[tuple[str, str | None]]:
+    """(API URL, moto URL) of the local stack, started once per run (or HOMING_E2E_URL if set)."""
     existing = os.environ.get("HOMING_E2E_URL")
     if existing:
-        yield existing.rstrip("/")
+        yield existing.rstrip("/"), os.environ.get("HOMING_E2E_MOTO_URL")
         return
     with tempfile.TemporaryDirectory(prefix="homing-e2e-") as workdir:
-        stack = LocalStackProcess(_free_port(), Path(workdir))
+        stack = LocalStackProcess(_free_port(), Path(workdir), moto_port=_free_port())
         started = time.monotonic()
         try:
             url = stack.wait_ready(START_TIMEOUT_SECONDS)
             sys.stderr.write(f"\nlocal stack ready in {time.monotonic() - started:.1f} s at {url}\n")
-            yield url
+            yield url, stack.moto_url
         finally:
             stack.stop()
         if stack.process.returncode != 0:  # a clean SIGTERM stop exits 0
             pytest.fail(f"local stack exited {stack.process.returncode} on SIGTERM:\n{stack.output()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def api_url(local_stack: tuple[str, str | None]) -> str:
+    """URL of the local API."""
+    return local_stack[0]
+
+
+@pytest.fixture(scope="session")
+def moto_url(local_stack: tuple[str, str | None]) -> str:
+    """URL of the embedded moto, for looking at the AWS side (streams, buckets) of what the API did."""
+    if local_stack[1] is None:
+        pytest.skip("HOMING_E2E_URL is set without HOMING_E2E_MOTO_URL")
+    return local_stack[1]
 
 
 @pytest.fixture(scope="session")
