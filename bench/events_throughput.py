@@ -113,7 +113,10 @@ def bench_processing(total: int) -> None:
 
         from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
         from homing.domain.analytics import Aggregator, State, parse_record
+        from homing.local.moto_fixes import copy_tables_once_per_transaction
         from homing.settings import Settings
+
+        copy_tables_once_per_transaction()
 
         bind_tables(Settings.from_env())
         for model in ALL_MODELS:

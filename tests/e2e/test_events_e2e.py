@@ -603,14 +603,9 @@ def test_funnel_counts_endpoints_that_did_a_then_b(api_url: str, pinpoint: Any, 
     assert [s["Count"] for s in hats["Steps"]] == [2, 1]
 
 
-# --- names with the separators the aggregates use (known product bugs, see the reasons) ---------------------
+# --- names holding the separators the aggregates use (':' and '#') ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homing/services/kpis.py _groups() cuts a group name at the first ':' (counter 'evt:screen:home' is "
-    "read as event type 'screen', value 0.0)",
-)
 def test_custom_events_grouped_by_event_type_keeps_colons(pinpoint: Any, app_id: str) -> None:
     at = datetime.now(UTC) - timedelta(minutes=1)
     put(pinpoint, app_id, {"ep-1": {"Events": {"e1": custom_event("screen:home", at)}}})
@@ -620,11 +615,6 @@ def test_custom_events_grouped_by_event_type_keeps_colons(pinpoint: Any, app_id:
     assert [(r["GroupedBys"][0]["Value"], r["Values"][0]["Value"]) for r in rows] == [("screen:home", "1.0")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homing/services/kpis.py _groups() cuts a demographic value at the first ':' and the lookup "
-    "days[day]['demo:model:iPhone'] raises KeyError: 500 InternalServerError",
-)
 def test_daily_active_endpoints_grouped_by_a_value_with_a_colon(pinpoint: Any, app_id: str) -> None:
     at = datetime.now(UTC) - timedelta(minutes=1)
     endpoint = {"ChannelType": "APNS", "Address": "token-1", "Demographic": {"Model": "iPhone:15"}}
@@ -635,11 +625,6 @@ def test_daily_active_endpoints_grouped_by_a_value_with_a_colon(pinpoint: Any, a
     assert [r["GroupedBys"][1]["Value"] for r in rows] == ["iPhone:15"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homing/services/kpis.py event_stats() parses the sort key '<day>#<attribute>#<value>' with "
-    "split('#', 2): attribute 'utm#source' is reported as attribute 'utm', value 'source#google'",
-)
 def test_custom_event_stats_attribute_names_with_a_hash(api_url: str, pinpoint: Any, app_id: str) -> None:
     at = datetime.now(UTC) - timedelta(minutes=1)
     put(pinpoint, app_id, {"ep-1": {"Events": {"e1": custom_event("signup", at, Attributes={"utm#source": "ad"})}}})
@@ -649,12 +634,6 @@ def test_custom_event_stats_attribute_names_with_a_hash(api_url: str, pinpoint: 
     assert stats["Attributes"] == {"utm#source": {"ad": 1}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homing/services/funnels.py FunnelService.run() parses the timeline sort key "
-    "'<endpoint>#<timestamp>#<event id>' with rsplit('#', 2): an event id containing '#' makes "
-    "int(<part of the event id>) raise ValueError: 500 InternalServerError",
-)
 def test_funnel_with_a_hash_in_an_event_id(api_url: str, pinpoint: Any, app_id: str) -> None:
     t0 = datetime.now(UTC) - timedelta(minutes=5)
     events = {"view#1": custom_event("view_item", t0), "buy#1": custom_event("purchase", t0 + timedelta(minutes=1))}

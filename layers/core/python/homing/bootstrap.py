@@ -8,7 +8,12 @@ from functools import cache
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.adapters.dynamodb.models import bind_tables
-from homing.adapters.dynamodb.repositories import AppRepository, CatalogRepository, EndpointRepository
+from homing.adapters.dynamodb.repositories import (
+    AppRepository,
+    CatalogRepository,
+    EndpointRepository,
+    EventStreamRepository,
+)
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
 from homing.services.event_streams import EventStreamService
@@ -48,7 +53,15 @@ def _utc_now() -> datetime:
 def build_services(settings: Settings) -> Services:
     bind_tables(settings)
     endpoints_repo, catalog, analytics = EndpointRepository(), CatalogRepository(), AnalyticsRepository()
-    apps = AppService(AppRepository(), endpoints_repo, catalog, arn_prefix=settings.resource_arn_prefix, clock=_utc_now)
+    event_streams = EventStreamRepository()
+    apps = AppService(
+        AppRepository(),
+        endpoints_repo,
+        catalog,
+        arn_prefix=settings.resource_arn_prefix,
+        clock=_utc_now,
+        event_streams=event_streams,
+    )
     endpoints = EndpointService(apps, endpoints_repo, catalog, clock=_utc_now)
     publisher: list[EventPublisher] = []
 
@@ -65,7 +78,7 @@ def build_services(settings: Settings) -> Services:
         apps=apps,
         endpoints=endpoints,
         events=EventService(apps, endpoints, catalog, events_stream, clock=_utc_now),
-        event_streams=EventStreamService(apps, clock=_utc_now),
+        event_streams=EventStreamService(apps, event_streams, clock=_utc_now),
         kpis=KpiService(apps, analytics, clock=_utc_now),
         funnels=FunnelService(apps, analytics, clock=_utc_now),
         analytics=analytics,

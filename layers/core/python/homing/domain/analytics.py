@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 DAY_MS = 86_400_000
 MAU_WINDOW = 30  # rolling 30-day window for monthly active endpoints/users
@@ -84,7 +85,8 @@ def event_day(app: str, event_type: str, day: int) -> Key:
 
 
 def event_values_key(app: str, event_type: str, day: int, attribute: str, value: str) -> Key:
-    return (f"EVA#{app}#{event_type}", f"{day_iso(day)}#{attribute}#{value}")
+    """The attribute name is percent-encoded so that ``#`` in it cannot be mistaken for the separator."""
+    return (f"EVA#{app}#{event_type}", f"{day_iso(day)}#{quote(attribute, safe='')}#{value}")
 
 
 def endpoint_activity_key(app: str, endpoint_id: str) -> Key:
@@ -109,7 +111,7 @@ def timeline_key(app: str, event_type: str, day: int) -> str:
 
 def timeline_entry(r: Record) -> tuple[str, str, dict[str, Any]]:
     """One funnel timeline item per event, keyed so that writing it twice changes nothing."""
-    sk = f"{r.endpoint_id.lower()}#{r.timestamp_ms:013d}#{r.event_id}"
+    sk = f"{quote(r.endpoint_id.lower(), safe='')}#{r.timestamp_ms:013d}#{quote(r.event_id, safe='')}"
     return timeline_key(r.app_id, r.event_type, r.day), sk, {"a": r.attributes, "u": r.user_id or ""}
 
 

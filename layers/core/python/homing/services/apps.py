@@ -9,7 +9,12 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote
 
-from homing.adapters.dynamodb.repositories import AppRepository, CatalogRepository, EndpointRepository
+from homing.adapters.dynamodb.repositories import (
+    AppRepository,
+    CatalogRepository,
+    EndpointRepository,
+    EventStreamRepository,
+)
 from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.limits import QUOTAS, Quotas
@@ -27,9 +32,11 @@ class AppService:
         *,
         arn_prefix: str,
         clock: Callable[[], datetime],
+        event_streams: EventStreamRepository | None = None,
         quotas: Quotas = QUOTAS,
     ) -> None:
         self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
+        self._event_streams = event_streams or EventStreamRepository()
         self._arn_prefix, self._clock, self._quotas = arn_prefix, clock, quotas
 
     def _with_arn(self, app: App) -> App:
@@ -56,10 +63,14 @@ class AppService:
         return [self._with_arn(a) for a in apps], next_token
 
     def delete(self, app_id: str) -> App:
-        """Delete the app and everything it owns: endpoints first, then its catalogue, then the app."""
+        """Delete the app and everything it owns: endpoints, catalogue and event stream, then the app.
+
+        Its analytics aggregates stay behind, unreachable (app ids are never reused); see decisions.md.
+        """
         app = self.require(app_id)
         self._endpoints.delete_all(app_id, list(self._endpoints.all_keys(app_id)))
         self._catalog.remove(app_id, self._catalog.names(app_id, ""))
+        self._event_streams.delete(app_id)
         self._apps.delete(app_id)
         return app
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime
 
-from homing.adapters.dynamodb.repositories import CatalogRepository, EndpointRepository
+from homing.adapters.dynamodb.repositories import CatalogRepository, EndpointRepository, decode_token, encode_token
 from homing.domain.endpoints import (
     ATTRIBUTE_TYPES,
     attribute_names,
@@ -21,6 +21,7 @@ from homing.domain.endpoints import (
     endpoint_key,
     iso_now,
     merge,
+    parse_timestamp,
     validate_endpoint_id,
     validate_request,
 )
@@ -153,7 +154,7 @@ class EndpointService:
                 f"{path + '.' if path else ''}User.UserId: exceeded maximum endpoint per user count: "
                 f"{self._quotas.endpoints_per_user}"
             )
-        oldest = min(evictable, key=lambda e: e.effective_date)
+        oldest = min(evictable, key=lambda e: parse_timestamp(e.effective_date, "EffectiveDate"))
         plan.put(
             dataclasses.replace(
                 oldest, endpoint_status="INACTIVE", user=EndpointUser(oldest.user.user_attributes, None)
@@ -206,9 +207,12 @@ class EndpointService:
     ) -> tuple[list[Endpoint], str | None]:
         """Homing extension: page through an app's endpoints, optionally of one channel or one user."""
         self._apps.require(app_id)
-        if user_id:  # a user has at most 15 endpoints: one page, filtered here
-            found = sorted(self._endpoints.by_user(app_id, user_id), key=lambda e: e.creation_date)
-            return [e for e in found if channel is None or e.channel_type == channel], None
+        if user_id:  # a user has at most 15 endpoints: read them all, filter and page here
+            found = sorted(self._endpoints.by_user(app_id, user_id), key=lambda e: (e.creation_date, e.id))
+            found = [e for e in found if channel is None or e.channel_type == channel]
+            start = int((decode_token(token) or {}).get("offset", 0))
+            end = start + page_size
+            return found[start:end], encode_token({"offset": end}) if end < len(found) else None
         return self._endpoints.list(app_id, page_size, token, channel)
 
     def remove_attributes(self, app_id: str, attribute_type: str, blacklist: list[str]) -> list[str]:

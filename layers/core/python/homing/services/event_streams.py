@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from homing.adapters.dynamodb.models import EventStreamItem
+from homing.adapters.dynamodb.repositories import EventStreamRepository
 from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
 from homing.services.apps import AppService
@@ -17,7 +17,6 @@ STREAM_ARN = re.compile(
     r"^arn:aws[a-z-]*:(kinesis:[a-z0-9-]+:\d{12}:stream|firehose:[a-z0-9-]+:\d{12}:deliverystream)/[\w.-]+$"
 )
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,8 @@ class EventStream:
 
 
 class EventStreamService:
-    def __init__(self, apps: AppService, *, clock: Callable[[], datetime]) -> None:
-        self._apps, self._clock = apps, clock
-        self._cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
+    def __init__(self, apps: AppService, repo: EventStreamRepository, *, clock: Callable[[], datetime]) -> None:
+        self._apps, self._repo, self._clock = apps, repo, clock
 
     def put(self, app_id: str, destination: str | None, role: str | None, caller: str | None) -> EventStream:
         self._apps.require(app_id)
@@ -46,35 +44,26 @@ class EventStreamService:
             app_id, destination_stream_arn=destination, role_arn=role, last_modified_date=iso_now(self._clock()),
             last_updated_by=caller,
         )  # fmt: skip
-        item.save()
-        self._cache.pop(app_id, None)
+        self._repo.put(item)
         return _to_stream(item)
 
     def get(self, app_id: str) -> EventStream:
         self._apps.require(app_id)
-        try:
-            return _to_stream(EventStreamItem.get(app_id))
-        except EventStreamItem.DoesNotExist:
-            raise NotFound(f"Application {app_id} has no event stream") from None
+        item = self._repo.get(app_id)
+        if item is None:
+            raise NotFound(f"Application {app_id} has no event stream")
+        return _to_stream(item)
 
     def delete(self, app_id: str) -> EventStream:
         stream = self.get(app_id)
-        EventStreamItem(app_id).delete()
-        self._cache.pop(app_id, None)
+        self._repo.delete(app_id)
         return stream
 
     def target(self, app_id: str) -> tuple[str, str] | None:
-        """(destination ARN, role ARN) for process_events, cached for a minute per warm container."""
-        cached = self._cache.get(app_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            item = EventStreamItem.get(app_id)
-            value: tuple[str, str] | None = (item.destination_stream_arn, item.role_arn)
-        except EventStreamItem.DoesNotExist:
-            value = None
-        self._cache[app_id] = (time.monotonic() + CACHE_SECONDS, value)
-        return value
+        """(destination ARN, role ARN) for process_events: one read per app and batch, so a change
+        made with PutEventStream or DeleteEventStream applies from the next batch on."""
+        item = self._repo.get(app_id)
+        return None if item is None else (item.destination_stream_arn, item.role_arn)
 
 
 def _to_stream(item: EventStreamItem) -> EventStream:

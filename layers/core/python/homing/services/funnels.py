@@ -113,7 +113,7 @@ class FunnelService:
         for k, step in enumerate(funnel.steps):
             for day in range(first, last + 1):
                 for sk, data in self._repo.timeline(timeline_key(app_id, step.event_type, day)):
-                    endpoint, ts, _ = sk.rsplit("#", 2)
+                    endpoint, ts, _ = sk.split("#")  # each part is percent-encoded: no "#" inside
                     if not step.matches(data.get("a") or {}):
                         continue
                     who = endpoint if funnel.count_by == "ENDPOINT" else data.get("u") or ""

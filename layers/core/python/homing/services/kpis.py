@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.domain.analytics import RETENTION_DAYS, day_from_iso, day_iso, day_number
@@ -250,6 +251,11 @@ def _merge(days: Iterable[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def _suffixes(counters: dict[str, float], prefix: str) -> list[str]:
+    """Everything after ``prefix`` in counter names (event types and demographic values may hold ``:``)."""
+    return sorted(k[len(prefix) :] for k in counters if k.startswith(prefix))
+
+
 def _groups(counters: dict[str, float], prefix: str) -> list[str]:
     """Distinct <group> in counter names ``<prefix><group>:...``."""
     return sorted({k[len(prefix) :].split(":")[0] for k in counters if k.startswith(prefix)})
@@ -452,7 +458,7 @@ class KpiService:
             name = group.replace("-", "_")
             rows = []
             for day in sorted(days):
-                for value in _groups(days[day], f"demo:{name}:"):
+                for value in _suffixes(days[day], f"demo:{name}:"):
                     rows.append(
                         _row(
                             key,
@@ -476,7 +482,7 @@ class KpiService:
             return self._rows(kpi, days, _rate(_sum(f"retained_{n}"), _sum("new_users")), group)
         if base == "custom-events" and group == "event-type":
             merged = _merge(days.values())
-            return [_row(key, merged[f"evt:{t}"], [_group("EventType", t)]) for t in _groups(merged, "evt:")]
+            return [_row(key, merged[f"evt:{t}"], [_group("EventType", t)]) for t in _suffixes(merged, "evt:")]
         raise BadRequest(f"kpi-name {kpi} is not a supported application KPI")
 
     @staticmethod
@@ -545,7 +551,7 @@ def event_stats(repo: AnalyticsRepository, app_id: str, event_type: str, rng: Ra
     attributes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for sk, counters in values.items():
         _, name, value = sk.split("#", 2)
-        attributes[name][value] += counters.get("count", 0.0)
+        attributes[unquote(name)][value] += counters.get("count", 0.0)
     merged = _merge(days.values())
     metrics: dict[str, dict[str, float]] = {}
     for name in sorted({k[4:] for k in merged if k.startswith("sum:")}):

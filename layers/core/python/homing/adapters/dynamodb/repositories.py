@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.pagination import ResultIterator
 
-from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
+from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem, EventStreamItem
 from homing.codec import build, dump, snake
 from homing.domain.endpoints import endpoint_key
 from homing.domain.errors import BadRequest
@@ -163,3 +163,19 @@ class CatalogRepository:
         with CatalogItem.batch_write() as batch:
             for entry in entries:
                 batch.delete(CatalogItem(app_id, entry))
+
+
+class EventStreamRepository:
+    """Each app's PutEventStream destination."""
+
+    def get(self, app_id: str) -> EventStreamItem | None:
+        try:
+            return EventStreamItem.get(app_id)
+        except EventStreamItem.DoesNotExist:
+            return None
+
+    def put(self, item: EventStreamItem) -> None:
+        item.save()
+
+    def delete(self, app_id: str) -> None:
+        EventStreamItem(app_id).delete()
