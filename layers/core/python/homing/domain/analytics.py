@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -56,6 +57,7 @@ def day_number(ms: int) -> int:
     return ms // DAY_MS
 
 
+@lru_cache(maxsize=4096)
 def day_iso(day: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
@@ -327,7 +329,9 @@ class Aggregator:
 
     @staticmethod
     def _touch(state: State, day: int) -> State:
-        days = {d for d in state.days | {day} if d > max(state.days | {day}) - KEEP_ACTIVE_DAYS}
+        newest = max(max(state.days, default=day), day)
+        days = {d for d in state.days if d > newest - KEEP_ACTIVE_DAYS}
+        days.add(day)
         first = day if state.first_day is None else min(state.first_day, day)
         return dataclasses.replace(state, days=days, first_day=first)
 
