@@ -44,8 +44,8 @@ unit: $(STAMP) ## the fast tests only (no stacks, no local stack)
 synth: $(STAMP) ## synthesize the CDK stacks into cdk.out (offline, no Docker)
 	$(PY) app.py
 
-local: $(STAMP) ## run Homing locally: synth, embedded moto, deploy, serve the API on HOMING_PORT (8740)
-	$(PY) -m homing.local
+local: $(STAMP) ## run Homing locally: synth, embedded moto, deploy, serve the API on HOMING_PORT (8740); ARGS="--moto-port 4566"
+	$(PY) -m homing.local $(ARGS)
 
 deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV=dev|prod)
 	$(CDK) deploy --all --app "$(PY) app.py" -c env=$(ENV) --require-approval broadening
