@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from homing.adapters.dynamodb.models import EventStreamItem
 from homing.adapters.dynamodb.repositories import EventStreamRepository
 from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
+from homing.domain.model import EventStream
 from homing.services.apps import AppService
 
 STREAM_ARN = re.compile(
     r"^arn:aws[a-z-]*:(kinesis:[a-z0-9-]+:\d{12}:stream|firehose:[a-z0-9-]+:\d{12}:deliverystream)/[\w.-]+$"
 )
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-
-
-@dataclass(frozen=True)
-class EventStream:
-    application_id: str
-    destination_stream_arn: str
-    role_arn: str
-    last_modified_date: str
-    last_updated_by: str | None
 
 
 class EventStreamService:
@@ -40,19 +30,16 @@ class EventStreamService:
             )
         if not role or not ROLE_ARN.match(role):
             raise BadRequest("RoleArn must be the ARN of an IAM role")
-        item = EventStreamItem(
-            app_id, destination_stream_arn=destination, role_arn=role, last_modified_date=iso_now(self._clock()),
-            last_updated_by=caller,
-        )  # fmt: skip
-        self._repo.put(item)
-        return _to_stream(item)
+        stream = EventStream(app_id, destination, role, iso_now(self._clock()), caller)
+        self._repo.put(stream)
+        return stream
 
     def get(self, app_id: str) -> EventStream:
         self._apps.require(app_id)
-        item = self._repo.get(app_id)
-        if item is None:
+        stream = self._repo.get(app_id)
+        if stream is None:
             raise NotFound(f"Application {app_id} has no event stream")
-        return _to_stream(item)
+        return stream
 
     def delete(self, app_id: str) -> EventStream:
         stream = self.get(app_id)
@@ -62,15 +49,5 @@ class EventStreamService:
     def target(self, app_id: str) -> tuple[str, str] | None:
         """(destination ARN, role ARN) for process_events: one read per app and batch, so a change
         made with PutEventStream or DeleteEventStream applies from the next batch on."""
-        item = self._repo.get(app_id)
-        return None if item is None else (item.destination_stream_arn, item.role_arn)
-
-
-def _to_stream(item: EventStreamItem) -> EventStream:
-    return EventStream(
-        application_id=item.application_id,
-        destination_stream_arn=item.destination_stream_arn,
-        role_arn=item.role_arn,
-        last_modified_date=item.last_modified_date,
-        last_updated_by=item.last_updated_by,
-    )
+        stream = self._repo.get(app_id)
+        return None if stream is None else (stream.destination_stream_arn, stream.role_arn)

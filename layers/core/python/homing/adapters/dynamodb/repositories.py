@@ -14,7 +14,7 @@ from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem, 
 from homing.codec import build, dump, snake
 from homing.domain.endpoints import endpoint_key
 from homing.domain.errors import BadRequest
-from homing.domain.model import App, ApplicationSettings, Endpoint
+from homing.domain.model import App, ApplicationSettings, Endpoint, EventStream
 
 Page = tuple[list[Any], str | None]
 
@@ -168,14 +168,27 @@ class CatalogRepository:
 class EventStreamRepository:
     """Each app's PutEventStream destination."""
 
-    def get(self, app_id: str) -> EventStreamItem | None:
+    def get(self, app_id: str) -> EventStream | None:
         try:
-            return EventStreamItem.get(app_id)
+            item = EventStreamItem.get(app_id)
         except EventStreamItem.DoesNotExist:
             return None
+        return EventStream(
+            application_id=item.application_id,
+            destination_stream_arn=item.destination_stream_arn,
+            role_arn=item.role_arn,
+            last_modified_date=item.last_modified_date,
+            last_updated_by=item.last_updated_by,
+        )
 
-    def put(self, item: EventStreamItem) -> None:
-        item.save()
+    def put(self, stream: EventStream) -> None:
+        EventStreamItem(
+            stream.application_id,
+            destination_stream_arn=stream.destination_stream_arn,
+            role_arn=stream.role_arn,
+            last_modified_date=stream.last_modified_date,
+            last_updated_by=stream.last_updated_by,
+        ).save()
 
     def delete(self, app_id: str) -> None:
         EventStreamItem(app_id).delete()

@@ -16,9 +16,8 @@ from homing.codec import build
 from homing.domain.errors import BadRequest, PayloadTooLarge
 from homing.domain.events import Event, EventsBatch
 from homing.domain.limits import QUOTAS
-from homing.domain.model import EndpointRequest
+from homing.domain.model import EndpointRequest, EventStream
 from homing.observability import metrics
-from homing.services.event_streams import EventStream
 from homing.services.funnels import parse_funnel
 from homing.services.kpis import Range, event_stats
 
