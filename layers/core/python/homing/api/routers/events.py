@@ -3,7 +3,7 @@ for custom event statistics and funnels."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -18,8 +18,9 @@ from homing.domain.events import Event, EventsBatch
 from homing.domain.limits import QUOTAS
 from homing.domain.model import EndpointRequest, EventStream
 from homing.observability import metrics
-from homing.services.funnels import parse_funnel
-from homing.services.kpis import Range, event_stats
+
+if TYPE_CHECKING:  # the KPI and funnel modules load on first use (homing.bootstrap says why)
+    from homing.services.kpis import Range
 
 
 def _stream_response(s: EventStream) -> dict[str, Any]:
@@ -117,12 +118,16 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.get("/v1/apps/<application_id>/events/<event_type>/stats")
     def custom_event_stats(application_id: str, event_type: str) -> Response[str]:
+        from homing.services.kpis import event_stats
+
         svc.apps.require(application_id)
         rng = svc.kpis.range(query("start-time"), query("end-time"), homing_kpi=True)
         return ok(event_stats(svc.analytics, application_id, event_type, rng))
 
     @r.post("/v1/apps/<application_id>/funnels")
     def funnel(application_id: str) -> Response[str]:
+        from homing.services.funnels import parse_funnel
+
         return ok(svc.funnels.run(application_id, parse_funnel(parse_body(r.current_event.body))))
 
     return r
