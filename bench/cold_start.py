@@ -33,27 +33,29 @@ ENV = {
 }
 
 
-def measure(stmt: str, runs: int) -> list[float]:
+def measure(stmt: str) -> float:
+    """One fresh interpreter: milliseconds spent importing ``stmt``."""
     env = {
         **os.environ,
         **ENV,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/core/python")]),
     }
-    out = []
-    for _ in range(runs):
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE.format(stmt=stmt)], env=env, capture_output=True, text=True, check=True
-        )
-        out.append(float(done.stdout.strip().splitlines()[-1]))
-    return out
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(stmt=stmt)], env=env, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
-    measure("import boto3; import api.handler", 1)  # warm the .pyc caches
-    results = {name: measure(stmt, args.runs) for name, stmt in CASES.items()}
+    measure("import boto3; import api.handler")  # warm the .pyc caches
+    # Round-robin, so that the shared machine's slow and fast moments hit every case alike.
+    results: dict[str, list[float]] = {name: [] for name in CASES}
+    for _ in range(args.runs):
+        for name, stmt in CASES.items():
+            results[name].append(measure(stmt))
     baseline = statistics.median(results["bare import boto3"])
     print(f"cold start proxy, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})")
     for name, values in results.items():
