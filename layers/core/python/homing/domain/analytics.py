@@ -367,27 +367,23 @@ class Aggregator:
         unique = kind in UNIQUE_EMAIL_KINDS and (
             not message_id or self._first(message_marker_key(r.app_id, message_id), kind)
         )
+        app = app_day(r.app_id, r.day)
+
+        def count(key: Key, name: str) -> None:  # every event, and once per message for opens/clicks
+            w.add(key, name)
+            if unique:
+                w.add(key, f"{name}:unique")
+
         if a.get("campaign_id"):
-            key = campaign_day(r.app_id, a["campaign_id"], r.day)
-            activity = a.get("campaign_activity_id", "")
-            for name in (f"email_{kind}", f"email_{kind}:{activity}"):
-                w.add(key, name)
-                if unique:
-                    w.add(key, f"{name}:unique")
-            w.add(app_day(r.app_id, r.day), f"bycmp:{a['campaign_id']}:email_{kind}")
-            if unique:
-                w.add(app_day(r.app_id, r.day), f"bycmp:{a['campaign_id']}:email_{kind}:unique")
+            owner, activity = campaign_day(r.app_id, a["campaign_id"], r.day), a.get("campaign_activity_id", "")
+            count(app, f"bycmp:{a['campaign_id']}:email_{kind}")
         elif a.get("journey_id"):
-            key = journey_day(r.app_id, a["journey_id"], r.day)
-            activity = a.get("journey_activity_id", "")
-            for name in (f"email_{kind}", f"email_{kind}:{activity}"):
-                w.add(key, name)
-                if unique:
-                    w.add(key, f"{name}:unique")
+            owner, activity = journey_day(r.app_id, a["journey_id"], r.day), a.get("journey_activity_id", "")
         else:
-            w.add(app_day(r.app_id, r.day), f"txn_email_{kind}")
-            if unique:
-                w.add(app_day(r.app_id, r.day), f"txn_email_{kind}:unique")
+            count(app, f"txn_email_{kind}")
+            return
+        count(owner, f"email_{kind}")
+        count(owner, f"email_{kind}:{activity}")
 
     def _sms(self, r: Record) -> None:
         w, a = self.writes, r.attributes

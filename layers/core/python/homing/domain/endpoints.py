@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from datetime import datetime
 
 from homing.codec import dump, snake
 from homing.domain.errors import BadRequest
@@ -28,6 +27,7 @@ from homing.domain.model import (
     EndpointRequest,
     EndpointUser,
 )
+from homing.domain.timestamps import parse_timestamp
 
 # Attribute kinds as RemoveAttributes names them, with the endpoint field each one covers.
 ATTRIBUTE_TYPES = {
@@ -92,18 +92,6 @@ def _check_attributes(attrs: AttributeMap | None, field: str, quotas: Quotas) ->
                 raise BadRequest(
                     f"{field}.{name}: attribute values are at most {quotas.attribute_value_length} characters"
                 )
-
-
-def parse_timestamp(value: str, field: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"{field} must be an ISO 8601 timestamp") from None
-
-
-def iso_now(now: datetime) -> str:
-    """Pinpoint's timestamp format: ISO 8601, UTC, milliseconds, ``Z``."""
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def _merge_map(stored: dict, sent: dict | None) -> dict:  # type: ignore[type-arg]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from homing.codec import dump
-from homing.domain.endpoints import parse_timestamp
+from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import Endpoint, EndpointRequest
+from homing.domain.timestamps import parse_timestamp
 
 
 @dataclass
@@ -59,44 +59,37 @@ def to_ms(value: str, field: str) -> int:
 
 
 def check_event(event: Event, quotas: Quotas = QUOTAS) -> None:
-    """Raise ValueError with Pinpoint-style text when one event breaks a limit (only that event is rejected)."""
+    """Raise BadRequest with Pinpoint-style text when one event breaks a limit (only that event is rejected)."""
     if not event.event_type or not event.event_type.strip():
-        raise ValueError("EventType is required")
+        raise BadRequest("EventType is required")
     if len(event.event_type) > quotas.event_type_length:
-        raise ValueError(f"EventType must be at most {quotas.event_type_length} characters")
+        raise BadRequest(f"EventType must be at most {quotas.event_type_length} characters")
     if not event.timestamp:
-        raise ValueError("Timestamp is required")
-    _timestamp(event.timestamp, "Timestamp")
+        raise BadRequest("Timestamp is required")
+    parse_timestamp(event.timestamp, "Timestamp")
     attributes, metrics = event.attributes or {}, event.metrics or {}
     if len(attributes) + len(metrics) > quotas.event_keys:
-        raise ValueError(f"Number of attributes per event submitted should be less than {quotas.event_keys}.")
+        raise BadRequest(f"Number of attributes per event submitted should be less than {quotas.event_keys}.")
     for name, value in attributes.items():
         if not name or len(name) > quotas.event_key_length:
-            raise ValueError(f"Attributes.{name}: attribute names are 1-{quotas.event_key_length} characters")
+            raise BadRequest(f"Attributes.{name}: attribute names are 1-{quotas.event_key_length} characters")
         if len(value) > quotas.event_attribute_value_length:
-            raise ValueError(f"Attributes.{name}: values are at most {quotas.event_attribute_value_length} characters")
+            raise BadRequest(f"Attributes.{name}: values are at most {quotas.event_attribute_value_length} characters")
     for name in metrics:
         if not name or len(name) > quotas.event_key_length:
-            raise ValueError(f"Metrics.{name}: metric names are 1-{quotas.event_key_length} characters")
+            raise BadRequest(f"Metrics.{name}: metric names are 1-{quotas.event_key_length} characters")
     if event.session is not None:
         if not event.session.id:
-            raise ValueError("Session.Id is required")
+            raise BadRequest("Session.Id is required")
         if not event.session.start_timestamp:
-            raise ValueError("Session.StartTimestamp is required")
-        _timestamp(event.session.start_timestamp, "Session.StartTimestamp")
+            raise BadRequest("Session.StartTimestamp is required")
+        parse_timestamp(event.session.start_timestamp, "Session.StartTimestamp")
         if event.session.stop_timestamp:
-            _timestamp(event.session.stop_timestamp, "Session.StopTimestamp")
+            parse_timestamp(event.session.stop_timestamp, "Session.StopTimestamp")
         if event.session.duration is not None and event.session.duration < 0:
-            raise ValueError("Session.Duration must not be negative")
+            raise BadRequest("Session.Duration must not be negative")
     if len(json.dumps(dump(event)).encode()) > quotas.event_size_bytes:
-        raise ValueError("The event exceeds the maximum event size of 1,000 KB")
-
-
-def _timestamp(value: str, name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{name} must be an ISO 8601 timestamp") from None
+        raise BadRequest("The event exceeds the maximum event size of 1,000 KB")
 
 
 def stream_record(

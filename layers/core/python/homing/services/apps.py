@@ -15,10 +15,10 @@ from homing.adapters.dynamodb.repositories import (
     EndpointRepository,
     EventStreamRepository,
 )
-from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import App, ApplicationSettings
+from homing.domain.timestamps import iso_now
 
 _QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

@@ -19,15 +19,14 @@ from homing.domain.endpoints import (
     attribute_names,
     check_complete,
     endpoint_key,
-    iso_now,
     merge,
-    parse_timestamp,
     validate_endpoint_id,
     validate_request,
 )
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import EVICTABLE_CHANNELS, Endpoint, EndpointRequest, EndpointUser
+from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.services.apps import AppService
 
 ATTRIBUTE_KIND = "attr#"  # catalogue entries for endpoint attribute names: attr#<type>#<name>
@@ -92,10 +91,17 @@ class EndpointService:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def update_endpoint(self, app_id: str, endpoint_id: str, req: EndpointRequest, request_id: str) -> Endpoint:
-        """Create or update one endpoint; returns it as stored."""
+    def update_endpoint(
+        self, app_id: str, endpoint_id: str, req: EndpointRequest, request_id: str, *, app_checked: bool = False
+    ) -> Endpoint:
+        """Create or update one endpoint; returns it as stored.
+
+        ``app_checked``: the caller has just read the app (PutEvents, once per request, not per item).
+        """
         validate_endpoint_id(endpoint_id)
         validate_request(req, "", self._quotas)
+        if not app_checked:
+            self._apps.require(app_id)
         return self._write(app_id, [(endpoint_id, req, "")], request_id)[endpoint_key(endpoint_id)]
 
     def update_endpoints_batch(self, app_id: str, items: list[EndpointRequest], request_id: str) -> None:
@@ -109,12 +115,13 @@ class EndpointService:
             validate_endpoint_id(item.id or "", f"{path}.Id")
             validate_request(item, path, self._quotas)
             writes.append((item.id or "", item, path))
+        self._apps.require(app_id)
         self._write(app_id, writes, request_id)
 
     def _write(
         self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], request_id: str
     ) -> dict[str, Endpoint]:
-        self._apps.require(app_id)
+        """Plan every write in memory, then store them: a rejected request writes nothing."""
         now = iso_now(self._clock())
         plan = _Plan(self._endpoints, app_id)
         plan.load({endpoint_key(eid) for eid, _, _ in writes})

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from homing.adapters.dynamodb.repositories import EventStreamRepository
-from homing.domain.endpoints import iso_now
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.model import EventStream
+from homing.domain.timestamps import iso_now
 from homing.services.apps import AppService
 
 STREAM_ARN = re.compile(

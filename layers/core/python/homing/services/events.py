@@ -67,13 +67,13 @@ class EventService:
                         entry = f"{EVENT_TYPE_KIND}{event.event_type}"
                         if entry not in known_types and entry not in new_types:
                             if len(known_types) + len(new_types) >= self._quotas.custom_event_types_per_app:
-                                raise ValueError(
+                                raise BadRequest(
                                     f"EventType: an application can have at most "
                                     f"{self._quotas.custom_event_types_per_app} custom event types"
                                 )
                             new_types.add(entry)
-                except ValueError as exc:
-                    events_result[event_id] = {"StatusCode": 400, "Message": str(exc)}
+                except BadRequest as exc:
+                    events_result[event_id] = {"StatusCode": 400, "Message": exc.message}
                     continue
                 record = stream_record(
                     app_id=app_id,
@@ -103,6 +103,7 @@ class EventService:
             validate_endpoint_id(endpoint_id, "BatchItem key (endpoint id)")
             if item.endpoint is None:
                 return self._endpoints.find(app_id, endpoint_id), ACCEPTED
-            return self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id), ACCEPTED
+            endpoint = self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id, app_checked=True)
+            return endpoint, ACCEPTED
         except HomingError as exc:
             return None, {"StatusCode": 400, "Message": exc.message}

@@ -17,6 +17,7 @@ from typing import Any
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.domain.analytics import day_number, timeline_key
 from homing.domain.errors import BadRequest
+from homing.domain.timestamps import parse_timestamp
 from homing.services.apps import AppService
 
 MAX_STEPS = 10
@@ -72,13 +73,7 @@ def parse_funnel(body: dict[str, Any]) -> Funnel:
 def _time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"{name} is required (ISO 8601)")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None:
-        raise BadRequest(f"{name} must carry a time zone (e.g. Z)")
-    return parsed
+    return parse_timestamp(value, name)
 
 
 def reached(occurrences: list[list[int]], start_ms: int, end_ms: int, window_ms: int) -> int:

@@ -13,13 +13,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.domain.analytics import RETENTION_DAYS, day_from_iso, day_iso, day_number
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
+from homing.domain.timestamps import parse_timestamp
 from homing.services.apps import AppService
 
 Counters = dict[str, dict[str, float]]  # ISO day -> counter -> value
@@ -276,8 +277,8 @@ class KpiService:
         ranges up to 366 days.
         """
         now = self._clock()
-        end_at = _parse(end, "end-time") if end else now
-        start_at = _parse(start, "start-time") if start else end_at - timedelta(days=self._quotas.kpi_max_days)
+        end_at = parse_timestamp(end, "end-time") if end else now
+        start_at = parse_timestamp(start, "start-time") if start else end_at - timedelta(days=self._quotas.kpi_max_days)
         if start_at > end_at:
             raise BadRequest("start-time must be before end-time")
         max_days = 366 if homing_kpi else self._quotas.kpi_max_days
@@ -291,7 +292,7 @@ class KpiService:
 
     def application(self, app_id: str, kpi: str, start: str | None, end: str | None) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
-        homing_kpi = _is_homing_app_kpi(kpi)
+        homing_kpi = kpi in HOMING_APP_KPIS
         rng = self.range(start, end, homing_kpi=homing_kpi)
         if homing_kpi:
             return rng, self._homing_app(app_id, kpi, rng)
@@ -301,7 +302,7 @@ class KpiService:
             metrics = _email_metrics("txn_email_")
             name = base[len("txn-emails-") :]
             if name in metrics and group in (None, "date"):
-                return rng, self._rows(kpi, days, lambda c: metrics[name](c), group)
+                return rng, self._rows(kpi, days, metrics[name], group)
         elif base.startswith("txn-sms-") or kpi == "txn-sms-error-distribution":
             return rng, self._txn_sms(kpi, days)
         else:
@@ -316,12 +317,10 @@ class KpiService:
             if base in allowed and group in allowed[base]:
                 if group == "campaign":
                     merged = _merge(days.values())
-                    rows = []
-                    for cid in _groups(merged, "bycmp:"):
-                        value = _app_campaign_metrics(cid)[base](merged)
-                        if value is not None:
-                            rows.append(_row(pascal_key(kpi), value, [_group("CampaignId", cid)]))
-                    return rng, rows
+                    campaigns = _groups(merged, "bycmp:")
+                    return rng, _grouped_rows(
+                        kpi, merged, "CampaignId", campaigns, lambda c: _app_campaign_metrics(c)[base]
+                    )
                 if base == "unique-deliveries" and group == "date":
                     return rng, self._rows(kpi, days, _prefix("bycmp:", ":unique_deliveries_day"), "date")
                 return rng, self._rows(kpi, days, campaign[base], group)
@@ -352,12 +351,9 @@ class KpiService:
         if group == "campaign-activity":
             merged = _merge(days.values())
             activities = sorted({k.split(":")[2] for k in merged if k.startswith("send:") and k.count(":") == 2})
-            rows = []
-            for activity in activities:
-                value = _campaign_metrics(f":{activity}")[base](merged)
-                if value is not None:
-                    rows.append(_row(pascal_key(kpi), value, [_group("CampaignActivityId", activity)]))
-            return rng, rows
+            return rng, _grouped_rows(
+                kpi, merged, "CampaignActivityId", activities, lambda a: _campaign_metrics(f":{a}")[base]
+            )
         if base == "unique-deliveries" and group == "date":
             return rng, self._rows(kpi, days, _sum("unique_deliveries_day"), "date")
         return rng, self._rows(kpi, days, _campaign_metrics()[base], group)
@@ -377,15 +373,12 @@ class KpiService:
         if kpi.startswith("journey-"):
             return rng, self._rows(kpi, days, _journey_metrics()[kind], None)
         merged = _merge(days.values())
-        rows = []
         activities = {
             p[1] for k in merged if k.startswith("email_") and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")
         }
-        for activity in sorted(activities):
-            value = _journey_metrics(f":{activity}")[kind](merged)
-            if value is not None:
-                rows.append(_row(pascal_key(kpi), value, [_group("JourneyActivityId", activity)]))
-        return rng, rows
+        return rng, _grouped_rows(
+            kpi, merged, "JourneyActivityId", sorted(activities), lambda a: _journey_metrics(f":{a}")[kind]
+        )
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -436,12 +429,7 @@ class KpiService:
                     if k.startswith("txn_sms_") and ":" in k and not k.startswith("txn_sms_error")
                 }
             )
-            rows = []
-            for country in countries:
-                value = _txn_sms(country)[name](merged)
-                if value is not None:
-                    rows.append(_row(pascal_key(kpi), value, [_group("Country", country)]))
-            return rows
+            return _grouped_rows(kpi, merged, "Country", countries, lambda c: _txn_sms(c)[name])
         return self._rows(kpi, days, _txn_sms()[name], group)
 
     def _homing_app(self, app_id: str, kpi: str, rng: Range) -> list[Row]:
@@ -518,10 +506,6 @@ HOMING_APP_KPIS = {
 }  # fmt: skip
 
 
-def _is_homing_app_kpi(kpi: str) -> bool:
-    return kpi in HOMING_APP_KPIS
-
-
 def _split(kpi: str) -> tuple[str, str | None]:
     if not KPI_NAME.match(kpi):
         raise BadRequest("kpi-name must be two or more lowercase alphanumeric terms joined by hyphens")
@@ -529,18 +513,22 @@ def _split(kpi: str) -> tuple[str, str | None]:
     return base, (group if sep else None)
 
 
+def _grouped_rows(
+    kpi: str, counters: dict[str, float], key: str, groups: Iterable[str], metric_of: Callable[[str], Metric]
+) -> list[Row]:
+    """One row per group that has data (Pinpoint omits the groups without)."""
+    rows = []
+    for group in groups:
+        value = metric_of(group)(counters)
+        if value is not None:
+            rows.append(_row(pascal_key(kpi), value, [_group(key, group)]))
+    return rows
+
+
 def _row(key: str, value: float, grouped_bys: list[dict[str, str]] | None) -> Row:
     row: Row = {"Values": [_value(key, value)]}
     row["GroupedBys"] = grouped_bys or []
     return row
-
-
-def _parse(value: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"{field} must be an ISO 8601 timestamp") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def event_stats(repo: AnalyticsRepository, app_id: str, event_type: str, rng: Range) -> dict[str, object]:
