@@ -647,3 +647,82 @@ def test_funnel_with_a_hash_in_an_event_id(api_url: str, pinpoint: Any, app_id: 
     funnel = signed_request(api_url, "POST", f"/v1/apps/{app_id}/funnels", body=body)
 
     assert [s["Count"] for s in funnel["Steps"]] == [1, 1]
+
+
+# --- the remaining operation and error cases, through the stock client --------------------------------------
+
+
+def test_journey_kpis_count_journey_emails(pinpoint: Any, app_id: str) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    journey = {"journey_id": "jny-1", "journey_activity_id": "act-1", "journey_run_id": "run-1"}
+    events = {
+        f"e{i}": custom_event(kind, at, Attributes={**journey, "message_id": "m1"})
+        for i, kind in enumerate(["_email.send", "_email.delivered", "_email.open", "_email.open", "_email.click"])
+    }
+    put(pinpoint, app_id, {"ep-1": {"Events": events}})
+    now = datetime.now(UTC)
+
+    def journey_kpi(name: str) -> list[dict[str, Any]]:
+        response = pinpoint.get_journey_date_range_kpi(
+            ApplicationId=app_id, JourneyId="jny-1", KpiName=name, StartTime=now - timedelta(days=1), EndTime=now
+        )["JourneyDateRangeKpiResponse"]
+        assert response["JourneyId"] == "jny-1"
+        return response["KpiResult"]["Rows"]
+
+    assert journey_kpi("journey-emails-sent")[0]["Values"][0] == {
+        "Key": "JourneyEmailsSent",
+        "Type": "Double",
+        "Value": "1.0",
+    }
+    assert journey_kpi("journey-emails-opened")[0]["Values"][0]["Value"] == "1.0"  # unique per message
+    assert journey_kpi("emails-clicked-grouped-by-journey-activity") == [
+        {
+            "GroupedBys": [{"Key": "JourneyActivityId", "Type": "String", "Value": "act-1"}],
+            "Values": [{"Key": "EmailsClicked", "Type": "Double", "Value": "1.0"}],
+        }
+    ]
+    assert (
+        pinpoint.get_journey_date_range_kpi(ApplicationId=app_id, JourneyId="other", KpiName="journey-emails-sent")[
+            "JourneyDateRangeKpiResponse"
+        ]["KpiResult"]["Rows"]
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("operation", "ids"),
+    [("get_campaign_date_range_kpi", {"CampaignId": "c"}), ("get_journey_date_range_kpi", {"JourneyId": "j"})],
+)
+def test_unknown_campaign_and_journey_kpi_names_are_bad_requests(
+    pinpoint: Any, app_id: str, operation: str, ids: dict[str, str]
+) -> None:
+    call = getattr(pinpoint, operation)
+    with pytest.raises(ClientError) as caught:
+        call(ApplicationId=app_id, KpiName="no-such-kpi", **ids)
+    code, status, message = error_of(caught)
+    assert (code, status) == ("BadRequestException", 400)
+    assert "kpi-name" in message
+
+
+def test_kpis_of_an_unknown_app_are_not_found(pinpoint: Any) -> None:
+    with pytest.raises(ClientError) as caught:
+        pinpoint.get_journey_date_range_kpi(ApplicationId="0" * 32, JourneyId="j", KpiName="journey-emails-sent")
+    assert error_of(caught)[:2] == ("NotFoundException", 404)
+
+
+def test_put_events_over_100_events_is_rejected_whole(pinpoint: Any, app_id: str) -> None:
+    at = datetime.now(UTC)
+    events = {f"e{i}": custom_event("tap", at) for i in range(101)}
+    with pytest.raises(ClientError) as caught:
+        pinpoint.put_events(
+            ApplicationId=app_id, EventsRequest={"BatchItem": {"ep-1": {"Endpoint": {}, "Events": events}}}
+        )
+    code, status, message = error_of(caught)
+    assert (code, status) == ("BadRequestException", 400)
+    assert "BatchItem" in message
+    assert (
+        pinpoint.get_application_date_range_kpi(ApplicationId=app_id, KpiName="event-count")[
+            "ApplicationDateRangeKpiResponse"
+        ]["KpiResult"]["Rows"]
+        == []
+    )
