@@ -31,6 +31,7 @@ class Synthesized:
     data: Any  # stacks.data_stack.DataStack
     api: Any  # stacks.api_stack.ApiStack
     events: Any  # stacks.events_stack.EventsStack
+    monitoring: Any  # stacks.monitoring_stack.MonitoringStack
     error: BaseException | None
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -103,6 +104,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         data=application.node.find_child(config.stack_id("Data")),
         api=application.node.find_child(config.stack_id("Api")),
         events=application.node.find_child(config.stack_id("Events")),
+        monitoring=application.node.find_child(config.stack_id("Monitoring")),
         error=error,
     )
     for path in outdir.glob("*.template.json"):
