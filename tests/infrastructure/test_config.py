@@ -147,7 +147,7 @@ def test_settings_are_frozen() -> None:
     config = _config_from({"environments": {"dev": {**COMPLETE, "reserved_concurrency": {"api": 5}}}})
 
     with pytest.raises(TypeError):
-        config.reserved_concurrency["api"] = 6  # type: ignore[index]
+        config.reserved_concurrency["api"] = 6
 
 
 @pytest.mark.parametrize(
