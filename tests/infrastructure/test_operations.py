@@ -191,7 +191,7 @@ def test_every_alarm_of_every_stack_notifies_the_alarm_topic_on_alarm_and_ok(syn
     topic = {"Ref": synth.logical_id(synth.monitoring.alarm_topic.topic)}
     alarms = _alarms(synth)
 
-    assert len(alarms) >= 2  # process_events: iterator age, dead letters
+    assert len(alarms) >= 3  # process_events: iterator age, dead letters; the stream: throttled writes
     for name, alarm in alarms.items():
         assert synth.resolve_import(alarm.get("AlarmActions")) == [topic], name
         assert synth.resolve_import(alarm.get("OKActions")) == [topic], name
@@ -356,3 +356,23 @@ def test_overridden_app_passes_cfn_lint(overridden: Synthesized) -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alarm_when_the_events_stream_throttles_writes(synth: Synthesized) -> None:
+    """The signal to raise ``event_stream_shards``: sustained throttling, not one absorbed burst."""
+    (alarm,) = (
+        a["Properties"]
+        for a in synth.resources(synth.events, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "WriteProvisionedThroughputExceeded"
+    )
+
+    assert alarm["Namespace"] == "AWS/Kinesis"
+    assert synth.resolve_import(alarm["Dimensions"]) == [
+        {"Name": "StreamName", "Value": {"Ref": synth.logical_id(synth.data.event_stream)}}
+    ]
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Period"] == 300
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["TreatMissingData"] == "notBreaching"
