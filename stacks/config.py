@@ -40,6 +40,7 @@ NEVER = "never"
 STREAM_MODES = ("provisioned", "on_demand")
 DEFAULT_STREAM_MODE = "provisioned"  # one shard costs ~$11/month; on-demand ~$29 before the first event
 DEFAULT_STREAM_SHARDS = 1
+STREAM_CONSUMER = "process_events"  # the events stream's consumer: one invocation per shard
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -111,7 +112,7 @@ class EnvConfig:
         burst = int(values["api_throttling_burst_limit"])
         if rate <= 0 or burst <= 0:
             raise ConfigError(f"environment {name!r}: API throttling limits must be positive")
-        return cls(
+        config = cls(
             name=name,
             api_throttling_rate_limit=rate,
             api_throttling_burst_limit=burst,
@@ -126,6 +127,15 @@ class EnvConfig:
             ),
             reserved_concurrency=_reserved_concurrency(name, values.get("reserved_concurrency")),
         )
+        consumer = config.reserved_concurrency.get(STREAM_CONSUMER)
+        if consumer is not None and config.event_stream_mode == "provisioned" and consumer < config.event_stream_shards:
+            # One invocation per shard at a time (parallelization factor 1): fewer would leave shards
+            # unread in turn, and records older than the stream's 24 h retention would be lost.
+            raise ConfigError(
+                f"environment {name!r}: reserved_concurrency.{STREAM_CONSUMER} ({consumer}) must be at least "
+                f"event_stream_shards ({config.event_stream_shards})"
+            )
+        return config
 
 
 def function_entries() -> frozenset[str]:

@@ -173,3 +173,17 @@ def test_bad_operations_settings_fail_fast(key: str, value: Any, message: str) -
 
     with pytest.raises(ConfigError, match=message):
         _config_from({"environments": {"dev": {**COMPLETE, key: value}}})
+
+
+def test_stream_consumer_may_not_reserve_fewer_invocations_than_shards() -> None:
+    from stacks.config import ConfigError
+
+    provisioned = {**COMPLETE, "event_stream_shards": 4, "reserved_concurrency": {"process_events": 3}}
+    with pytest.raises(
+        ConfigError, match=r"reserved_concurrency\.process_events \(3\) must be at least event_stream_shards \(4\)"
+    ):
+        _config_from({"environments": {"dev": provisioned}})
+
+    assert _config_from({"environments": {"dev": {**provisioned, "reserved_concurrency": {"process_events": 4}}}})
+    on_demand = {**provisioned, "event_stream_mode": "on_demand"}  # shards are AWS's business there
+    assert dict(_config_from({"environments": {"dev": on_demand}}).reserved_concurrency) == {"process_events": 3}
