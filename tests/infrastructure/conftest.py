@@ -31,8 +31,8 @@ class Synthesized:
     data: Any  # stacks.data_stack.DataStack
     api: Any  # stacks.api_stack.ApiStack
     events: Any  # stacks.events_stack.EventsStack
-    monitoring: Any  # stacks.monitoring_stack.MonitoringStack
     error: BaseException | None
+    monitoring: Any = None  # stacks.monitoring_stack.MonitoringStack
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def template(self, stack: Any) -> dict[str, Any]:
