@@ -54,7 +54,7 @@ class ConfigError(ValueError):
 class EnvConfig:
     """What differs between deployments (dev, prod, ...).
 
-    ``removal_policy`` applies to stateless resources (log groups); the stateful resources of
+    ``removal_policy`` applies to stateless resources (log groups, the alarm topic's key); the stateful resources of
     DataStack (key, tables, stream, buckets) are always retained.
     """
 
