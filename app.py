@@ -18,6 +18,7 @@ from stacks.api_stack import ApiStack
 from stacks.config import EnvConfig
 from stacks.data_stack import DataStack
 from stacks.events_stack import EventsStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.nag import acknowledge, apply_checks
 
 ROOT = Path(__file__).resolve().parent
@@ -41,6 +42,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     config = EnvConfig.from_context(app.node)
 
     data = DataStack(app, config.stack_id("Data"), config=config)
+    monitoring = MonitoringStack(app, config.stack_id("Monitoring"), config=config)
     api = ApiStack(
         app,
         config.stack_id("Api"),
@@ -68,7 +70,8 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         data_key=data.key,
     )
     events.add_stack_dependency(data)  # implied by the references too; explicit for readers and deploy order
-    for stack in (data, api, events):
+    monitoring.notify_on_every_alarm(app)  # every alarm of every stack, including ones added later
+    for stack in (data, monitoring, api, events):
         Tags.of(stack).add("project", "homing")
         Tags.of(stack).add("environment", config.name)
 

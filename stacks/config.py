@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from aws_cdk import RemovalPolicy
@@ -21,6 +25,26 @@ _REQUIRED_KEYS = (
 
 _REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
 
+# Optional settings: an environment may set them in cdk.json, and a top-level context value of the
+# same name overrides the environment's (``cdk deploy -c alarm_email=ops@example.com``; such values
+# arrive as strings, so each parser also accepts its value's text).
+OVERRIDABLE_KEYS = (
+    "archive_retention_days",
+    "alarm_email",
+    "event_stream_mode",
+    "event_stream_shards",
+    "reserved_concurrency",
+)
+DEFAULT_ARCHIVE_RETENTION_DAYS = 365
+NEVER = "never"
+STREAM_MODES = ("provisioned", "on_demand")
+DEFAULT_STREAM_MODE = "provisioned"  # one shard costs ~$11/month; on-demand ~$29 before the first event
+DEFAULT_STREAM_SHARDS = 1
+STREAM_CONSUMER = "process_events"  # the events stream's consumer: one invocation per shard
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
 
 class ConfigError(ValueError):
     """The context does not describe the selected environment completely."""
@@ -30,7 +54,7 @@ class ConfigError(ValueError):
 class EnvConfig:
     """What differs between deployments (dev, prod, ...).
 
-    ``removal_policy`` applies to stateless resources (log groups); the stateful resources of
+    ``removal_policy`` applies to stateless resources (log groups, the alarm topic's key); the stateful resources of
     DataStack (key, tables, stream, buckets) are always retained.
     """
 
@@ -40,6 +64,14 @@ class EnvConfig:
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
     termination_protection: bool
+    # S3 lifecycle of the Archive bucket: days until an archived event expires; None = never.
+    archive_retention_days: int | None = DEFAULT_ARCHIVE_RETENTION_DAYS
+    # Subscribed to the alarm topic (needs confirming from the mail AWS sends); None = no subscription.
+    alarm_email: str | None = None
+    event_stream_mode: str = DEFAULT_STREAM_MODE  # "provisioned" or "on_demand"
+    event_stream_shards: int = DEFAULT_STREAM_SHARDS  # provisioned mode only
+    # Function entry (functions/<entry>) -> reserved concurrent executions; absent = unreserved.
+    reserved_concurrency: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_prod(self) -> bool:
@@ -57,7 +89,12 @@ class EnvConfig:
         if name not in environments:
             known = ", ".join(sorted(environments)) or "none"
             raise ConfigError(f"environment {name!r} is not defined in context 'environments' (defined: {known})")
-        return cls.from_mapping(name, environments[name])
+        values = dict(environments[name])
+        for key in OVERRIDABLE_KEYS:
+            override = node.try_get_context(key)
+            if override is not None:
+                values[key] = override
+        return cls.from_mapping(name, values)
 
     @classmethod
     def from_mapping(cls, name: str, values: Mapping[str, Any]) -> EnvConfig:
@@ -75,11 +112,97 @@ class EnvConfig:
         burst = int(values["api_throttling_burst_limit"])
         if rate <= 0 or burst <= 0:
             raise ConfigError(f"environment {name!r}: API throttling limits must be positive")
-        return cls(
+        config = cls(
             name=name,
             api_throttling_rate_limit=rate,
             api_throttling_burst_limit=burst,
             log_retention=retention,
             removal_policy=removal,
             termination_protection=bool(values.get("termination_protection", name == "prod")),
+            archive_retention_days=_retention_days(name, values.get("archive_retention_days")),
+            alarm_email=_alarm_email(name, values.get("alarm_email")),
+            event_stream_mode=_stream_mode(name, values.get("event_stream_mode")),
+            event_stream_shards=_positive_int(
+                name, "event_stream_shards", values.get("event_stream_shards", DEFAULT_STREAM_SHARDS)
+            ),
+            reserved_concurrency=_reserved_concurrency(name, values.get("reserved_concurrency")),
         )
+        consumer = config.reserved_concurrency.get(STREAM_CONSUMER)
+        if consumer is not None and config.event_stream_mode == "provisioned" and consumer < config.event_stream_shards:
+            # One invocation per shard at a time (parallelization factor 1): fewer would leave shards
+            # unread in turn, and records older than the stream's 24 h retention would be lost.
+            raise ConfigError(
+                f"environment {name!r}: reserved_concurrency.{STREAM_CONSUMER} ({consumer}) must be at least "
+                f"event_stream_shards ({config.event_stream_shards})"
+            )
+        return config
+
+
+def function_entries() -> frozenset[str]:
+    """The function entries the factory can build: ``functions/<entry>/handler.py``."""
+    return frozenset(p.parent.name for p in FUNCTIONS_DIR.glob("*/handler.py"))
+
+
+def _int(name: str, key: str, value: Any) -> int:
+    """An integer from JSON or from ``-c key=<text>``; booleans and fractions are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"environment {name!r}: {key} must be an integer, not {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"environment {name!r}: {key} must be an integer, not {value!r}") from None
+
+
+def _positive_int(name: str, key: str, value: Any) -> int:
+    number = _int(name, key, value)
+    if number < 1:
+        raise ConfigError(f"environment {name!r}: {key} must be at least 1")
+    return number
+
+
+def _retention_days(name: str, value: Any) -> int | None:
+    if value is None:
+        return DEFAULT_ARCHIVE_RETENTION_DAYS
+    if isinstance(value, str) and value.strip().lower() == NEVER:
+        return None
+    return _positive_int(name, "archive_retention_days", value)
+
+
+def _alarm_email(name: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value):
+        raise ConfigError(f"environment {name!r}: alarm_email must be one email address, not {value!r}")
+    return value
+
+
+def _stream_mode(name: str, value: Any) -> str:
+    mode = DEFAULT_STREAM_MODE if value is None else str(value).strip().lower().replace("-", "_")
+    if mode not in STREAM_MODES:
+        raise ConfigError(f"environment {name!r}: event_stream_mode must be one of {list(STREAM_MODES)}")
+    return mode
+
+
+def _reserved_concurrency(name: str, value: Any) -> Mapping[str, int]:
+    if value is None or value == "":
+        return MappingProxyType({})
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(f"environment {name!r}: reserved_concurrency must be a JSON object") from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"environment {name!r}: reserved_concurrency must map function names to numbers")
+    known = function_entries()
+    settings: dict[str, int] = {}
+    for entry, reserved in value.items():
+        if entry not in known:
+            raise ConfigError(
+                f"environment {name!r}: reserved_concurrency names unknown function {entry!r} "
+                f"(functions: {', '.join(sorted(known))})"
+            )
+        number = _int(name, f"reserved_concurrency.{entry}", reserved)
+        if number < 0:
+            raise ConfigError(f"environment {name!r}: reserved_concurrency.{entry} must not be negative")
+        settings[str(entry)] = number
+    return MappingProxyType(settings)

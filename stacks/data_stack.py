@@ -21,6 +21,28 @@ from homing.adapters.dynamodb.models import (
 from stacks.config import EnvConfig
 from stacks.constructs.tables import ModelTable
 
+# Versioning keeps a deleted or expired archive object this long (to undo a mistake), then it is gone.
+ARCHIVE_NONCURRENT_RETENTION = Duration.days(30)
+# Firehose finishes its uploads within minutes; parts left behind by a failed one cost storage.
+ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7)
+
+
+def archive_lifecycle_rules(retention_days: int | None) -> list[s3.LifecycleRule]:
+    """Archived events expire ``retention_days`` after delivery (None: kept until deleted).
+
+    The bucket is versioned, so expiry only adds a delete marker; the event itself goes
+    ``ARCHIVE_NONCURRENT_RETENTION`` later, and S3 then removes the marker too (it does so itself
+    when the rule has Days; without expiry a rule of its own removes lone delete markers).
+    """
+    rule = s3.LifecycleRule(
+        id="Retention",
+        expiration=Duration.days(retention_days) if retention_days is not None else None,
+        expired_object_delete_marker=True if retention_days is None else None,
+        noncurrent_version_expiration=ARCHIVE_NONCURRENT_RETENTION,
+        abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS_AFTER,
+    )
+    return [rule]
+
 
 class DataStack(Stack):
     """Stateful stack; stateless stacks receive its resources as constructor arguments.
@@ -58,10 +80,14 @@ class DataStack(Stack):
         self.timelines_table = ModelTable(self, "Timelines", model=TimelineItem, encryption_key=self.key)
 
         # PutEvents goes here; EventsStack consumes it (analytics, export to apps' streams, archive).
+        # Provisioned by default: one shard (~$11/month) carries 1 MB/s or 1,000 records/s in;
+        # on-demand costs ~$29/month before the first event (docs/capacity.md).
+        provisioned = config.event_stream_mode == "provisioned"
         self.event_stream = kinesis.Stream(
             self,
             "Events",
-            stream_mode=kinesis.StreamMode.ON_DEMAND,
+            stream_mode=kinesis.StreamMode.PROVISIONED if provisioned else kinesis.StreamMode.ON_DEMAND,
+            shard_count=config.event_stream_shards if provisioned else None,
             encryption=kinesis.StreamEncryption.KMS,
             encryption_key=self.key,
             retention_period=Duration.hours(24),
@@ -96,6 +122,7 @@ class DataStack(Stack):
             versioned=True,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="archive/",
+            lifecycle_rules=archive_lifecycle_rules(config.archive_retention_days),
             removal_policy=RemovalPolicy.RETAIN,
         )
 

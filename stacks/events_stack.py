@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
@@ -73,4 +74,24 @@ class EventsStack(Stack):
             encryption_key=data_key,
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
+        )
+
+        # The stream's write capacity (event_stream_shards) is too small: PutEvents retries throttled
+        # records and, past its retries, answers them with a per-event 500. Sustained throttling (2 of
+        # 3 five-minute periods; a short burst that retries absorb does not count) means raise shards.
+        self.stream_throttled_alarm = cloudwatch.Alarm(
+            self,
+            "StreamThrottledAlarm",
+            alarm_description=(
+                "The events stream throttles PutEvents' writes: raise event_stream_shards (docs/capacity.md); "
+                "events past PutEvents' retries are answered with a per-event 500"
+            ),
+            metric=event_stream.metric_write_provisioned_throughput_exceeded(
+                statistic=cloudwatch.Stats.SUM, period=Duration.minutes(5)
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )

@@ -126,7 +126,7 @@ class EventProcessing(Construct):
             on_failure=event_sources.SqsDlq(self.dead_letters),
         )
 
-        # No alarm actions here: notification targets belong to the monitoring stack.
+        # No alarm actions here: the Monitoring stack's aspect gives every alarm the alarm topic.
         self.iterator_age_alarm = cloudwatch.Alarm(
             self,
             "IteratorAgeAlarm",

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.config import EnvConfig
 from stacks.constructs.layers import REPO_ROOT, HomingLayers
 
 FUNCTIONS_DIR: Path = REPO_ROOT / "functions"
@@ -39,6 +40,9 @@ class HomingFunction(Construct):
     retention (no ``log_retention=`` custom resource); active X-Ray tracing; an own role that may
     only write to that log group (no AWSLambdaBasicExecutionRole). Callers grant data access with
     ``table.grant_*(fn.function)``.
+
+    Reserved concurrency: ``reserved_concurrency`` if given, else the environment's
+    ``reserved_concurrency[<entry>]`` setting (cdk.json / ``-c``), else none (the account's pool).
     """
 
     def __init__(
@@ -53,10 +57,13 @@ class HomingFunction(Construct):
         timeout: Duration = DEFAULT_TIMEOUT,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not (FUNCTIONS_DIR / entry / "handler.py").is_file():
             raise ValueError(f"functions/{entry}/handler.py does not exist")
+        if reserved_concurrency is None:
+            reserved_concurrency = configured_reserved_concurrency(self, entry)
 
         self.log_group = logs.LogGroup(
             self,
@@ -88,4 +95,12 @@ class HomingFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrency,
         )
+
+
+def configured_reserved_concurrency(scope: Construct, entry: str) -> int | None:
+    """The selected environment's ``reserved_concurrency`` for ``entry`` (None outside a Homing app)."""
+    if scope.node.try_get_context("environments") is None:
+        return None
+    return EnvConfig.from_context(scope.node).reserved_concurrency.get(entry)

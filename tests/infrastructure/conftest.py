@@ -32,6 +32,7 @@ class Synthesized:
     api: Any  # stacks.api_stack.ApiStack
     events: Any  # stacks.events_stack.EventsStack
     error: BaseException | None
+    monitoring: Any = None  # stacks.monitoring_stack.MonitoringStack
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def template(self, stack: Any) -> dict[str, Any]:
@@ -103,6 +104,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         data=application.node.find_child(config.stack_id("Data")),
         api=application.node.find_child(config.stack_id("Api")),
         events=application.node.find_child(config.stack_id("Events")),
+        monitoring=application.node.find_child(config.stack_id("Monitoring")),
         error=error,
     )
     for path in outdir.glob("*.template.json"):

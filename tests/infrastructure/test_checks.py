@@ -50,7 +50,7 @@ def test_cdk_nag_is_active_and_fails_synth_on_findings(tmp_path: Path) -> None:
 
 def test_cfn_lint_passes_on_every_template(synth: Synthesized) -> None:
     templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))
-    assert len(templates) == 3  # Data, Api, Events
+    assert len(templates) == 4  # Data, Monitoring, Api, Events
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
 
     result = subprocess.run(
