@@ -55,6 +55,7 @@ class ApiStack(Stack):
                 "TIMELINES_TABLE": timelines_table.table_name,
                 "EVENT_STREAM_NAME": event_stream.stream_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
                 **OBSERVABILITY_ENV,
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -78,5 +79,6 @@ class ApiStack(Stack):
             throttling_burst_limit=config.api_throttling_burst_limit,
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
+            cors_allow_origins=config.cors_allow_origins,
         )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Homing endpoint for Pinpoint clients (SigV4)")

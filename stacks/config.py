@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ class EnvConfig:
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
     termination_protection: bool
+    # Browsers and mobile apps (issue 6): origins allowed by CORS (empty = no CORS), and the apps a
+    # Cognito identity pool may send events to (empty = no identity pool).
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    identity_pool_app_ids: tuple[str, ...] = ()
 
     @property
     def is_prod(self) -> bool:
@@ -57,7 +62,13 @@ class EnvConfig:
         if name not in environments:
             known = ", ".join(sorted(environments)) or "none"
             raise ConfigError(f"environment {name!r} is not defined in context 'environments' (defined: {known})")
-        return cls.from_mapping(name, environments[name])
+        values = dict(environments[name])
+        # ``cdk deploy -c corsAllowOrigins=https://a.example,https://b.example`` overrides the environment.
+        for context_key, key in _CONTEXT_OVERRIDES.items():
+            override = node.try_get_context(context_key)
+            if override is not None:
+                values[key] = override
+        return cls.from_mapping(name, values)
 
     @classmethod
     def from_mapping(cls, name: str, values: Mapping[str, Any]) -> EnvConfig:
@@ -82,4 +93,35 @@ class EnvConfig:
             log_retention=retention,
             removal_policy=removal,
             termination_protection=bool(values.get("termination_protection", name == "prod")),
+            cors_allow_origins=_cors_origins(name, values.get("cors_allow_origins", ["*"])),
+            identity_pool_app_ids=_app_ids(name, values.get("identity_pool_app_ids", [])),
         )
+
+
+_CONTEXT_OVERRIDES = {"corsAllowOrigins": "cors_allow_origins", "identityPoolAppIds": "identity_pool_app_ids"}
+_ORIGIN = re.compile(r"https?://[^/\s,*]+")  # scheme://host[:port], as browsers send it
+_APP_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _string_list(value: Any) -> list[str]:
+    """A JSON list from cdk.json, or a comma-separated string from ``-c key=a,b``."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _cors_origins(name: str, value: Any) -> tuple[str, ...]:
+    origins = _string_list(value)
+    if "*" in origins and len(origins) > 1:
+        raise ConfigError(f"environment {name!r}: cors_allow_origins is either ['*'] or a list of origins")
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"environment {name!r}: CORS origin {origin!r} is not scheme://host[:port]")
+    return tuple(origins)
+
+
+def _app_ids(name: str, value: Any) -> tuple[str, ...]:
+    app_ids = _string_list(value)
+    for app_id in app_ids:
+        if not _APP_ID.fullmatch(app_id):
+            raise ConfigError(f"environment {name!r}: identity pool app id {app_id!r} is not 32 lowercase hex")
+    return tuple(dict.fromkeys(app_ids))
