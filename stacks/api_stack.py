@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.arns import resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
+from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.management_api import ManagementApi
 
 
@@ -82,3 +83,14 @@ class ApiStack(Stack):
             cors_allow_origins=config.cors_allow_origins,
         )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Homing endpoint for Pinpoint clients (SigV4)")
+
+        # Browsers and mobile apps: guest credentials that may only send events to the listed apps.
+        self.identity_pool: EventsIdentityPool | None = None
+        if config.identity_pool_app_ids:
+            self.identity_pool = EventsIdentityPool(
+                self,
+                "EventsIdentityPool",
+                api=self.api.rest_api,
+                app_ids=config.identity_pool_app_ids,
+                name=f"homing_{config.name}_events",
+            )
