@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from werkzeug.datastructures import Headers
 
 from homing.local.gateway_responses import (
@@ -143,3 +149,50 @@ def test_response_types() -> None:
     assert response_type(413, None) == "REQUEST_TOO_LARGE"
     assert response_type(403, "UnrecognizedClientException") == "DEFAULT_4XX"
     assert response_type(502, None) == "DEFAULT_5XX"
+
+
+# -- the local gateway serves them --------------------------------------------------------------
+def _gateway(invocations: list[dict[str, Any]]) -> Any:
+    from werkzeug.test import Client
+
+    from homing.local.http import LocalApiGateway, RestApi, Route
+
+    def invoke(function_arn: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+        invocations.append(event)
+        answer = {"statusCode": 404, "headers": {"X-Amzn-ErrorType": "NotFoundException"}, "body": "{}"}
+        return json.dumps(answer).encode(), False
+
+    mock = mock_integration(PREFLIGHT)
+    routes = [
+        Route("/{proxy+}", "ANY", "arn:aws:lambda:us-east-1:123456789012:function:api"),
+        Route("/{proxy+}", "OPTIONS", "", authorization="NONE", mock=mock),
+    ]
+    responses = {"DEFAULT_4XX": GatewayResponse("DEFAULT_4XX", None, CORS)}
+    api = RestApi("abc", "homing", routes, {"prod": {}}, gateway_responses=responses)
+    return Client(LocalApiGateway(api, invoke, {"homing": "homing"}, "123456789012"))
+
+
+def test_local_gateway_answers_preflights_itself_without_auth() -> None:
+    invocations: list[dict[str, Any]] = []
+
+    response = _gateway(invocations).options("/prod/v1/apps", headers={"Origin": "https://b.example"})
+
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "https://b.example"
+    assert invocations == []
+
+
+def test_local_gateway_adds_gateway_response_headers_to_its_own_errors_only() -> None:
+    invocations: list[dict[str, Any]] = []
+    client = _gateway(invocations)
+
+    unsigned = client.get("/v1/apps", headers={"Origin": "https://b.example"})
+    request = AWSRequest(method="GET", url="http://localhost/v1/apps", headers={"Origin": "https://b.example"})
+    SigV4Auth(Credentials("homing", "homing"), "execute-api", "us-east-1").add_auth(request)
+    from_function = client.get("/v1/apps", headers=dict(request.headers.items()))
+
+    assert unsigned.status_code == 403
+    assert unsigned.headers["Access-Control-Allow-Origin"] == "https://b.example"
+    assert from_function.status_code == 404
+    assert "Access-Control-Allow-Origin" not in from_function.headers  # the function's answer is passed through
+    assert len(invocations) == 1
