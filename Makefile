@@ -54,8 +54,8 @@ synth: $(STAMP) ## synthesize the CDK stacks into cdk.out (offline, no Docker)
 local: $(STAMP) ## run Homing locally: synth, embedded moto, deploy, serve the API on HOMING_PORT (8740); ARGS="--moto-port 4566"
 	$(PY) -m homing.local $(ARGS)
 
-deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV=dev|prod)
-	$(CDK) deploy --all --app "$(PY) app.py" -c env=$(ENV) --require-approval broadening
+deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV=dev|prod; CDK_ARGS="-c key=value")
+	$(CDK) deploy --all --app "$(PY) app.py" -c env=$(ENV) --require-approval broadening $(CDK_ARGS)
 
 destroy: $(STAMP) ## delete the stateless stacks (tables, stream, bucket and key are retained)
 	$(CDK) destroy --all --app "$(PY) app.py" -c env=$(ENV)
