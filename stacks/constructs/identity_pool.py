@@ -1,8 +1,10 @@
 """An optional Cognito identity pool so a web or mobile app records events without shipping keys.
 
-Amplify and ``fromCognitoIdentityPool`` obtain short-lived credentials for the pool's roles. Those
-roles may only call PutEvents and UpdateEndpoint, and only on the apps listed: the grants go through
-access.py, so they are ``execute-api:Invoke`` on exactly those methods and canonical paths.
+Signed-in users get credentials for the authenticated role through the enhanced flow
+(``fromCognitoIdentityPool``); guests through the basic flow (GetOpenIdToken, then
+AssumeRoleWithWebIdentity on the guest role), see the README. Both roles may only call PutEvents and
+UpdateEndpoint, and only on the apps listed: the grants go through access.py, so they are
+``execute-api:Invoke`` on exactly those methods and canonical paths.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ class EventsIdentityPool(Construct):
             "Pool",
             identity_pool_name=name,
             allow_unauthenticated_identities=True,  # guests: an app's visitors record events before any sign-in
-            allow_classic_flow=False,  # enhanced flow only: Cognito applies a scope-down policy to guests too
+            # Guests need the basic (classic) flow: in the enhanced flow Cognito caps guest sessions with
+            # AmazonCognitoUnAuthedIdentitiesSessionPolicy, which has no execute-api. The roles below are
+            # already narrower than that cap.
+            allow_classic_flow=True,
         )
         self.unauthenticated_role = self._role("Unauthenticated", "unauthenticated")
         self.authenticated_role = self._role("Authenticated", "authenticated")
@@ -53,6 +58,12 @@ class EventsIdentityPool(Construct):
             },
         )
         CfnOutput(self, "IdentityPoolId", value=self.pool.ref, description="Cognito identity pool for web/mobile apps")
+        CfnOutput(
+            self,
+            "GuestRoleArn",
+            value=self.unauthenticated_role.role_arn,
+            description="Role guests assume with the basic flow (GetOpenIdToken, then AssumeRoleWithWebIdentity)",
+        )
 
     def _role(self, construct_id: str, amr: str) -> iam.Role:
         """A role only identities of this pool, of this kind (amr), can assume."""
