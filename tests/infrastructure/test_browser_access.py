@@ -64,6 +64,7 @@ def test_preflight_methods_are_mock_integrations_without_auth(synth: Synthesized
     for method in preflights:
         assert method["AuthorizationType"] == "NONE"
         assert method["Integration"]["Type"] == "MOCK"
+        assert [r["StatusCode"] for r in method["MethodResponses"]] == ["204"]
         headers = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
         assert headers["method.response.header.Access-Control-Allow-Origin"] == "'*'"
         allowed = headers["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
