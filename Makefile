@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+JS_CLIENT := clients/js-e2e
+JS_STAMP := $(JS_CLIENT)/node_modules/.installed-stamp
 ENV ?= dev
 CDK := npx --yes aws-cdk@2.1148.1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -24,7 +26,12 @@ $(STAMP): requirements.txt layers/deps/requirements.txt layers/core/pyproject.to
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-dev: $(STAMP) ## create/update the virtualenv with everything installed
+# The JavaScript client of the e2e tests (AWS SDK v3), exactly as the committed lockfile says.
+$(JS_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	cd $(JS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+dev: $(STAMP) $(JS_STAMP) ## create/update the virtualenv (and the JS e2e client's node_modules)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(PY) -m ruff check .
@@ -35,7 +42,7 @@ format: $(STAMP) ## apply ruff's formatting and fixes
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: lint ## lint, then unit, integration, infrastructure and e2e tests (e2e drives the local stack)
+test: lint $(JS_STAMP) ## lint, then unit, integration, infrastructure and e2e tests (e2e drives the local stack)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: $(STAMP) ## the fast tests only (no stacks, no local stack)
@@ -47,8 +54,8 @@ synth: $(STAMP) ## synthesize the CDK stacks into cdk.out (offline, no Docker)
 local: $(STAMP) ## run Homing locally: synth, embedded moto, deploy, serve the API on HOMING_PORT (8740); ARGS="--moto-port 4566"
 	$(PY) -m homing.local $(ARGS)
 
-deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV=dev|prod)
-	$(CDK) deploy --all --app "$(PY) app.py" -c env=$(ENV) --require-approval broadening
+deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV=dev|prod; CDK_ARGS="-c key=value")
+	$(CDK) deploy --all --app "$(PY) app.py" -c env=$(ENV) --require-approval broadening $(CDK_ARGS)
 
 destroy: $(STAMP) ## delete the stateless stacks (tables, stream, bucket and key are retained)
 	$(CDK) destroy --all --app "$(PY) app.py" -c env=$(ENV)

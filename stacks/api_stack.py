@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.arns import resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
+from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.management_api import ManagementApi
 
 
@@ -55,6 +56,7 @@ class ApiStack(Stack):
                 "TIMELINES_TABLE": timelines_table.table_name,
                 "EVENT_STREAM_NAME": event_stream.stream_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
                 **OBSERVABILITY_ENV,
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -78,5 +80,17 @@ class ApiStack(Stack):
             throttling_burst_limit=config.api_throttling_burst_limit,
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
+            cors_allow_origins=config.cors_allow_origins,
         )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Homing endpoint for Pinpoint clients (SigV4)")
+
+        # Browsers and mobile apps: guest credentials that may only send events to the listed apps.
+        self.identity_pool: EventsIdentityPool | None = None
+        if config.identity_pool_app_ids:
+            self.identity_pool = EventsIdentityPool(
+                self,
+                "EventsIdentityPool",
+                api=self.api.rest_api,
+                app_ids=config.identity_pool_app_ids,
+                name=f"homing_{config.name}_events",
+            )

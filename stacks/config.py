@@ -34,6 +34,8 @@ OVERRIDABLE_KEYS = (
     "event_stream_mode",
     "event_stream_shards",
     "reserved_concurrency",
+    "cors_allow_origins",
+    "identity_pool_app_ids",
 )
 DEFAULT_ARCHIVE_RETENTION_DAYS = 365
 NEVER = "never"
@@ -72,6 +74,10 @@ class EnvConfig:
     event_stream_shards: int = DEFAULT_STREAM_SHARDS  # provisioned mode only
     # Function entry (functions/<entry>) -> reserved concurrent executions; absent = unreserved.
     reserved_concurrency: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Browsers and mobile apps (issue 6): origins allowed by CORS (empty = no CORS), and the apps a
+    # Cognito identity pool may send events to (empty = no identity pool).
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    identity_pool_app_ids: tuple[str, ...] = ()
 
     @property
     def is_prod(self) -> bool:
@@ -92,6 +98,11 @@ class EnvConfig:
         values = dict(environments[name])
         for key in OVERRIDABLE_KEYS:
             override = node.try_get_context(key)
+            if override is not None:
+                values[key] = override
+        # ``cdk deploy -c corsAllowOrigins=https://a.example,https://b.example`` overrides the environment.
+        for context_key, key in _CONTEXT_OVERRIDES.items():
+            override = node.try_get_context(context_key)
             if override is not None:
                 values[key] = override
         return cls.from_mapping(name, values)
@@ -126,6 +137,8 @@ class EnvConfig:
                 name, "event_stream_shards", values.get("event_stream_shards", DEFAULT_STREAM_SHARDS)
             ),
             reserved_concurrency=_reserved_concurrency(name, values.get("reserved_concurrency")),
+            cors_allow_origins=_cors_origins(name, values.get("cors_allow_origins", ["*"])),
+            identity_pool_app_ids=_app_ids(name, values.get("identity_pool_app_ids", [])),
         )
         consumer = config.reserved_concurrency.get(STREAM_CONSUMER)
         if consumer is not None and config.event_stream_mode == "provisioned" and consumer < config.event_stream_shards:
@@ -206,3 +219,32 @@ def _reserved_concurrency(name: str, value: Any) -> Mapping[str, int]:
             raise ConfigError(f"environment {name!r}: reserved_concurrency.{entry} must not be negative")
         settings[str(entry)] = number
     return MappingProxyType(settings)
+
+
+_CONTEXT_OVERRIDES = {"corsAllowOrigins": "cors_allow_origins", "identityPoolAppIds": "identity_pool_app_ids"}
+_ORIGIN = re.compile(r"https?://[^/\s,*]+")  # scheme://host[:port], as browsers send it
+_APP_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _string_list(value: Any) -> list[str]:
+    """A JSON list from cdk.json, or a comma-separated string from ``-c key=a,b``."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _cors_origins(name: str, value: Any) -> tuple[str, ...]:
+    origins = _string_list(value)
+    if "*" in origins and len(origins) > 1:
+        raise ConfigError(f"environment {name!r}: cors_allow_origins is either ['*'] or a list of origins")
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"environment {name!r}: CORS origin {origin!r} is not scheme://host[:port]")
+    return tuple(origins)
+
+
+def _app_ids(name: str, value: Any) -> tuple[str, ...]:
+    app_ids = _string_list(value)
+    for app_id in app_ids:
+        if not _APP_ID.fullmatch(app_id):
+            raise ConfigError(f"environment {name!r}: identity pool app id {app_id!r} is not 32 lowercase hex")
+    return tuple(dict.fromkeys(app_ids))

@@ -95,12 +95,18 @@ def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
         "runs, and the stage is throttled; a WAF web ACL is an optional per-deployment add-on (fixed cost).",
     )
     for method in rest_api.methods:
+        if method.http_method == "OPTIONS":
+            # CORS preflights (no auth by necessity): cdk-nag's APIG4/COG4 treat an OPTIONS method whose
+            # responses are 204 with Access-Control-Allow-* headers as not applicable, so nothing to ack.
+            continue
         _ack(
             method,
             "COG4",
             "Pinpoint clients (AWS SDKs, CLI) sign requests with SigV4: the method uses AWS_IAM "
             "authorization, which is Pinpoint's own scheme, instead of a Cognito user pool authorizer.",
         )
+    if api.identity_pool is not None:
+        _acknowledge_identity_pool(api)
     cloud_watch_role = rest_api.node.find_child("CloudWatchRole")
     _ack(
         cloud_watch_role,
@@ -108,6 +114,36 @@ def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
         "The account-level API Gateway logging role uses the AWS-maintained policy documented for it; "
         "it lets API Gateway write stage execution and access logs.",
     )
+
+
+def _acknowledge_identity_pool(api: ApiStack) -> None:
+    from stacks.constructs.access import method_paths
+    from stacks.constructs.identity_pool import CLIENT_ACTIONS
+
+    pool = api.identity_pool
+    assert pool is not None
+    _ack(
+        pool.pool,
+        "COG7",
+        "Guest (unauthenticated) identities are the point of this pool: a web or mobile app records events "
+        "before anyone signs in, without shipping keys. Their role may only call PutEvents and "
+        "UpdateEndpoint on the apps listed in the context (identityPoolAppIds).",
+    )
+    rest_api = api.api.rest_api
+    api_id = Stack.of(rest_api).get_logical_id(rest_api.node.default_child)  # type: ignore[arg-type]
+    stage = rest_api.deployment_stage.node.default_child
+    stage_id = Stack.of(rest_api).get_logical_id(stage)  # type: ignore[arg-type]
+    prefix = f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/<{stage_id}>/"
+    for method, path in method_paths(CLIENT_ACTIONS, pool.app_ids):
+        if "*" not in path:
+            continue
+        for role in (pool.unauthenticated_role, pool.authenticated_role):
+            _ack(
+                role,
+                f"IAM5[Resource::{prefix}{method}{path}]",
+                "UpdateEndpoint's path ends in the endpoint id, which the app itself chooses (one per device); "
+                "the wildcard stands for that one path segment under one listed app.",
+            )
 
 
 def _acknowledge_events(events: EventsStack, data: DataStack) -> None:

@@ -20,6 +20,7 @@ API_ENV_NAMES = {
     "TIMELINES_TABLE",
     "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
+    "CORS_ALLOW_ORIGINS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
@@ -61,15 +62,21 @@ def _api_function(synth: Synthesized) -> dict[str, Any]:
 
 
 def test_every_method_requires_iam_authorization(synth: Synthesized) -> None:
-    methods = synth.resources(synth.api, "AWS::ApiGateway::Method")
+    """Except the CORS preflights (MOCK OPTIONS, test_browser_access.py): they reach no function."""
+    methods = _proxy_methods(synth)
 
     assert len(methods) == 2  # ANY / and ANY /{proxy+}
-    assert {m["Properties"]["AuthorizationType"] for m in methods.values()} == {"AWS_IAM"}
+    assert {m["Properties"]["AuthorizationType"] for m in methods} == {"AWS_IAM"}
     assert not synth.resources(synth.api, "AWS::ApiGateway::Authorizer")
 
 
-def test_api_proxies_every_path_and_method_to_the_api_function(synth: Synthesized) -> None:
+def _proxy_methods(synth: Synthesized) -> list[dict[str, Any]]:
     methods = synth.resources(synth.api, "AWS::ApiGateway::Method").values()
+    return [m for m in methods if m["Properties"]["HttpMethod"] != "OPTIONS"]
+
+
+def test_api_proxies_every_path_and_method_to_the_api_function(synth: Synthesized) -> None:
+    methods = _proxy_methods(synth)
     resources = synth.resources(synth.api, "AWS::ApiGateway::Resource").values()
     function_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.function), "Arn"]}
 
@@ -174,6 +181,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["POWERTOOLS_SERVICE_NAME"] == "homing"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Homing"
     assert env["LOG_LEVEL"] == "INFO"
+    assert env["CORS_ALLOW_ORIGINS"] == "*"
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ class Settings:
     event_streams_table: str = ""
     timelines_table: str = ""
     funnel_timelines: bool = True
+    cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,4 +42,5 @@ class Settings:
             event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
             timelines_table=env.get("TIMELINES_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
+            cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
         )

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from homing.api import errors
+from homing.api.cors import cors_config
 from homing.api.routers import apps, endpoints, events, tags
 from homing.bootstrap import Services
 
@@ -35,7 +36,7 @@ class PinpointResolver(APIGatewayRestResolver):
 
 
 def build_resolver(svc: Services) -> PinpointResolver:
-    resolver = PinpointResolver()
+    resolver = PinpointResolver(cors=cors_config(svc.settings.cors_allow_origins))
     errors.register(resolver)
     resolver.include_router(apps.router(svc))
     resolver.include_router(endpoints.router(svc))

@@ -92,6 +92,28 @@ class ApiGatewayStage(_Shim, CloudFormationModel):
         return cls(stage_name)
 
 
+class ApiGatewayGatewayResponse(_Shim, CloudFormationModel):
+    """A gateway response (e.g. CORS headers on DEFAULT_4XX) stored in moto's API Gateway for the local API."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::GatewayResponse"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> ApiGatewayGatewayResponse:
+        props = cloudformation_json["Properties"]
+        apigateway_backends[account_id][region_name].put_gateway_response(
+            _id(props["RestApiId"]),
+            props["ResponseType"],
+            status_code=props.get("StatusCode"),
+            response_parameters=props.get("ResponseParameters") or {},
+            response_templates=props.get("ResponseTemplates") or {},
+        )
+        return cls(f"{_id(props['RestApiId'])}-{props['ResponseType']}")
+
+
 class ApiGatewayAccount(_Shim, CloudFormationModel):
     """Account-level CloudWatch role setting: nothing to do locally."""
 
@@ -188,6 +210,7 @@ SHIM_TYPES = frozenset(
     model.cloudformation_type()
     for model in (
         ApiGatewayStage,
+        ApiGatewayGatewayResponse,
         ApiGatewayAccount,
         CdkMetadata,
         LogsLogStream,

@@ -28,6 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
+from homing.local.gateway_responses import (
+    GatewayResponse,
+    MockIntegration,
+    apply_gateway_response,
+    load_gateway_responses,
+    mock_integration,
+    render_mock,
+)
+
 log = logging.getLogger("homing.local")
 
 ACCEPTED_SERVICES = ("execute-api", "mobiletargeting")
@@ -48,6 +57,7 @@ class Route:
     function_arn: str
     resource_id: str = ""
     authorization: str = "AWS_IAM"
+    mock: MockIntegration | None = None  # a MOCK integration (e.g. CORS preflight) instead of a function
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -101,6 +111,7 @@ class RestApi:
     name: str
     routes: list[Route]
     stages: dict[str, dict[str, str]] = field(default_factory=dict)  # stage -> stage variables
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # by response type
 
     @property
     def default_stage(self) -> str:
@@ -122,6 +133,19 @@ def load_rest_apis(apigateway: Any) -> list[RestApi]:
                 method = apigateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod=http_method)
                 uri = method.get("methodIntegration", {}).get("uri", "")
                 found = _FUNCTION_IN_URI.search(uri)
+                mock = mock_integration(method.get("methodIntegration", {}))
+                if mock is not None:
+                    routes.append(
+                        Route(
+                            path=resource["path"],
+                            method=http_method,
+                            function_arn="",
+                            resource_id=resource["id"],
+                            authorization=method.get("authorizationType", "NONE"),
+                            mock=mock,
+                        )
+                    )
+                    continue
                 if not found:
                     log.warning(
                         "%s %s %s: not a Lambda integration (not served)", item["name"], http_method, resource["path"]
@@ -139,7 +163,10 @@ def load_rest_apis(apigateway: Any) -> list[RestApi]:
         stages = {
             s["stageName"]: dict(s.get("variables") or {}) for s in apigateway.get_stages(restApiId=api_id)["item"]
         }
-        apis.append(RestApi(api_id=api_id, name=item["name"], routes=routes, stages=stages))
+        responses = load_gateway_responses(apigateway, api_id)
+        apis.append(
+            RestApi(api_id=api_id, name=item["name"], routes=routes, stages=stages, gateway_responses=responses)
+        )
     return apis
 
 
@@ -363,13 +390,15 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    from_gateway: bool = False  # made by API Gateway itself (its gateway responses apply), not the function
 
 
 def json_response(status: int, payload: Any, error_type: str | None = None) -> HttpResponse:
+    """An error API Gateway itself answers (auth, limits, integration failures)."""
     headers = [("Content-Type", "application/json")]
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
-    return HttpResponse(status, headers, json.dumps(payload).encode())
+    return HttpResponse(status, headers, json.dumps(payload).encode(), from_gateway=True)
 
 
 def map_proxy_response(payload: bytes, function_error: bool) -> HttpResponse:
@@ -423,6 +452,10 @@ class LocalApiGateway:
         request = Request(environ)
         request_id = str(uuid.uuid4())
         response = self.handle(request, request_id)
+        if response.from_gateway:
+            response.status, response.headers = apply_gateway_response(
+                self.api.gateway_responses, response.status, response.headers, request.headers
+            )
         response.headers.append(("Content-Length", str(len(response.body))))
         response.headers.append(("x-amzn-RequestId", request_id))
         response.headers.append(("x-amz-apigw-id", request_id[:16]))
@@ -460,6 +493,9 @@ class LocalApiGateway:
                 )
             except AuthError as error:
                 return json_response(error.status, {"message": error.message}, error.error_type)
+        if route.mock is not None:
+            status, headers, data = render_mock(route.mock, request.headers)
+            return HttpResponse(status, headers, data)
         event = build_proxy_event(
             api=self.api,
             route=route,

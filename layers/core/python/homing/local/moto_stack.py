@@ -39,8 +39,9 @@ class MotoStack:
         # Imported here: `import moto` costs ~1 s and client.py/http tests must not pay it.
         from moto.server import ThreadedMotoServer
 
-        from homing.local import cfn_shims, moto_fixes
+        from homing.local import cfn_shims, gateway_responses, moto_fixes
 
+        gateway_responses.keep_method_integrations()
         cfn_shims.register()
         moto_fixes.copy_tables_once_per_transaction()
         for key, value in FAKE_CREDENTIALS.items():
