@@ -140,7 +140,8 @@ class EndpointChanges:
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB TransactWriteItems
 ATTRIBUTES_ENTRY = "$attrs"
 USER_ENTRY = "$user#"
-SORT_KEY_MAX_BYTES = 1024
+SORT_KEY_MAX_BYTES = 1024  # DynamoDB's key size limits (tables and indexes)
+HASH_KEY_MAX_BYTES = 2048
 
 
 def user_entry(user_id: str) -> str:
@@ -253,9 +254,27 @@ class EndpointRepository:
             every = labels["delete"] + labels["put"] + labels["update"]
             invalid = [every[i] for i, r in enumerate(reasons) if r is not None and r.code == "ValidationError"]
             if exc.cause_response_code == "ValidationException" or invalid:
-                named = ", ".join(invalid or every[:5]) + (" …" if not invalid and len(every) > 5 else "")
+                invalid = invalid or self._oversized(changes) or every
+                named = ", ".join(invalid[:5]) + (" …" if len(invalid) > 5 else "")
                 raise BadRequest(f"{named}: rejected by storage: {exc.cause_response_message}") from None
             raise
+
+    def _oversized(self, changes: EndpointChanges) -> list[str]:
+        """Which endpoints broke DynamoDB's key sizes (DynamoDB's message names none), for the 400."""
+        found = []
+        for endpoint, _ in changes.puts:
+            item = self._to_item(endpoint)
+            label = changes.labels.get(item.endpoint_key, f"Endpoint {endpoint.id}")
+            p = f"{label}." if label.startswith("Item[") else ""
+            for field_name, value, limit in (
+                ("Address", item.app_address, HASH_KEY_MAX_BYTES),
+                ("User.UserId", item.app_user, HASH_KEY_MAX_BYTES),
+                ("ChannelType", item.app_channel, HASH_KEY_MAX_BYTES),
+                ("Id", item.endpoint_key, SORT_KEY_MAX_BYTES),
+            ):
+                if value is not None and len(value.encode()) > limit:
+                    found.append(f"{p}{field_name}" if p else f"{label}: {field_name}")
+        return found
 
     @staticmethod
     def _write_user(tx: TransactWrite, app: str, write: UserSetWrite) -> str | None:
