@@ -247,9 +247,45 @@ def test_batch_of_100_endpoints_with_users_needs_two_transactions_and_stores_all
         req({"Id": f"ep-{i}", "ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": f"user-{i}"}})
         for i in range(100)
     ]
-    svc.endpoints.update_endpoints_batch(app_id, items, "r")
+    repo = _Counting()
+    _service(svc, repo).update_endpoints_batch(app_id, items, "r")
+    assert len(repo.sizes) >= 2
+    assert max(repo.sizes) <= 100
+    assert sum(repo.sizes) == 200
     assert len(list(EndpointRepository().all_keys(app_id))) == 100
     assert all(user_record(app_id, f"user-{i}") == {f"ep-{i}"} for i in (0, 49, 50, 99))
+
+
+class _Counting(EndpointRepository):
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def commit(self, changes: EndpointChanges) -> None:
+        self.sizes.append(changes.size())
+        super().commit(changes)
+
+
+def test_delete_user_endpoints_removes_the_record_and_the_user_can_start_again(svc: Any, app_id: str) -> None:
+    for i in range(15):
+        body = {"ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": "u"}}
+        svc.endpoints.update_endpoint(app_id, f"ep-{i}", req(body), "r")
+    assert len(svc.endpoints.delete_user_endpoints(app_id, "u")) == 15
+    assert EndpointRepository().user_set(app_id, "u").version is None
+    svc.endpoints.update_endpoint(app_id, "again", req({"ChannelType": "SMS", "User": {"UserId": "u"}}), "r")
+    assert user_record(app_id, "u") == {"again"}
+
+
+def test_users_stored_before_records_are_counted_from_the_index(svc: Any, app_id: str) -> None:
+    from homing.adapters.dynamodb.models import CatalogItem
+
+    for i in range(15):
+        body = {"ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": "u"}}
+        svc.endpoints.update_endpoint(app_id, f"ep-{i}", req(body), "r")
+    CatalogItem(app_id, "$user#u").delete()  # as an endpoint store written before user records existed
+    with pytest.raises(BadRequest, match="maximum endpoint per user count: 15"):
+        svc.endpoints.update_endpoint(app_id, "ep-15", req({"ChannelType": "SMS", "User": {"UserId": "u"}}), "r")
+    svc.endpoints.update_endpoint(app_id, "ep-0", req({"User": {"UserId": "v"}}), "r")  # leaving rebuilds it
+    assert user_record(app_id, "u") == {f"ep-{i}" for i in range(1, 15)}
 
 
 def test_batch_refused_for_its_content_writes_nothing_even_when_it_needs_several_transactions(

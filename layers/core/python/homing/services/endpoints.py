@@ -52,6 +52,10 @@ MAX_ATTEMPTS = 25  # a hot endpoint with N concurrent writers needs about N roun
 BACKOFF_BASE, BACKOFF_CAP = 0.005, 0.2  # seconds; full jitter
 
 
+class _TooLarge(Exception):
+    """The plan needs more than one transaction: commit the slice in two halves."""
+
+
 class _Plan:
     """The items one request touches, as read (with versions) and as they will be after it."""
 
@@ -172,13 +176,18 @@ class EndpointService:
         request refused for its content writes nothing), then committed in consecutive parts.
         """
         now = iso_now(self._clock())
-        first = self._plan(app_id, writes, now, request_id)
-        if first.size() <= MAX_TRANSACTION_ITEMS:
-            return self._commit_with_retries(app_id, writes, now, request_id, first)
+        first: EndpointChanges | None = self._plan(app_id, writes, now, request_id)  # refuses bad content
         stored: dict[str, Endpoint] = {}
-        for part in self._parts(app_id, writes, now, request_id):
+        pending = [writes]
+        while pending:
+            part = pending.pop(0)
             try:
-                stored.update(self._commit_with_retries(app_id, part, now, request_id, None))
+                stored.update(self._commit_with_retries(app_id, part, now, request_id, first))
+                first = None
+            except _TooLarge:  # split where the plan says so, as the earlier slices left the data
+                first = None
+                half = len(part) // 2
+                pending[:0] = [part[:half], part[half:]]
             except HomingError as error:
                 if not stored:
                     raise
@@ -187,15 +196,6 @@ class EndpointService:
                     f"the items before it are stored)"
                 ) from None
         return stored
-
-    def _parts(
-        self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], now: str, request_id: str
-    ) -> list[list[tuple[str, EndpointRequest, str]]]:
-        """Consecutive slices of the batch whose plans fit one transaction each."""
-        if len(writes) == 1 or self._plan(app_id, writes, now, request_id).size() <= MAX_TRANSACTION_ITEMS:
-            return [writes]
-        half = len(writes) // 2
-        return self._parts(app_id, writes[:half], now, request_id) + self._parts(app_id, writes[half:], now, request_id)
 
     def _commit_with_retries(
         self,
@@ -209,7 +209,12 @@ class EndpointService:
             changes = plan or self._plan(app_id, writes, now, request_id)
             plan = None
             if changes.size() > MAX_TRANSACTION_ITEMS:
-                raise Conflict(f"{writes[0][2] or 'The endpoint'}: concurrent changes made this write too large")
+                if len(writes) > 1:
+                    raise _TooLarge()
+                raise BadRequest(
+                    f"{writes[0][2] or 'The endpoint'}: this write would change more than "
+                    f"{MAX_TRANSACTION_ITEMS} items (endpoints sharing its address)"
+                )
             try:
                 self._endpoints.commit(changes)
             except WriteConflict:
