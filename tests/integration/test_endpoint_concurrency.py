@@ -303,3 +303,41 @@ def test_batch_refused_for_its_content_writes_nothing_even_when_it_needs_several
     assert list(EndpointRepository().all_keys(app_id)) == []
     assert CatalogRepository().attribute_names(app_id) == set()
     assert user_record(app_id, "crowd") == set()
+
+
+class _BeforeCommit(EndpointRepository):
+    """Runs ``hook`` before commit number ``at`` (1-based): another request committing in between."""
+
+    def __init__(self, at: int, hook: Callable[[], Any]) -> None:
+        self.at, self.hook, self.commits = at, hook, 0
+
+    def commit(self, changes: EndpointChanges) -> None:
+        self.commits += 1
+        if self.commits == self.at:
+            self.hook()
+        super().commit(changes)
+
+
+def test_a_race_that_makes_a_later_slice_invalid_is_a_409_saying_what_was_stored(svc: Any, app_id: str) -> None:
+    """The documented limit of batches past one transaction: earlier slices stay, the answer says so."""
+    for i in range(14):
+        body = {"ChannelType": "SMS", "Address": f"+1555{i:04d}", "User": {"UserId": "crowd"}}
+        svc.endpoints.update_endpoint(app_id, f"crowd-{i}", req(body), "r")
+    items = [
+        req({"Id": f"ep-{i}", "ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": f"user-{i}"}})
+        for i in range(99)
+    ]
+    items.append(req({"Id": "ep-99", "ChannelType": "SMS", "User": {"UserId": "crowd"}}))  # the crowd's 15th
+
+    def fifteenth_elsewhere() -> None:
+        svc.endpoints.update_endpoint(app_id, "crowd-14", req({"ChannelType": "SMS", "User": {"UserId": "crowd"}}), "x")
+
+    repo = _BeforeCommit(2, fifteenth_elsewhere)
+    with pytest.raises(
+        Conflict, match=r"per user count.*the items before Item\[50\] are stored, Item\[50\] and the rest are not"
+    ):
+        _service(svc, repo).update_endpoints_batch(app_id, items, "r")
+    stored = set(EndpointRepository().all_keys(app_id))
+    assert {f"ep-{i}" for i in range(50)} <= stored
+    assert not {f"ep-{i}" for i in range(50, 100)} & stored
+    assert len(svc.endpoints.get_user_endpoints(app_id, "crowd")) == 15

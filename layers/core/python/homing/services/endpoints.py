@@ -192,8 +192,8 @@ class EndpointService:
                 if not stored:
                     raise
                 raise Conflict(
-                    f"{error.message} (a concurrent request changed the data after {part[0][2]}; "
-                    f"the items before it are stored)"
+                    f"{error.message} (a concurrent request changed the data while this batch was stored in "
+                    f"parts: the items before {part[0][2]} are stored, {part[0][2]} and the rest are not)"
                 ) from None
         return stored
 
