@@ -58,3 +58,18 @@ def test_twenty_concurrent_creates_for_one_user_stop_at_fifteen(pinpoint: Any, a
     assert outcomes.count("BadRequestException") == 5
     stored = pinpoint.get_user_endpoints(ApplicationId=app_id, UserId="crowd")["EndpointsResponse"]["Item"]
     assert len(stored) == 15
+
+
+def test_batch_whose_30th_item_storage_rejects_is_a_400_that_stores_nothing(pinpoint: Any, app_id: str) -> None:
+    items = [{"Id": f"ep-{i}", "ChannelType": "EMAIL", "Address": f"{i}@example.com"} for i in range(29)]
+    items.append({"Id": "ep-29", "ChannelType": "EMAIL", "Address": "x" * 2100})  # past DynamoDB's key size
+    with pytest.raises(ClientError) as caught:
+        pinpoint.update_endpoints_batch(ApplicationId=app_id, EndpointBatchRequest={"Item": items})
+    response: Any = caught.value.response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("BadRequestException", 400)
+    assert "Item[29]" in response["Error"]["Message"]
+    assert "Address" in response["Error"]["Message"]
+    for endpoint_id in ("ep-0", "ep-28"):
+        with pytest.raises(ClientError) as missing:
+            pinpoint.get_endpoint(ApplicationId=app_id, EndpointId=endpoint_id)
+        assert missing.value.response["Error"]["Code"] == "NotFoundException"
