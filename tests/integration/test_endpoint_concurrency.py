@@ -341,3 +341,15 @@ def test_a_race_that_makes_a_later_slice_invalid_is_a_409_saying_what_was_stored
     assert {f"ep-{i}" for i in range(50)} <= stored
     assert not {f"ep-{i}" for i in range(50, 100)} & stored
     assert len(svc.endpoints.get_user_endpoints(app_id, "crowd")) == 15
+
+
+def test_a_user_id_too_long_for_the_user_record_is_a_400_naming_it(svc: Any, app_id: str) -> None:
+    items = [
+        req({"Id": "ok", "ChannelType": "SMS"}),
+        req({"Id": "long", "ChannelType": "SMS", "User": {"UserId": "u" * 1019}}),
+    ]
+    with pytest.raises(BadRequest, match=r"Item\[1\]\.User\.UserId must be at most 1018 bytes"):
+        svc.endpoints.update_endpoints_batch(app_id, items, "r")
+    assert list(EndpointRepository().all_keys(app_id)) == []
+    svc.endpoints.update_endpoint(app_id, "edge", req({"ChannelType": "SMS", "User": {"UserId": "u" * 1018}}), "r")
+    assert user_record(app_id, "u" * 1018) == {"edge"}
