@@ -175,7 +175,6 @@ def test_endpoint_ids_are_case_insensitive_and_keep_their_original_spelling(pinp
     ("request_body", "field"),
     [
         ({"ChannelType": "PIGEON", "Address": "x"}, "ChannelType"),
-        ({"Address": "+15550100"}, "ChannelType"),
         ({"ChannelType": "SMS", "OptOut": "SOMETIMES"}, "OptOut"),
         ({"ChannelType": "SMS", "EndpointStatus": "GONE"}, "EndpointStatus"),
         ({"ChannelType": "SMS", "EffectiveDate": "yesterday"}, "EffectiveDate"),

@@ -112,7 +112,6 @@ def test_update_merges_per_key_and_keeps_what_is_absent(call: Any, app_id: str) 
         ({"ChannelType": "SMS", "Metrics": {"m": "high"}}, "Metrics.m"),
         ({"ChannelType": "SMS", "Location": {"Latitude": 91}}, "Location.Latitude"),
         ({"ChannelType": "SMS", "Demographic": {"Platform": 7}}, "Demographic.Platform"),
-        ({"Address": "+1555"}, "ChannelType"),
         ({"ChannelType": "SMS", "Attributes": {f"k{i}": ["v" * 100] * 50 for i in range(4)}}, "15 KB"),
     ],
 )

@@ -79,9 +79,13 @@ def test_invalid_endpoint_ids(bad: str) -> None:
 def test_validation_paths_name_the_batch_item() -> None:
     with pytest.raises(BadRequest, match=r"Item\[3\]\.OptOut"):
         validate_request(EndpointRequest(opt_out="MAYBE"), "Item[3]")
-    with pytest.raises(BadRequest, match=r"Item\[0\]\.ChannelType"):
-        check_complete(_merge(None, {}).__class__(id="x", application_id="a", creation_date="", cohort_id="1",
-                                                   effective_date=""), "Item[0]")  # fmt: skip
+    with pytest.raises(BadRequest, match=r"Item\[0\] exceeds the maximum endpoint size"):
+        check_complete(_merge(None, {"Attributes": {f"k{i}": ["v" * 100] * 50 for i in range(4)}}), "Item[0]")
+
+
+def test_an_endpoint_without_channel_or_address_is_complete() -> None:
+    """AWS Amplify Analytics creates its endpoint with neither; Pinpoint stores it."""
+    check_complete(_merge(None, {"Demographic": {"Platform": "Web"}, "OptOut": "ALL"}), "")
 
 
 def test_codec_type_errors_name_the_field() -> None:

@@ -157,10 +157,11 @@ def endpoint_size(endpoint: Endpoint) -> int:
 
 
 def check_complete(endpoint: Endpoint, path: str, quotas: Quotas = QUOTAS) -> None:
-    """Checks that need the merged endpoint: a channel type, and Pinpoint's 15 KB endpoint size."""
-    p = f"{path}." if path else ""
-    if endpoint.channel_type is None:
-        raise BadRequest(f"{p}ChannelType is required to create an endpoint")
+    """Checks that need the merged endpoint: Pinpoint's 15 KB endpoint size.
+
+    No ChannelType or Address is required: Pinpoint stores such endpoints (AWS Amplify Analytics
+    creates one per app install), they are simply never a message recipient.
+    """
     if endpoint_size(endpoint) > quotas.endpoint_size_bytes:
         raise BadRequest(f"{path or 'The endpoint'} exceeds the maximum endpoint size of 15 KB")
 

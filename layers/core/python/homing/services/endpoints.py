@@ -1,8 +1,9 @@
 """Endpoints and users: create-or-update (single and batch), read, delete, attribute catalogue.
 
-A write is planned completely in memory first (merge, limits, the user cap, address
-de-duplication, the attribute catalogue) and only then stored, so a rejected request writes
-nothing. See docs/decisions.md for the merge rules and the concurrency trade-off.
+A write is planned completely in memory from strongly consistent reads (merge, limits, the user
+cap, address de-duplication, the attribute catalogue), then committed as one DynamoDB transaction
+whose every item is conditional on what was read; a race re-plans and retries. A rejected request
+writes nothing. See docs/decisions.md, "Endpoint merge rules" and "Concurrency model".
 """
 
 from __future__ import annotations
@@ -10,10 +11,25 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from homing.adapters.dynamodb.repositories import CatalogRepository, EndpointRepository, decode_token, encode_token
+from homing.adapters.dynamodb.repositories import (
+    MAX_TRANSACTION_ITEMS,
+    SORT_KEY_MAX_BYTES,
+    CatalogRepository,
+    EndpointChanges,
+    EndpointRepository,
+    UserSet,
+    UserSetWrite,
+    Versioned,
+    WriteConflict,
+    decode_token,
+    encode_token,
+    user_entry,
+)
 from homing.domain.endpoints import (
     ATTRIBUTE_TYPES,
     attribute_names,
@@ -23,43 +39,60 @@ from homing.domain.endpoints import (
     validate_endpoint_id,
     validate_request,
 )
-from homing.domain.errors import BadRequest, NotFound
+from homing.domain.errors import BadRequest, Conflict, HomingError, NotFound
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import EVICTABLE_CHANNELS, Endpoint, EndpointRequest, EndpointUser
 from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.services.apps import AppService
 
-ATTRIBUTE_KIND = "attr#"  # catalogue entries for endpoint attribute names: attr#<type>#<name>
+_T = TypeVar("_T")
+
+
+MAX_ATTEMPTS = 25  # a hot endpoint with N concurrent writers needs about N rounds; beyond that, 409
+BACKOFF_BASE, BACKOFF_CAP = 0.005, 0.2  # seconds; full jitter
+
+
+class _TooLarge(Exception):
+    """The plan needs more than one transaction: commit the slice in two halves."""
 
 
 class _Plan:
-    """The endpoints one request touches, as they will be after it, read lazily and cached."""
+    """The items one request touches, as read (with versions) and as they will be after it."""
 
     def __init__(self, repo: EndpointRepository, app_id: str) -> None:
         self.repo, self.app_id = repo, app_id
+        self.read: dict[str, Versioned | None] = {}  # endpoint key -> as stored when first read
         self.state: dict[str, Endpoint | None] = {}
         self.changed: set[str] = set()
-        self._users: dict[str, set[str]] = {}  # user id -> keys stored for it when first asked
+        self.users: dict[str, UserSet] = {}
         self._addresses: dict[tuple[str, str], set[str]] = {}
 
     def load(self, keys: set[str]) -> None:
         missing = keys - self.state.keys()
-        found = self.repo.get_many(self.app_id, missing)
+        found = self.repo.get_versioned(self.app_id, missing)
         for key in missing:
-            self.state[key] = found.get(key)
+            self.read[key] = found.get(key)
+            self.state[key] = found[key].endpoint if key in found else None
 
     def put(self, endpoint: Endpoint) -> None:
         key = endpoint_key(endpoint.id)
         self.state[key] = endpoint
         self.changed.add(key)
 
+    def user(self, user_id: str) -> UserSet:
+        """The user's recorded keys; a user stored before these records gets its keys from the index."""
+        if user_id not in self.users:
+            stored = self.repo.user_set(self.app_id, user_id)
+            if stored.version is None:
+                legacy = {endpoint_key(e.id) for e in self.repo.by_user(self.app_id, user_id)}
+                stored = dataclasses.replace(stored, keys=frozenset(legacy))
+            self.users[user_id] = stored
+            self.load(set(stored.keys))
+        return self.users[user_id]
+
     def members(self, user_id: str) -> list[Endpoint]:
-        if user_id not in self._users:
-            stored = self.repo.by_user(self.app_id, user_id)
-            for found in stored:
-                self.state.setdefault(endpoint_key(found.id), found)
-            self._users[user_id] = {endpoint_key(found.id) for found in stored}
-        keys = self._users[user_id] | self.changed
+        keys = self.user(user_id).keys | self.changed
+        self.load(set(keys))
         return [e for k in keys if (e := self.state.get(k)) is not None and e.user_id == user_id]
 
     def holders(self, channel: str, address: str) -> list[Endpoint]:
@@ -74,6 +107,21 @@ class _Plan:
             if (e := self.state.get(k)) is not None and (e.channel_type, e.address) == (channel, address)
         ]
 
+    def changes(self, cap: int, labels: dict[str, str]) -> EndpointChanges:
+        """The conditional writes: each endpoint on the version read, each user set it changed."""
+        out = EndpointChanges(self.app_id, labels=labels)
+        for key in sorted(self.changed):
+            read, after = self.read.get(key), self.state[key]
+            if after is not None:
+                out.puts.append((after, None if read is None else read.version))
+            for user_id in {read.endpoint.user_id if read else None, after.user_id if after else None}:
+                if user_id:
+                    self.user(user_id)
+        for user_id, stored in sorted(self.users.items()):
+            keys = {k for k in stored.keys | self.changed if (e := self.state.get(k)) and e.user_id == user_id}
+            out.users.append(UserSetWrite(stored, keys, cap))
+        return out
+
 
 class EndpointService:
     def __init__(
@@ -85,9 +133,10 @@ class EndpointService:
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
         quotas: Quotas = QUOTAS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
-        self._clock, self._rng, self._quotas = clock, rng or random.Random(), quotas
+        self._clock, self._rng, self._quotas, self._sleep = clock, rng or random.Random(), quotas, sleep
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -121,12 +170,73 @@ class EndpointService:
     def _write(
         self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], request_id: str
     ) -> dict[str, Endpoint]:
-        """Plan every write in memory, then store them: a rejected request writes nothing."""
+        """Plan against what is stored, then commit it conditionally; on a race, re-plan (docs/decisions.md).
+
+        A request that fits one transaction is all or nothing. A larger batch is planned whole first (so a
+        request refused for its content writes nothing), then committed in consecutive parts.
+        """
         now = iso_now(self._clock())
+        first: EndpointChanges | None = self._plan(app_id, writes, now, request_id)  # refuses bad content
+        stored: dict[str, Endpoint] = {}
+        pending = [writes]
+        while pending:
+            part = pending.pop(0)
+            try:
+                stored.update(self._commit_with_retries(app_id, part, now, request_id, first))
+                first = None
+            except _TooLarge:  # split where the plan says so, as the earlier slices left the data
+                first = None
+                half = len(part) // 2
+                pending[:0] = [part[:half], part[half:]]
+            except HomingError as error:
+                if not stored:
+                    raise
+                raise Conflict(
+                    f"{error.message} (a concurrent request changed the data while this batch was stored in "
+                    f"parts: the items before {part[0][2]} are stored, {part[0][2]} and the rest are not)"
+                ) from None
+        return stored
+
+    def _commit_with_retries(
+        self,
+        app_id: str,
+        writes: list[tuple[str, EndpointRequest, str]],
+        now: str,
+        request_id: str,
+        plan: EndpointChanges | None,
+    ) -> dict[str, Endpoint]:
+        for attempt in range(MAX_ATTEMPTS):
+            changes = plan or self._plan(app_id, writes, now, request_id)
+            plan = None
+            if changes.size() > MAX_TRANSACTION_ITEMS:
+                if len(writes) > 1:
+                    raise _TooLarge()
+                raise BadRequest(
+                    f"{writes[0][2] or 'The endpoint'}: this write would change more than "
+                    f"{MAX_TRANSACTION_ITEMS} items (endpoints sharing its address)"
+                )
+            try:
+                self._endpoints.commit(changes)
+            except WriteConflict:
+                self._backoff(attempt)
+                continue
+            return {endpoint_key(e.id): e for e, _ in changes.puts}
+        raise Conflict(
+            f"{writes[0][2] or 'EndpointId'}: the endpoint was changed by {MAX_ATTEMPTS} concurrent requests "
+            "while this one was applied; nothing was written, retry the request"
+        )
+
+    def _plan(
+        self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], now: str, request_id: str
+    ) -> EndpointChanges:
+        """Every write merged in memory against fresh reads: limits, the user cap, addresses, the catalogue."""
         plan = _Plan(self._endpoints, app_id)
         plan.load({endpoint_key(eid) for eid, _, _ in writes})
+        labels: dict[str, str] = {}
         for endpoint_id, req, path in writes:
-            before = plan.state.get(endpoint_key(endpoint_id))
+            key = endpoint_key(endpoint_id)
+            labels[key] = path or f"Endpoint {endpoint_id}"
+            before = plan.state.get(key)
             after = merge(
                 before,
                 req,
@@ -138,16 +248,23 @@ class EndpointService:
             )
             check_complete(after, path, self._quotas)
             if after.user_id and (before is None or before.user_id != after.user_id):
+                self._check_user_id(after.user_id, path)
                 self._make_room(plan, after, path)
             if after.address and after.channel_type and after.endpoint_status == "ACTIVE":
                 for other in plan.holders(after.channel_type, after.address):
-                    if endpoint_key(other.id) != endpoint_key(endpoint_id) and other.endpoint_status == "ACTIVE":
+                    if endpoint_key(other.id) != key and other.endpoint_status == "ACTIVE":
                         plan.put(dataclasses.replace(other, endpoint_status="INACTIVE"))  # newest writer wins
             plan.put(after)
-        new_names = self._new_attribute_names(app_id, [e for k in plan.changed if (e := plan.state[k])])
-        self._endpoints.save_all(e for k in plan.changed if (e := plan.state[k]) is not None)
-        self._catalog.add(app_id, new_names)
-        return {k: e for k in plan.changed if (e := plan.state[k]) is not None}
+        changes = plan.changes(self._quotas.endpoints_per_user, labels)
+        changes.new_names = self._new_attribute_names(app_id, [e for e, _ in changes.puts])
+        changes.names_limit = self._quotas.attribute_names_per_app
+        return changes
+
+    @staticmethod
+    def _check_user_id(user_id: str, path: str) -> None:
+        limit = SORT_KEY_MAX_BYTES - len(user_entry(""))
+        if len(user_id.encode()) > limit:
+            raise BadRequest(f"{path + '.' if path else ''}User.UserId must be at most {limit} bytes")
 
     def _make_room(self, plan: _Plan, joining: Endpoint, path: str) -> None:
         """Pinpoint's 15-endpoints-per-user cap: evict the oldest push endpoint, or refuse."""
@@ -169,8 +286,8 @@ class EndpointService:
         )
 
     def _new_attribute_names(self, app_id: str, endpoints: list[Endpoint]) -> set[str]:
-        used = {f"{ATTRIBUTE_KIND}{kind}#{name}" for e in endpoints for kind, name in attribute_names(e)}
-        known = self._catalog.names(app_id, ATTRIBUTE_KIND) if used else set()
+        used = {f"{kind}#{name}" for e in endpoints for kind, name in attribute_names(e)}
+        known = self._catalog.attribute_names(app_id) if used else set()
         new = used - known
         limit = self._quotas.attribute_names_per_app
         if len(known) + len(new) > limit:
@@ -193,9 +310,23 @@ class EndpointService:
         return self._endpoints.get(app_id, endpoint_id)
 
     def delete_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint:
-        endpoint = self.get_endpoint(app_id, endpoint_id)
-        self._endpoints.delete_all(app_id, [endpoint_key(endpoint.id)])
-        return endpoint
+        """Conditional on the version read, and taken off its user's record in the same transaction."""
+        self._apps.require(app_id)
+        key = endpoint_key(endpoint_id)
+
+        def plan() -> tuple[EndpointChanges, Endpoint]:
+            p = _Plan(self._endpoints, app_id)
+            p.load({key})
+            read = p.read[key]
+            if read is None:
+                raise NotFound(f"Endpoint {endpoint_id} not found in application {app_id}")
+            p.state[key] = None
+            p.changed.add(key)
+            changes = p.changes(self._quotas.endpoints_per_user, {})
+            changes.deletes.append(read)
+            return changes, read.endpoint
+
+        return self._retrying(plan, "EndpointId")
 
     def get_user_endpoints(self, app_id: str, user_id: str) -> list[Endpoint]:
         self._apps.require(app_id)
@@ -205,9 +336,41 @@ class EndpointService:
         return sorted(endpoints, key=lambda e: e.creation_date)
 
     def delete_user_endpoints(self, app_id: str, user_id: str) -> list[Endpoint]:
-        endpoints = self.get_user_endpoints(app_id, user_id)
-        self._endpoints.delete_all(app_id, [endpoint_key(e.id) for e in endpoints])
-        return endpoints
+        """The user's endpoints (its record and the index, for users written before records) and its record."""
+        self._apps.require(app_id)
+
+        def plan() -> tuple[EndpointChanges, list[Endpoint]]:
+            p = _Plan(self._endpoints, app_id)
+            stored = p.user(user_id) if user_id else UserSet(user_id, frozenset(), None)
+            keys = set(stored.keys) | (
+                {endpoint_key(e.id) for e in self._endpoints.by_user(app_id, user_id)} if user_id else set()
+            )
+            p.load(keys)
+            found = [r for k in sorted(keys) if (r := p.read.get(k)) is not None and r.endpoint.user_id == user_id]
+            if not found:
+                raise NotFound(f"User {user_id} not found in application {app_id}")
+            changes = EndpointChanges(app_id, deletes=found, user_deletes=[stored])
+            return changes, sorted((r.endpoint for r in found), key=lambda e: e.creation_date)
+
+        return self._retrying(plan, "UserId")
+
+    def _retrying(self, plan: Callable[[], tuple[EndpointChanges, _T]], field: str) -> _T:
+        """Plan, commit conditionally, and on a race re-plan, at most MAX_ATTEMPTS times (then 409)."""
+        for attempt in range(MAX_ATTEMPTS):
+            changes, result = plan()
+            try:
+                self._endpoints.commit(changes)
+            except WriteConflict:
+                self._backoff(attempt)
+                continue
+            return result
+        raise Conflict(
+            f"{field}: changed by concurrent requests {MAX_ATTEMPTS} times while this one was applied; "
+            "nothing was written, retry the request"
+        )
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
 
     def list_endpoints(
         self, app_id: str, page_size: int, token: str | None, channel: str | None, user_id: str | None
@@ -229,8 +392,8 @@ class EndpointService:
             raise BadRequest(f"attribute-type must be one of {', '.join(ATTRIBUTE_TYPES)}")
         if not blacklist:
             raise BadRequest("Blacklist must name at least one attribute")
-        prefix = f"{ATTRIBUTE_KIND}{attribute_type}#"
-        entries = self._catalog.names(app_id, prefix)
+        prefix = f"{attribute_type}#"
+        entries = {e for e in self._catalog.attribute_names(app_id) if e.startswith(prefix)}
         removed = sorted(e for e in entries if any(fnmatch.fnmatchcase(e[len(prefix) :], p) for p in blacklist))
-        self._catalog.remove(app_id, removed)
+        self._catalog.remove_attribute_names(app_id, set(removed))
         return [e[len(prefix) :] for e in removed]

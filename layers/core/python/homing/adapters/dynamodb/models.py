@@ -81,6 +81,7 @@ class EndpointItem(Model):
     app_user = UnicodeAttribute(null=True)
     app_address = UnicodeAttribute(null=True)
     app_channel = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)  # +1 on every write; each write is conditional on the one read
 
     by_user = ByUserIndex()
     by_address = ByAddressIndex()
@@ -88,13 +89,22 @@ class EndpointItem(Model):
 
 
 class CatalogItem(Model):
-    """Per-app catalogue of names (attribute names by type; later event types), for Pinpoint's quotas."""
+    """Per-app bookkeeping that concurrent writers meet on (docs/decisions.md, "Concurrency model").
+
+    - ``<kind>#<name>``: one name of a catalogue (event types);
+    - ``$attrs``: the app's endpoint attribute names (``<type>#<name>`` in ``names``), one item so the
+      250-name cap is one conditional ``ADD`` on ``size(names)``;
+    - ``$user#<user id>``: the endpoint keys of one user (``names``) and a ``version``, so the
+      15-endpoint cap is a condition every writer for that user meets.
+    """
 
     class Meta:
         table_name = "catalog"
 
     application_id = UnicodeAttribute(hash_key=True)
-    entry = UnicodeAttribute(range_key=True)  # "<kind>#<name>"
+    entry = UnicodeAttribute(range_key=True)  # "<kind>#<name>", "$attrs" or "$user#<user id>"
+    names = UnicodeSetAttribute(null=True)
+    version = NumberAttribute(null=True)
 
 
 class AnalyticsItem(Model):

@@ -6,9 +6,13 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.pagination import ResultIterator
+from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem, EventStreamItem
 from homing.codec import build, dump, snake
@@ -84,6 +88,74 @@ class AppRepository:
         return [self._to_app(i) for i in items], next_token
 
 
+class WriteConflict(Exception):
+    """A condition failed: another request changed an item this one read. Re-plan and retry."""
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """An endpoint as read, with the version its next write is conditional on (0: stored before versions)."""
+
+    endpoint: Endpoint
+    version: int
+
+
+@dataclass(frozen=True)
+class UserSet:
+    """The endpoint keys recorded for one user; ``version`` None means no item (nothing recorded yet)."""
+
+    user_id: str
+    keys: frozenset[str]
+    version: int | None
+
+
+@dataclass
+class UserSetWrite:
+    """One user's endpoint keys after a request, with what was read, so the write can be conditional."""
+
+    stored: UserSet
+    keys: set[str]
+    cap: int
+
+
+@dataclass
+class EndpointChanges:
+    """Everything one request writes, committed as one transaction (at most MAX_TRANSACTION_ITEMS items)."""
+
+    app_id: str
+    puts: list[tuple[Endpoint, int | None]] = field(default_factory=list)  # (endpoint, version read; None: new)
+    deletes: list[Versioned] = field(default_factory=list)
+    users: list[UserSetWrite] = field(default_factory=list)
+    user_deletes: list[UserSet] = field(default_factory=list)
+    new_names: set[str] = field(default_factory=set)  # attribute catalogue entries "<type>#<name>"
+    names_limit: int = 0
+    labels: dict[str, str] = field(default_factory=dict)  # endpoint key -> how errors name it
+
+    def size(self) -> int:
+        """Transaction items this needs (user sets that do not change are not written)."""
+        users = sum(1 for w in self.users if w.keys != w.stored.keys)
+        return len(self.puts) + len(self.deletes) + users + len(self.user_deletes) + (1 if self.new_names else 0)
+
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB TransactWriteItems
+ATTRIBUTES_ENTRY = "$attrs"
+USER_ENTRY = "$user#"
+SORT_KEY_MAX_BYTES = 1024  # DynamoDB's key size limits (tables and indexes)
+HASH_KEY_MAX_BYTES = 2048
+
+
+def user_entry(user_id: str) -> str:
+    return f"{USER_ENTRY}{user_id}"
+
+
+def _version_condition(version: int | None) -> Condition:
+    if version is None:
+        return EndpointItem.endpoint_key.does_not_exist()
+    if version == 0:
+        return EndpointItem.version.does_not_exist()
+    return EndpointItem.version == version
+
+
 class EndpointRepository:
     @staticmethod
     def _to_endpoint(item: EndpointItem) -> Endpoint:
@@ -103,10 +175,17 @@ class EndpointRepository:
         )
 
     def get_many(self, app_id: str, keys: Iterable[str]) -> dict[str, Endpoint]:
+        return {k: v.endpoint for k, v in self.get_versioned(app_id, keys).items()}
+
+    def get_versioned(self, app_id: str, keys: Iterable[str]) -> dict[str, Versioned]:
+        """Strongly consistent: a plan's conditions are only as good as what it read."""
         wanted = [(app_id, k) for k in set(keys)]
         if not wanted:
             return {}
-        return {i.endpoint_key: self._to_endpoint(i) for i in EndpointItem.batch_get(wanted)}
+        return {
+            i.endpoint_key: Versioned(self._to_endpoint(i), int(i.version or 0))
+            for i in EndpointItem.batch_get(wanted, consistent_read=True)
+        }
 
     def get(self, app_id: str, endpoint_id: str) -> Endpoint | None:
         return self.get_many(app_id, [endpoint_key(endpoint_id)]).get(endpoint_key(endpoint_id))
@@ -118,15 +197,115 @@ class EndpointRepository:
         key = address_key(app_id, channel, address)
         return [i.endpoint_key for i in EndpointItem.by_address.query(key)] if key else []
 
-    def save_all(self, endpoints: Iterable[Endpoint]) -> None:
-        with EndpointItem.batch_write() as batch:
-            for endpoint in endpoints:
-                batch.save(self._to_item(endpoint))
+    def user_set(self, app_id: str, user_id: str) -> UserSet:
+        try:
+            item = CatalogItem.get(app_id, user_entry(user_id), consistent_read=True)
+        except CatalogItem.DoesNotExist:
+            return UserSet(user_id, frozenset(), None)
+        return UserSet(user_id, frozenset(item.names or ()), int(item.version or 0))
 
-    def delete_all(self, app_id: str, keys: Iterable[str]) -> None:
-        with EndpointItem.batch_write() as batch:
-            for key in keys:
-                batch.delete(EndpointItem(app_id, key))
+    def commit(self, changes: EndpointChanges) -> None:
+        """One transaction: every item is conditional on what the plan read, so a race is a WriteConflict.
+
+        A DynamoDB validation failure (an item or key too large) is a BadRequest naming the item.
+        """
+        app = changes.app_id
+        # how errors name each transaction item, by kind: PynamoDB sends deletes, then puts, then updates
+        labels: dict[str, list[str]] = {"delete": [], "put": [], "update": []}
+        try:
+            with TransactWrite(connection=EndpointItem._get_connection().connection) as tx:
+                for old in changes.deletes:
+                    key = endpoint_key(old.endpoint.id)
+                    tx.delete(EndpointItem(app, key), condition=_version_condition(old.version))
+                    labels["delete"].append(changes.labels.get(key, f"Endpoint {old.endpoint.id}"))
+                for gone in changes.user_deletes:
+                    condition = (
+                        CatalogItem.entry.does_not_exist()
+                        if gone.version is None
+                        else CatalogItem.version == gone.version
+                    )
+                    tx.delete(CatalogItem(app, user_entry(gone.user_id)), condition=condition)
+                    labels["delete"].append(f"User {gone.user_id}")
+                for endpoint, version in changes.puts:
+                    item = self._to_item(endpoint)
+                    item.version = (version or 0) + 1
+                    tx.save(item, condition=_version_condition(version))
+                    labels["put"].append(changes.labels.get(item.endpoint_key, f"Endpoint {endpoint.id}"))
+                for write in changes.users:
+                    kind = self._write_user(tx, app, write)
+                    if kind:
+                        labels[kind].append(f"User {write.stored.user_id}")
+                if changes.new_names:
+                    limit = changes.names_limit - len(changes.new_names)
+                    tx.update(
+                        CatalogItem(app, ATTRIBUTES_ENTRY),
+                        actions=[CatalogItem.names.add(changes.new_names)],
+                        condition=CatalogItem.names.does_not_exist() | (size(CatalogItem.names) <= limit),
+                    )
+                    labels["update"].append("Attributes")
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons
+            codes = {r.code for r in reasons if r is not None}
+            if exc.cause_response_code == "TransactionCanceledException" and codes & {
+                "ConditionalCheckFailed",
+                "TransactionConflict",
+            }:
+                raise WriteConflict() from exc
+            every = labels["delete"] + labels["put"] + labels["update"]
+            invalid = [every[i] for i, r in enumerate(reasons) if r is not None and r.code == "ValidationError"]
+            if exc.cause_response_code == "ValidationException" or invalid:
+                invalid = invalid or self._oversized(changes) or every
+                named = ", ".join(invalid[:5]) + (" …" if len(invalid) > 5 else "")
+                raise BadRequest(f"{named}: rejected by storage: {exc.cause_response_message}") from None
+            raise
+
+    def _oversized(self, changes: EndpointChanges) -> list[str]:
+        """Which endpoints broke DynamoDB's key sizes (DynamoDB's message names none), for the 400."""
+        found = []
+        for endpoint, _ in changes.puts:
+            item = self._to_item(endpoint)
+            label = changes.labels.get(item.endpoint_key, f"Endpoint {endpoint.id}")
+            p = f"{label}." if label.startswith("Item[") else ""
+            for field_name, value, limit in (
+                ("Address", item.app_address, HASH_KEY_MAX_BYTES),
+                ("User.UserId", item.app_user, HASH_KEY_MAX_BYTES),
+                ("ChannelType", item.app_channel, HASH_KEY_MAX_BYTES),
+                ("Id", item.endpoint_key, SORT_KEY_MAX_BYTES),
+            ):
+                if value is not None and len(value.encode()) > limit:
+                    found.append(f"{p}{field_name}" if p else f"{label}: {field_name}")
+        return found
+
+    @staticmethod
+    def _write_user(tx: TransactWrite, app: str, write: UserSetWrite) -> str | None:
+        """Joins only: ``ADD`` under the cap (racing joiners merge); anything else: replace on the version."""
+        stored, keys = write.stored, write.keys
+        item = CatalogItem(app, user_entry(stored.user_id))
+        adds, removes = keys - stored.keys, stored.keys - keys
+        if not adds and not removes:
+            return None
+        if stored.version is None:
+            tx.save(
+                CatalogItem(app, item.entry, names=set(keys) or None, version=1),
+                condition=CatalogItem.entry.does_not_exist(),
+            )
+            return "put"
+        if adds and not removes:
+            tx.update(
+                item,
+                actions=[CatalogItem.names.add(adds), CatalogItem.version.add(1)],
+                condition=CatalogItem.names.does_not_exist() | (size(CatalogItem.names) <= write.cap - len(adds)),
+            )
+        elif removes and not adds:
+            tx.update(item, actions=[CatalogItem.names.delete(removes), CatalogItem.version.add(1)])
+        else:
+            names = CatalogItem.names.set(keys) if keys else CatalogItem.names.remove()
+            tx.update(
+                item,
+                actions=[names, CatalogItem.version.set(stored.version + 1)],
+                condition=CatalogItem.version == stored.version,
+            )
+        return "update"
 
     def list(self, app_id: str, page_size: int, token: str | None, channel: str | None = None) -> Page:
         start = decode_token(token)
@@ -140,6 +319,12 @@ class EndpointRepository:
     def all_keys(self, app_id: str) -> Iterator[str]:
         for item in EndpointItem.query(app_id, attributes_to_get=["endpoint_key"]):
             yield item.endpoint_key
+
+    def delete_all(self, app_id: str, keys: Iterable[str]) -> None:
+        """Unconditional bulk delete (DeleteApp); per-endpoint deletes go through ``commit``."""
+        with EndpointItem.batch_write() as batch:
+            for key in keys:
+                batch.delete(EndpointItem(app_id, key))
 
 
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:
@@ -163,6 +348,18 @@ class CatalogRepository:
         with CatalogItem.batch_write() as batch:
             for entry in entries:
                 batch.delete(CatalogItem(app_id, entry))
+
+    def attribute_names(self, app_id: str) -> set[str]:
+        """The app's endpoint attribute names, ``<type>#<name>`` (strongly consistent: writers check the cap on it)."""
+        try:
+            return set(CatalogItem.get(app_id, ATTRIBUTES_ENTRY, consistent_read=True).names or ())
+        except CatalogItem.DoesNotExist:
+            return set()
+
+    def remove_attribute_names(self, app_id: str, entries: set[str]) -> None:
+        """A field-level ``DELETE``: it merges with concurrent additions and never needs a retry."""
+        if entries:
+            CatalogItem(app_id, ATTRIBUTES_ENTRY).update(actions=[CatalogItem.names.delete(entries)])
 
 
 class EventStreamRepository:
