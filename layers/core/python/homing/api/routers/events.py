@@ -15,6 +15,7 @@ from homing.bootstrap import Services
 from homing.codec import build
 from homing.domain.errors import BadRequest, PayloadTooLarge
 from homing.domain.events import Event, EventsBatch
+from homing.domain.keys import SORT_KEY_BYTES, check_key_part
 from homing.domain.limits import QUOTAS
 from homing.domain.model import EndpointRequest, EventStream
 from homing.observability import metrics
@@ -106,12 +107,14 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.get("/v1/apps/<application_id>/campaigns/<campaign_id>/kpis/daterange/<kpi_name>")
     def campaign_kpi(application_id: str, campaign_id: str, kpi_name: str) -> Response[str]:
+        check_key_part(campaign_id, "campaign-id", SORT_KEY_BYTES)  # part of the aggregates' keys
         rng, rows = svc.kpis.campaign(application_id, campaign_id, kpi_name, query("start-time"), query("end-time"))
         ids = {"ApplicationId": application_id, "CampaignId": campaign_id}
         return ok(_kpi_response(ids, kpi_name, rng, rows))
 
     @r.get("/v1/apps/<application_id>/journeys/<journey_id>/kpis/daterange/<kpi_name>")
     def journey_kpi(application_id: str, journey_id: str, kpi_name: str) -> Response[str]:
+        check_key_part(journey_id, "journey-id", SORT_KEY_BYTES)
         rng, rows = svc.kpis.journey(application_id, journey_id, kpi_name, query("start-time"), query("end-time"))
         ids = {"ApplicationId": application_id, "JourneyId": journey_id}
         return ok(_kpi_response(ids, kpi_name, rng, rows))
@@ -120,6 +123,7 @@ def router(svc: Services) -> APIGatewayRouter:
     def custom_event_stats(application_id: str, event_type: str) -> Response[str]:
         from homing.services.kpis import event_stats
 
+        check_key_part(event_type, "event-type", SORT_KEY_BYTES)
         svc.apps.require(application_id)
         rng = svc.kpis.range(query("start-time"), query("end-time"), homing_kpi=True)
         return ok(event_stats(svc.analytics, application_id, event_type, rng))
