@@ -71,6 +71,13 @@ def page_size(raw: str | None) -> int:
     return size
 
 
+def optional_string(body: dict[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    return value
+
+
 def string_map(value: Any, field: str) -> dict[str, str]:
     if value is None:
         return {}

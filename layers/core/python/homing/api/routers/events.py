@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from homing.api.responses import ok
-from homing.api.schemas import parse_body
+from homing.api.schemas import optional_string, parse_body
 from homing.bootstrap import Services
 from homing.codec import build
 from homing.domain.errors import BadRequest, PayloadTooLarge
@@ -89,7 +89,8 @@ def router(svc: Services) -> APIGatewayRouter:
     def put_event_stream(application_id: str) -> Response[str]:
         body = parse_body(r.current_event.body)
         caller = r.current_event.request_context.identity.user_arn
-        stream = svc.event_streams.put(application_id, body.get("DestinationStreamArn"), body.get("RoleArn"), caller)
+        destination, role = optional_string(body, "DestinationStreamArn"), optional_string(body, "RoleArn")
+        stream = svc.event_streams.put(application_id, destination, role, caller)
         return ok(_stream_response(stream))
 
     @r.get("/v1/apps/<application_id>/eventstream")
