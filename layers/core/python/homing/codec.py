@@ -21,8 +21,9 @@ from homing.domain.errors import BadRequest
 T = TypeVar("T")
 # Pinpoint's integers are 32-bit (Java ``Integer``); a larger value is a 400 there too.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-# DynamoDB's number type: magnitudes from 1E-130 to 9.9999999999999999999999999999999999999E+125.
-NUMBER_MAX = 9.9999999999999999999999999999999999999e125
+# DynamoDB's number type: magnitudes from 1E-130 to 9.9999999999999999999999999999999999999E+125
+# (as a float that bound rounds to 1e126 itself, so the test is ``< 1e126``).
+NUMBER_TOO_LARGE = 1e126
 NUMBER_MIN_MAGNITUDE = 1e-130
 KeyOf = Callable[[str], str]
 
@@ -102,7 +103,7 @@ def check_number(value: int | float, path: str) -> None:
         raise BadRequest(f"{path} is out of range") from None
     if not math.isfinite(number):
         raise BadRequest(f"{path} must be a finite number")
-    if abs(number) > NUMBER_MAX or 0 < abs(number) < NUMBER_MIN_MAGNITUDE:
+    if abs(number) >= NUMBER_TOO_LARGE or 0 < abs(number) < NUMBER_MIN_MAGNITUDE:
         raise BadRequest(f"{path} is out of range (magnitudes from 1E-130 to 1E+126)")
 
 
