@@ -193,7 +193,7 @@ def verify_sigv4(
     ``raw_uri`` is the path and query exactly as received (still percent-encoded): SigV4
     signs the encoded form, and botocore-based clients encode the path once more when signing.
     ``region`` is the deployment's: a signature scoped to another region is refused, as API Gateway
-    does. The payload is checked against the body itself (check_payload_hash). Raises AuthError.
+    does. The payload hash is the received body's (with_body_hash, payload_hash_matches). Raises AuthError.
     """
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
