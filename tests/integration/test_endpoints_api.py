@@ -132,7 +132,7 @@ def test_rejected_update_keeps_the_stored_endpoint(call: Any, app_id: str) -> No
 
 
 def test_endpoint_id_with_forbidden_characters_is_rejected(call: Any, app_id: str) -> None:
-    r = put(call, app_id, "a$b", {"ChannelType": "SMS"})
+    r = put(call, app_id, "a%24b", {"ChannelType": "SMS"})
     assert r.status == 400
     assert "EndpointId" in r.body["Message"]
 

@@ -21,11 +21,15 @@ def test_tag_list_untag_round_trip(call: Any) -> None:
     assert call("GET", f"/v1/apps/{app['Id']}").body["tags"] == {"b": "2"}
 
 
-def test_decoded_arn_in_path_is_routed_too(call: Any) -> None:
-    """API Gateway may decode %2F: the ARN then arrives with a real slash."""
+def test_only_the_sdk_encoding_of_the_arn_is_accepted(call: Any) -> None:
+    """One spelling per resource (docs/decisions.md): a decoded or half-encoded ARN is refused, not routed."""
     app = create(call, tags={"a": "1"})
-    assert call("GET", "/v1/tags/" + app["Arn"]).body == {"tags": {"a": "1"}}
-    assert call("GET", "/v1/tags/" + quote(app["Arn"], safe="/")).body == {"tags": {"a": "1"}}
+    assert call("GET", tags_path(app["Arn"])).body == {"tags": {"a": "1"}}
+    # ":" unencoded is not the SDK's spelling (400); a real "/" makes it a path with no route (404).
+    for spelling, status in (("/v1/tags/" + app["Arn"], 400), ("/v1/tags/" + quote(app["Arn"], safe="/"), 404)):
+        assert call("GET", spelling).status == status
+        assert call("POST", spelling, {"tags": {"b": "2"}}).status == status
+    assert call("GET", tags_path(app["Arn"])).body == {"tags": {"a": "1"}}
 
 
 def test_tag_errors(call: Any) -> None:

@@ -345,3 +345,110 @@ def test_function_error_is_502() -> None:
 
     assert response.status_code == 502
     assert response.get_json() == {"message": "Internal server error"}
+
+
+# -- strict as API Gateway (issue 6) ----------------------------------------------------------
+def _signed_with_payload_hash(body: bytes, claimed: bytes) -> Headers:
+    """A client that signs ``X-Amz-Content-SHA256`` of ``claimed`` (botocore takes the header as the hash)."""
+    import hashlib
+
+    request = AWSRequest(
+        method="PUT",
+        url="http://127.0.0.1:8740/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1",
+        data=claimed,
+        headers={"X-Amz-Content-SHA256": hashlib.sha256(claimed).hexdigest()},
+    )
+    SigV4Auth(Credentials("homing", "homing"), "execute-api", "us-east-1").add_auth(request)
+    headers = Headers(list(request.headers.items()))
+    headers["Host"] = "127.0.0.1:8740"
+    return headers
+
+
+def test_signed_payload_hash_verifies_with_the_body_it_hashes() -> None:
+    headers = _signed_with_payload_hash(b'{"a": 1}', b'{"a": 1}')
+    caller = verify_sigv4("PUT", "/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1", headers, b'{"a": 1}', KEYS)
+    assert caller == Caller("homing", "execute-api")
+
+
+def test_body_changed_after_signing_its_hash_fails() -> None:
+    headers = _signed_with_payload_hash(b'{"a": 1}', b'{"a": 1}')
+    error = _error(headers=headers, body=b'{"a": 2}')
+    assert error.error_type == "InvalidSignatureException"
+    assert error.message.startswith("The request signature we calculated does not match")
+
+
+def test_unsigned_payload_hash_header_must_match_the_body() -> None:
+    headers, body = _signed()
+    headers["X-Amz-Content-SHA256"] = "0" * 64
+    assert _error(headers=headers, body=body).error_type == "InvalidSignatureException"
+
+
+def test_canonical_request_uses_the_received_body_hash() -> None:
+    """Even a hash the signer vouched for is replaced by the hash of what arrived."""
+    from homing.local.http import body_sha256, with_body_hash
+
+    head = "PUT\n/\n\nhost:x\n\nhost"
+    assert with_body_hash(f"{head}\nCLAIMED", b"abc") == f"{head}\n{body_sha256(b'abc')}"
+
+
+def test_signature_for_another_region_fails() -> None:
+    headers, body = _signed()
+    error = _error(headers=headers, body=body, region="eu-west-1")
+    assert error.error_type == "InvalidSignatureException"
+    assert error.message == "Credential should be scoped to a valid region. "
+
+
+def test_signature_for_the_deployment_region_verifies() -> None:
+    headers, body = _signed()
+    uri = "/prod/v1/apps/a1/endpoints/ep%201%2Fx?x=1"
+    assert verify_sigv4("PUT", uri, headers, body, KEYS, region="us-east-1") == Caller("homing", "execute-api")
+
+
+def test_gateway_checks_the_region_it_was_given() -> None:
+    from werkzeug.test import Client
+
+    fake = _FakeLambda(json.dumps({"statusCode": 200, "body": "{}"}).encode())
+    api = RestApi(api_id="abc", name="homing", routes=[Route("/{proxy+}", "ANY", FN)], stages={"prod": {}})
+    client = Client(LocalApiGateway(api, fake, KEYS, "123456789012", region="eu-west-1"))
+
+    response = client.get("/v1/apps", headers=_auth_headers("GET", "/v1/apps"))  # signed for us-east-1
+
+    assert response.status_code == 403
+    assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert fake.events == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "FOO", "get", "M-SEARCH"])
+def test_methods_outside_any_are_missing_authentication_token(method: str) -> None:
+    fake = _FakeLambda(json.dumps({"statusCode": 200, "body": "{}"}).encode())
+
+    response = _client(fake).open("/v1/apps", method=method, headers=_auth_headers(method, "/v1/apps"))
+
+    assert response.status_code == 403
+    assert response.get_json() == {"message": "Missing Authentication Token"}
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert fake.events == []
+
+
+@pytest.mark.parametrize("method", ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"])
+def test_any_covers_api_gateways_seven_methods(method: str) -> None:
+    assert find_route([Route("/{proxy+}", "ANY", FN)], method, ["v1", "apps"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("uri", "path", "stage"),
+    [
+        ("/prod//v1/apps", "//v1/apps", "prod"),
+        ("/v1/./apps", "/v1/./apps", "prod"),
+        ("/%70rod/v1/apps", "/%70rod/v1/apps", "prod"),  # not the stage: passed on, for the function to refuse
+        ("/prod/v1/apps/", "/v1/apps/", "prod"),
+    ],
+)
+def test_path_reaches_the_function_as_sent(uri: str, path: str, stage: str) -> None:
+    """The local gateway does not normalise the path: the function sees every spelling and refuses it."""
+    fake = _FakeLambda(json.dumps({"statusCode": 200, "body": "{}"}).encode())
+
+    _client(fake).get(uri, headers=_auth_headers("GET", uri))
+
+    assert fake.events[0]["path"] == path
+    assert fake.events[0]["requestContext"]["stage"] == stage

@@ -19,6 +19,12 @@ from typing import Any, TypeVar, cast
 from homing.domain.errors import BadRequest
 
 T = TypeVar("T")
+# Pinpoint's integers are 32-bit (Java ``Integer``); a larger value is a 400 there too.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# DynamoDB's number type: magnitudes from 1E-130 to 9.9999999999999999999999999999999999999E+125
+# (as a float that bound rounds to 1e126 itself, so the test is ``< 1e126``).
+NUMBER_TOO_LARGE = 1e126
+NUMBER_MIN_MAGNITUDE = 1e-130
 KeyOf = Callable[[str], str]
 
 
@@ -54,6 +60,8 @@ def _convert(tp: Any, value: Any, path: str, key_of: KeyOf) -> Any:
         if not isinstance(value, dict):
             raise BadRequest(f"{path} must be a map")
         _, value_tp = typing.get_args(tp)
+        for k in value:
+            check_text(str(k), f"{path} (a key)")
         return {str(k): _convert(value_tp, v, f"{path}.{k}", key_of) for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
@@ -65,18 +73,46 @@ def _convert(tp: Any, value: Any, path: str, key_of: KeyOf) -> Any:
             raise BadRequest(f"{path} must be a boolean")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not value.is_integer())
+        ):
             raise BadRequest(f"{path} must be an integer")
+        if not INT_MIN <= value <= INT_MAX:
+            raise BadRequest(f"{path} must be an integer between {INT_MIN} and {INT_MAX}")
         return int(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise BadRequest(f"{path} must be a number")
+        check_number(value, path)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
             raise BadRequest(f"{path} must be a string")
+        check_text(value, path)
         return value
     raise TypeError(f"unsupported field type {tp!r}")  # a programming error, not bad input
+
+
+def check_number(value: int | float, path: str) -> None:
+    """A number that JSON, a float and DynamoDB's number type can all hold (no NaN, no Infinity)."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int past float's range
+        raise BadRequest(f"{path} is out of range") from None
+    if not math.isfinite(number):
+        raise BadRequest(f"{path} must be a finite number")
+    if abs(number) >= NUMBER_TOO_LARGE or 0 < abs(number) < NUMBER_MIN_MAGNITUDE:
+        raise BadRequest(f"{path} is out of range (magnitudes from 1E-130 to 1E+126)")
+
+
+def check_text(value: str, path: str) -> None:
+    """Strings must be storable: valid Unicode (no lone surrogate, which UTF-8 cannot encode)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{path} is not valid Unicode (lone surrogate)") from None
 
 
 def build(cls: type[T], data: Any, path: str = "", key_of: KeyOf = pascal) -> T:

@@ -17,6 +17,7 @@ import random
 
 from homing.codec import dump, snake
 from homing.domain.errors import BadRequest
+from homing.domain.keys import check_endpoint_request_keys
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import (
     CHANNEL_TYPES,
@@ -54,6 +55,7 @@ def validate_endpoint_id(endpoint_id: str, field: str = "EndpointId") -> None:
 def validate_request(req: EndpointRequest, path: str = "", quotas: Quotas = QUOTAS) -> None:
     """Check one endpoint request against Pinpoint's documented limits; errors name the field."""
     p = f"{path}." if path else ""
+    check_endpoint_request_keys(req, path)
     if req.channel_type is not None and req.channel_type not in CHANNEL_TYPES:
         raise BadRequest(f"{p}ChannelType must be one of {', '.join(sorted(CHANNEL_TYPES))}")
     if req.opt_out is not None and req.opt_out not in OPT_OUT_VALUES:

@@ -206,7 +206,9 @@ class LocalMode:
             ignored = ", ".join(a.name for a in apis[1:])
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
-        gateway = LocalApiGateway(apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
+        gateway = LocalApiGateway(
+            apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID, region=self.moto.region
+        )
         try:
             self.server = Server(gateway, self.args.host, self.args.port)
         except OSError as error:

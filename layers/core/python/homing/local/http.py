@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import hmac
 import json
 import logging
@@ -45,6 +46,9 @@ SIGNATURE_WINDOW = dt.timedelta(minutes=5)
 _AUTH_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
 INTERNAL_ERROR = {"message": "Internal server error"}
 _HOP_BY_HOP = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
+# What a REST API's ANY method stands for; any other method (TRACE, PROPFIND, FOO, lower-case get)
+# matches no method, so API Gateway answers 403 Missing Authentication Token, as for an unknown path.
+ANY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -88,11 +92,16 @@ def match_segments(template: tuple[str, ...], segments: list[str]) -> dict[str, 
     return params if len(segments) == len(template) else None
 
 
+def method_matches(route_method: str, method: str) -> bool:
+    """HTTP methods are case-sensitive; ANY covers API Gateway's seven methods only."""
+    return route_method == method or (route_method == "ANY" and method in ANY_METHODS)
+
+
 def find_route(routes: Iterable[Route], method: str, segments: list[str]) -> tuple[Route, dict[str, str]] | None:
     """The most specific route for ``method`` and the path ``segments``, with its parameters."""
     candidates = []
     for route in routes:
-        if route.method not in (method, "ANY"):
+        if not method_matches(route.method, method):
             continue
         params = match_segments(route.segments, segments)
         if params is not None:
@@ -204,12 +213,14 @@ def verify_sigv4(
     key_pairs: Mapping[str, str],
     host_url: str = "http://localhost",
     now: dt.datetime | None = None,
+    region: str | None = None,
 ) -> Caller:
     """Check an ``Authorization: AWS4-HMAC-SHA256`` header as API Gateway would.
 
     ``raw_uri`` is the path and query exactly as received (still percent-encoded): SigV4
     signs the encoded form, and botocore-based clients encode the path once more when signing.
-    Raises AuthError.
+    ``region`` is the deployment's: a signature scoped to another region is refused, as API Gateway
+    does. The payload hash is the received body's (with_body_hash, payload_hash_matches). Raises AuthError.
     """
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -235,7 +246,9 @@ def verify_sigv4(
     scope = fields["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise AuthError("IncompleteSignatureException", "Credential should be scoped to a valid region. ")
-    access_key, date, region, service, _ = scope
+    access_key, date, scope_region, service, _ = scope
+    if region is not None and scope_region != region:
+        raise AuthError("InvalidSignatureException", "Credential should be scoped to a valid region. ")
     if service not in ACCEPTED_SERVICES:
         raise AuthError("InvalidSignatureException", "Credential should be scoped to correct service: 'execute-api'. ")
     secret = key_pairs.get(access_key)
@@ -276,11 +289,11 @@ def verify_sigv4(
     signed_headers = {name: headers.get(name, "") for name in signed_names}
     request = AWSRequest(method=method, url=host_url.rstrip("/") + raw_uri, headers=signed_headers, data=body)
     request.context["timestamp"] = timestamp
-    signer = SigV4Auth(Credentials(access_key, secret), service, region)
-    canonical_request = signer.canonical_request(request)
+    signer = SigV4Auth(Credentials(access_key, secret), service, scope_region)
+    canonical_request = with_body_hash(signer.canonical_request(request), body)
     string_to_sign = signer.string_to_sign(request, canonical_request)
     expected = signer.signature(string_to_sign, request)
-    if not hmac.compare_digest(expected, fields["Signature"]):
+    if not hmac.compare_digest(expected, fields["Signature"]) or not payload_hash_matches(headers, body):
         raise AuthError(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. Check your AWS "
@@ -289,6 +302,26 @@ def verify_sigv4(
             f"The String-to-Sign should have been\n'{string_to_sign}'\n",
         )
     return Caller(access_key=access_key, service=service)
+
+
+def body_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def with_body_hash(canonical_request: str, body: bytes) -> str:
+    """The canonical request with its last line (the payload hash) computed from the body received.
+
+    botocore's signer takes that line from an ``X-Amz-Content-SHA256`` header when there is one, so
+    a client could sign a claimed hash and send another body; API Gateway hashes what it received.
+    """
+    head, _, _ = canonical_request.rpartition("\n")
+    return f"{head}\n{body_sha256(body)}"
+
+
+def payload_hash_matches(headers: HeaderLookup, body: bytes) -> bool:
+    """An ``X-Amz-Content-SHA256`` header, signed or not, must be the body's hash."""
+    claimed = headers.get("X-Amz-Content-SHA256", "")
+    return not claimed or hmac.compare_digest(claimed.strip().lower().encode(), body_sha256(body).encode())
 
 
 # -- proxy event and response ---------------------------------------------------------------
@@ -439,11 +472,19 @@ Invoke = Callable[[str, dict[str, Any]], tuple[bytes, bool]]
 class LocalApiGateway:
     """WSGI app serving one REST API (at ``/`` and ``/<stage>/``)."""
 
-    def __init__(self, api: RestApi, invoke: Invoke, key_pairs: Mapping[str, str], account_id: str) -> None:
+    def __init__(
+        self,
+        api: RestApi,
+        invoke: Invoke,
+        key_pairs: Mapping[str, str],
+        account_id: str,
+        region: str = "us-east-1",
+    ) -> None:
         self.api = api
         self.invoke = invoke
         self.key_pairs = dict(key_pairs)
         self.account_id = account_id
+        self.region = region
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         from werkzeug.wrappers import Request
@@ -472,12 +513,10 @@ class LocalApiGateway:
     def handle(self, request: Any, request_id: str) -> HttpResponse:
         raw_uri = _raw_uri(request.environ)
         raw_path, _, query_string = raw_uri.partition("?")
-        segments = [s for s in raw_path.split("/") if s]
-        stage = self.api.default_stage
-        if segments and unquote(segments[0]) in self.api.stages:
-            stage = unquote(segments.pop(0))
-        api_path = "/" + "/".join(segments)
-        found = find_route(self.api.routes, request.method, segments)
+        method = str(request.environ.get("REQUEST_METHOD") or request.method)  # as sent: methods are case-sensitive
+        stage, api_path = self.split_stage(raw_path)
+        segments = [s for s in api_path.split("/") if s]
+        found = find_route(self.api.routes, method, segments)
         if found is None:
             return json_response(403, {"message": MISSING_TOKEN.message}, MISSING_TOKEN.error_type)
         route, params = found
@@ -489,7 +528,13 @@ class LocalApiGateway:
         if route.authorization == "AWS_IAM":
             try:
                 caller = verify_sigv4(
-                    request.method, raw_uri, request.headers, body, self.key_pairs, host_url=request.host_url
+                    method,
+                    raw_uri,
+                    request.headers,
+                    body,
+                    self.key_pairs,
+                    host_url=request.host_url,
+                    region=self.region,
                 )
             except AuthError as error:
                 return json_response(error.status, {"message": error.message}, error.error_type)
@@ -500,7 +545,7 @@ class LocalApiGateway:
             api=self.api,
             route=route,
             stage=stage,
-            method=request.method,
+            method=method,
             raw_path=api_path,
             query_string=query_string,
             headers=list(request.headers.items()),
@@ -514,6 +559,17 @@ class LocalApiGateway:
         )
         payload, function_error = self.invoke(route.function_arn, event)
         return map_proxy_response(payload, function_error)
+
+    def split_stage(self, raw_path: str) -> tuple[str, str]:
+        """(stage, path after it): a first segment spelled exactly as a stage is the stage, else the default.
+
+        The rest of the path is passed on as sent (empty and dot segments included), so the function
+        sees, and refuses, every spelling API Gateway would have passed it.
+        """
+        first, _, rest = raw_path[1:].partition("/")
+        if raw_path.startswith("/") and first in self.api.stages:
+            return first, "/" + rest
+        return self.api.default_stage, raw_path
 
 
 def _raw_uri(environ: Mapping[str, Any]) -> str:

@@ -380,9 +380,10 @@ class EndpointService:
         if user_id:  # a user has at most 15 endpoints: read them all, filter and page here
             found = sorted(self._endpoints.by_user(app_id, user_id), key=lambda e: (e.creation_date, e.id))
             found = [e for e in found if channel is None or e.channel_type == channel]
-            start = int((decode_token(token) or {}).get("offset", 0))
+            scope = f"endpoints/{app_id}/user/{user_id}/{channel or ''}"  # a token pages only its own listing
+            start = int((decode_token(token, scope) or {}).get("offset", 0))
             end = start + page_size
-            return found[start:end], encode_token({"offset": end}) if end < len(found) else None
+            return found[start:end], encode_token({"offset": end}, scope) if end < len(found) else None
         return self._endpoints.list(app_id, page_size, token, channel)
 
     def remove_attributes(self, app_id: str, attribute_type: str, blacklist: list[str]) -> list[str]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +12,7 @@ from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem, EventStreamItem
+from homing.adapters.dynamodb.paging import decode_token, encode_token
 from homing.codec import build, dump, snake
 from homing.domain.endpoints import endpoint_key
 from homing.domain.errors import BadRequest
@@ -23,27 +21,19 @@ from homing.domain.model import App, ApplicationSettings, Endpoint, EventStream
 Page = tuple[list[Any], str | None]
 
 
-def encode_token(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
+__all__ = [
+    "AppRepository",
+    "CatalogRepository",
+    "EndpointRepository",
+    "EventStreamRepository",
+    "decode_token",
+    "encode_token",
+]
 
 
-def decode_token(token: str | None) -> dict[str, Any] | None:
-    if not token:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("token is not a valid page token") from None
-    if not isinstance(value, dict):
-        raise BadRequest("token is not a valid page token")
-    return value
-
-
-def _page(results: ResultIterator[Any], page_size: int) -> tuple[list[Any], str | None]:
+def _page(results: ResultIterator[Any], page_size: int, scope: str) -> tuple[list[Any], str | None]:
     items = list(results)
-    return items, encode_token(results.last_evaluated_key) if len(items) >= page_size else None
+    return items, encode_token(results.last_evaluated_key, scope) if len(items) >= page_size else None
 
 
 class AppRepository:
@@ -83,8 +73,8 @@ class AppRepository:
         return sum(1 for _ in AppItem.scan(attributes_to_get=["application_id"]))
 
     def list(self, page_size: int, token: str | None) -> Page:
-        results = AppItem.scan(limit=page_size, last_evaluated_key=decode_token(token))
-        items, next_token = _page(results, page_size)
+        results = AppItem.scan(limit=page_size, last_evaluated_key=decode_token(token, "apps"))
+        items, next_token = _page(results, page_size, "apps")
         return [self._to_app(i) for i in items], next_token
 
 
@@ -308,12 +298,13 @@ class EndpointRepository:
         return "update"
 
     def list(self, app_id: str, page_size: int, token: str | None, channel: str | None = None) -> Page:
-        start = decode_token(token)
+        scope = f"endpoints/{app_id}/{channel or ''}"
+        start = decode_token(token, scope)
         if channel:
             results = EndpointItem.by_channel.query(f"{app_id}#{channel}", limit=page_size, last_evaluated_key=start)
         else:
             results = EndpointItem.query(app_id, limit=page_size, last_evaluated_key=start)
-        items, next_token = _page(results, page_size)
+        items, next_token = _page(results, page_size, scope)
         return [self._to_endpoint(i) for i in items], next_token
 
     def all_keys(self, app_id: str) -> Iterator[str]:

@@ -9,7 +9,13 @@ from homing.api.responses import ok
 from homing.api.schemas import application_response, page_size, parse_body, settings_response, string_map
 from homing.bootstrap import Services
 from homing.codec import build
+from homing.domain.errors import BadRequest
+from homing.domain.keys import check_item_size
 from homing.domain.model import ApplicationSettings
+
+# Pinpoint's project names are short; Homing keeps an app, its tags and settings in one item.
+MAX_NAME_CHARS = 1024
+MAX_SETTINGS_BYTES = 32 * 1024
 
 
 def router(svc: Services) -> APIGatewayRouter:
@@ -21,6 +27,8 @@ def router(svc: Services) -> APIGatewayRouter:
         name = body.get("Name")
         if name is not None and not isinstance(name, str):
             name = None
+        if name is not None and len(name) > MAX_NAME_CHARS:
+            raise BadRequest(f"Name must be at most {MAX_NAME_CHARS} characters")
         app = svc.apps.create(name, string_map(body.get("tags"), "tags"))
         return ok(application_response(app), 201)
 
@@ -47,7 +55,9 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.put("/v1/apps/<application_id>/settings")
     def update_settings(application_id: str) -> Response[str]:
-        changes = build(ApplicationSettings, parse_body(r.current_event.body))
+        body = parse_body(r.current_event.body)
+        check_item_size(body, "The application settings", MAX_SETTINGS_BYTES)
+        changes = build(ApplicationSettings, body)
         return ok(settings_response(svc.apps.update_settings(application_id, changes)))
 
     return r

@@ -12,6 +12,7 @@ from homing.api.schemas import endpoint_response, endpoints_response, page_size,
 from homing.bootstrap import Services
 from homing.codec import build
 from homing.domain.errors import BadRequest
+from homing.domain.keys import check_endpoint_key, check_user_id
 from homing.domain.model import CHANNEL_TYPES, EndpointRequest
 from homing.observability import metrics
 
@@ -27,6 +28,7 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.put("/v1/apps/<application_id>/endpoints/<endpoint_id>")
     def update_endpoint(application_id: str, endpoint_id: str) -> Response[str]:
+        check_endpoint_key(endpoint_id, "endpoint-id")
         req = build(EndpointRequest, parse_body(r.current_event.body))
         svc.endpoints.update_endpoint(application_id, endpoint_id, req, request_id())
         metrics.add_metric(name="EndpointsUpserted", unit=MetricUnit.Count, value=1)
@@ -45,10 +47,12 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.get("/v1/apps/<application_id>/endpoints/<endpoint_id>")
     def get_endpoint(application_id: str, endpoint_id: str) -> Response[str]:
+        check_endpoint_key(endpoint_id, "endpoint-id")
         return ok(endpoint_response(svc.endpoints.get_endpoint(application_id, endpoint_id)))
 
     @r.delete("/v1/apps/<application_id>/endpoints/<endpoint_id>")
     def delete_endpoint(application_id: str, endpoint_id: str) -> Response[str]:
+        check_endpoint_key(endpoint_id, "endpoint-id")
         return ok(endpoint_response(svc.endpoints.delete_endpoint(application_id, endpoint_id)), 202)
 
     @r.get("/v1/apps/<application_id>/endpoints")
@@ -57,17 +61,22 @@ def router(svc: Services) -> APIGatewayRouter:
         channel = q.get("channel-type") or None
         if channel is not None and channel not in CHANNEL_TYPES:
             raise BadRequest(f"channel-type must be one of {', '.join(sorted(CHANNEL_TYPES))}")
+        user_id = q.get("user-id") or None
+        if user_id is not None:
+            check_user_id(user_id, "user-id")
         found, token = svc.endpoints.list_endpoints(
-            application_id, page_size(q.get("page-size")), q.get("token"), channel, q.get("user-id") or None
+            application_id, page_size(q.get("page-size")), q.get("token"), channel, user_id
         )
         return ok(endpoints_response(found, token))
 
     @r.get("/v1/apps/<application_id>/users/<user_id>")
     def get_user_endpoints(application_id: str, user_id: str) -> Response[str]:
+        check_user_id(user_id, "user-id")
         return ok(endpoints_response(svc.endpoints.get_user_endpoints(application_id, user_id)))
 
     @r.delete("/v1/apps/<application_id>/users/<user_id>")
     def delete_user_endpoints(application_id: str, user_id: str) -> Response[str]:
+        check_user_id(user_id, "user-id")
         return ok(endpoints_response(svc.endpoints.delete_user_endpoints(application_id, user_id)), 202)
 
     @r.put("/v1/apps/<application_id>/attributes/<attribute_type>")

@@ -10,11 +10,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from homing.api.responses import ok
-from homing.api.schemas import parse_body
+from homing.api.schemas import optional_string, parse_body
 from homing.bootstrap import Services
 from homing.codec import build
 from homing.domain.errors import BadRequest, PayloadTooLarge
 from homing.domain.events import Event, EventsBatch
+from homing.domain.keys import SORT_KEY_BYTES, check_key_part
 from homing.domain.limits import QUOTAS
 from homing.domain.model import EndpointRequest, EventStream
 from homing.observability import metrics
@@ -88,7 +89,8 @@ def router(svc: Services) -> APIGatewayRouter:
     def put_event_stream(application_id: str) -> Response[str]:
         body = parse_body(r.current_event.body)
         caller = r.current_event.request_context.identity.user_arn
-        stream = svc.event_streams.put(application_id, body.get("DestinationStreamArn"), body.get("RoleArn"), caller)
+        destination, role = optional_string(body, "DestinationStreamArn"), optional_string(body, "RoleArn")
+        stream = svc.event_streams.put(application_id, destination, role, caller)
         return ok(_stream_response(stream))
 
     @r.get("/v1/apps/<application_id>/eventstream")
@@ -106,12 +108,14 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.get("/v1/apps/<application_id>/campaigns/<campaign_id>/kpis/daterange/<kpi_name>")
     def campaign_kpi(application_id: str, campaign_id: str, kpi_name: str) -> Response[str]:
+        check_key_part(campaign_id, "campaign-id", SORT_KEY_BYTES)  # part of the aggregates' keys
         rng, rows = svc.kpis.campaign(application_id, campaign_id, kpi_name, query("start-time"), query("end-time"))
         ids = {"ApplicationId": application_id, "CampaignId": campaign_id}
         return ok(_kpi_response(ids, kpi_name, rng, rows))
 
     @r.get("/v1/apps/<application_id>/journeys/<journey_id>/kpis/daterange/<kpi_name>")
     def journey_kpi(application_id: str, journey_id: str, kpi_name: str) -> Response[str]:
+        check_key_part(journey_id, "journey-id", SORT_KEY_BYTES)
         rng, rows = svc.kpis.journey(application_id, journey_id, kpi_name, query("start-time"), query("end-time"))
         ids = {"ApplicationId": application_id, "JourneyId": journey_id}
         return ok(_kpi_response(ids, kpi_name, rng, rows))
@@ -120,6 +124,7 @@ def router(svc: Services) -> APIGatewayRouter:
     def custom_event_stats(application_id: str, event_type: str) -> Response[str]:
         from homing.services.kpis import event_stats
 
+        check_key_part(event_type, "event-type", SORT_KEY_BYTES)
         svc.apps.require(application_id)
         rng = svc.kpis.range(query("start-time"), query("end-time"), homing_kpi=True)
         return ok(event_stats(svc.analytics, application_id, event_type, rng))
