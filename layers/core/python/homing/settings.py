@@ -25,6 +25,8 @@ class Settings:
     event_streams_table: str = ""
     timelines_table: str = ""
     funnel_timelines: bool = True
+    cleanup_queue_url: str = ""
+    cleanup_grace_seconds: int = 360
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,4 +43,6 @@ class Settings:
             event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
             timelines_table=env.get("TIMELINES_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
+            cleanup_queue_url=env.get("CLEANUP_QUEUE_URL", ""),
+            cleanup_grace_seconds=int(env.get("CLEANUP_GRACE_SECONDS") or 360),
         )

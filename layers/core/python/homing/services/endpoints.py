@@ -85,9 +85,11 @@ class EndpointService:
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
         quotas: Quotas = QUOTAS,
+        forget_activity: Callable[[str, list[str], str], None] | None = None,
     ) -> None:
         self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
         self._clock, self._rng, self._quotas = clock, rng or random.Random(), quotas
+        self._forget_activity = forget_activity  # (app, endpoint ids, user id): analytics activity items
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -207,6 +209,8 @@ class EndpointService:
     def delete_user_endpoints(self, app_id: str, user_id: str) -> list[Endpoint]:
         endpoints = self.get_user_endpoints(app_id, user_id)
         self._endpoints.delete_all(app_id, [endpoint_key(e.id) for e in endpoints])
+        if self._forget_activity is not None:
+            self._forget_activity(app_id, [e.id for e in endpoints], user_id)
         return endpoints
 
     def list_endpoints(
