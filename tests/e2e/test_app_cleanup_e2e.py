@@ -108,3 +108,43 @@ def test_delete_app_leaves_no_row(pinpoint: Any, moto_url: str) -> None:
         time.sleep(POLL_SECONDS)
     assert not _cleanup_queue_busy(sqs), "the clean-up did not finish"
     assert _rows_of(dynamodb, app_id) == []
+
+
+def test_delete_app_while_endpoints_are_being_written_leaves_no_row(pinpoint: Any, moto_url: str) -> None:
+    """Writers that read the app just before its tombstone land after the first pass: the final pass takes them."""
+    import threading
+
+    app_id = pinpoint.create_app(CreateApplicationRequest={"Name": "raced"})["ApplicationResponse"]["Id"]
+    written = threading.Semaphore(0)
+
+    def write(worker: int) -> int:
+        stored = 0
+        for i in range(1000):
+            try:
+                pinpoint.update_endpoint(
+                    ApplicationId=app_id,
+                    EndpointId=f"w{worker}-{i}",
+                    EndpointRequest={"ChannelType": "SMS", "Address": f"+1555{worker:02d}{i:05d}"},
+                )
+            except pinpoint.exceptions.NotFoundException:
+                return stored  # the app is gone: every later write is refused
+            stored += 1
+            written.release()
+        return stored
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        writers = [pool.submit(write, w) for w in range(4)]
+        for _ in range(8):
+            written.acquire(timeout=60)  # the writers are under way
+        pinpoint.delete_app(ApplicationId=app_id)
+        stored = sum(f.result(timeout=120) for f in writers)
+    assert stored >= 8
+
+    dynamodb, sqs = _moto(moto_url, "dynamodb"), _moto(moto_url, "sqs")
+    deadline = time.monotonic() + CLEAN_UP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and (_cleanup_queue_busy(sqs) or _rows_of(dynamodb, app_id)):
+        time.sleep(POLL_SECONDS)
+    assert not _cleanup_queue_busy(sqs), "the clean-up did not finish"
+    assert _rows_of(dynamodb, app_id) == []
