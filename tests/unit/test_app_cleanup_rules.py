@@ -46,5 +46,5 @@ def test_task_round_trip_and_malformed_tasks() -> None:
     task = CleanupTask("abc", final=True, stage=3, cursors=[None, {"pk": {"S": "x"}}, "done"], removed=7)
     assert CleanupTask.from_json(task.to_json()) == task
     for body in ("[]", "{}", '{"app_id": ""}', "not json"):
-        with pytest.raises(ValueError, match="clean-up task|Expecting value"):
+        with pytest.raises(ValueError, match=r"clean-up task|Expecting value"):
             CleanupTask.from_json(body)
