@@ -330,3 +330,45 @@ def test_tagging_a_deleted_app_is_not_found_and_writes_nothing(aws: None) -> Non
     from homing.adapters.dynamodb.models import AppItem
 
     assert AppItem.get(app.id).tags == {}
+
+
+def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_with_nothing_written(aws: None) -> None:
+    from homing.adapters.dynamodb.repositories import AppRepository
+    from homing.domain.errors import Conflict
+    from homing.services.apps import WRITE_ATTEMPTS, AppService
+
+    class Racing(AppRepository):
+        """Before each of the first ``races`` puts, another writer adds a tag (so the put is stale)."""
+
+        def __init__(self, races: int) -> None:
+            self.races = races
+
+        def put(self, app: Any) -> None:
+            if self.races:
+                self.races -= 1
+                other = self.get(app.id)
+                assert other is not None
+                AppRepository.put(
+                    self, type(other)(**{**other.__dict__, "tags": {**other.tags, f"r{self.races}": "x"}})
+                )
+            AppRepository.put(self, app)
+
+    class Scheduler:
+        def schedule(self, app_id: str) -> None:
+            pass
+
+    sleeps: list[float] = []
+
+    def service(repo: AppRepository) -> AppService:
+        prefix = "arn:aws:mobiletargeting:us-east-1:1"
+        return AppService(repo, arn_prefix=prefix, clock=lambda: NOW, cleanup=Scheduler(), sleep=sleeps.append)
+
+    app = service(AppRepository()).create("shop", None)
+    service(Racing(3)).tag(app.arn, {"mine": "1"})
+    assert service(AppRepository()).list_tags(app.arn) == {"mine": "1", "r0": "x", "r1": "x", "r2": "x"}
+    assert len(sleeps) == 3
+    assert all(0 <= s <= 0.2 for s in sleeps)
+
+    with pytest.raises(Conflict, match="retry the request"):
+        service(Racing(WRITE_ATTEMPTS)).tag(app.arn, {"lost": "1"})
+    assert "lost" not in service(AppRepository()).list_tags(app.arn)

@@ -30,9 +30,10 @@ _QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # A tombstone outlives the events stream's retention (at most 7 days as configured), so an event of a
 # deleted app that is still on the stream is recognised and dropped rather than counted afresh.
 TOMBSTONE_TTL = timedelta(days=8)
-WRITE_ATTEMPTS = 12
-BACKOFF_BASE_SECONDS = 0.01
-BACKOFF_CAP_SECONDS = 0.3
+# The concurrency model's retry policy (docs/decisions.md): N racing writers need about N rounds.
+WRITE_ATTEMPTS = 25
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.2
 
 
 class CleanupScheduler(Protocol):
@@ -91,7 +92,7 @@ class AppService:
             except StaleVersion:
                 ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
                 self._sleep(self._rng.uniform(0, ceiling))  # full jitter: racing writers spread out
-        raise Conflict(f"Application {app_id} is being changed by other requests; try again")
+        raise Conflict(f"Application {app_id} is being changed by other requests; retry the request")
 
     def delete(self, app_id: str) -> App:
         """Tombstone the app (NotFound for every operation from now on), then schedule its clean-up.
