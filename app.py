@@ -54,6 +54,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         event_streams_table=data.event_streams_table,
         timelines_table=data.timelines_table,
         event_stream=data.event_stream,
+        data_key=data.key,
     )
     events = EventsStack(
         app,

@@ -122,6 +122,9 @@ def bench_processing(total: int) -> None:
         bind_tables(Settings.from_env())
         for model in ALL_MODELS:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+        from homing.adapters.dynamodb.models import AppItem
+
+        AppItem("bench-app", name="bench", creation_date="2026-11-01T00:00:00Z", version=1).save()  # a live app
         import process_events.handler as handler
 
         class Context:

@@ -7,10 +7,12 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.arns import resource_arn_prefix
 from stacks.config import EnvConfig
+from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.management_api import ManagementApi
@@ -37,10 +39,37 @@ class ApiStack(Stack):
         event_streams_table: dynamodb.ITable,
         timelines_table: dynamodb.ITable,
         event_stream: kinesis.IStream,
+        data_key: kms.IKey,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Homing ({config.name}): management API", **kwargs)
         self.config = config
+        tables_env = {
+            "APPS_TABLE": apps_table.table_name,
+            "ENDPOINTS_TABLE": endpoints_table.table_name,
+            "CATALOG_TABLE": catalog_table.table_name,
+            "ANALYTICS_TABLE": analytics_table.table_name,
+            "EVENT_STREAMS_TABLE": event_streams_table.table_name,
+            "TIMELINES_TABLE": timelines_table.table_name,
+            "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+            **OBSERVABILITY_ENV,
+        }
+        # DeleteApp tombstones the app and sends one message; this removes the rest, asynchronously.
+        self.cleanup = AppCleanup(
+            self,
+            "AppCleanup",
+            apps_table=apps_table,
+            endpoints_table=endpoints_table,
+            catalog_table=catalog_table,
+            analytics_table=analytics_table,
+            event_streams_table=event_streams_table,
+            timelines_table=timelines_table,
+            env=tables_env,
+            key=data_key,
+            grace_seconds=int(self.node.try_get_context(GRACE_CONTEXT_KEY) or DEFAULT_GRACE_SECONDS),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
 
         self.api_function = HomingFunction(
             self,
@@ -48,16 +77,10 @@ class ApiStack(Stack):
             entry="api",
             description="Homing management API (Amazon Pinpoint REST operations)",
             env={
-                "APPS_TABLE": apps_table.table_name,
-                "ENDPOINTS_TABLE": endpoints_table.table_name,
-                "CATALOG_TABLE": catalog_table.table_name,
-                "ANALYTICS_TABLE": analytics_table.table_name,
-                "EVENT_STREAMS_TABLE": event_streams_table.table_name,
-                "TIMELINES_TABLE": timelines_table.table_name,
+                **tables_env,
                 "EVENT_STREAM_NAME": event_stream.stream_name,
-                "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
                 "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
-                **OBSERVABILITY_ENV,
+                "CLEANUP_QUEUE_URL": self.cleanup.queue.queue_url,
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
             timeout=Duration.seconds(29),
@@ -69,6 +92,8 @@ class ApiStack(Stack):
             table.grant_read_write_data(function)
         analytics_table.grant_read_data(function)
         timelines_table.grant_read_data(function)  # funnels read what process_events wrote
+        analytics_table.grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
+        self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         event_stream.grant_write(function)
 

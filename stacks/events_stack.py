@@ -52,7 +52,7 @@ class EventsStack(Stack):
             event_streams_table=event_streams_table,
             timelines_table=timelines_table,
             env={
-                # Settings requires the three names; process_events reads and writes none of these tables.
+                # Settings requires the three names; process_events only reads Apps (is an app deleted?).
                 "APPS_TABLE": apps_table.table_name,
                 "ENDPOINTS_TABLE": endpoints_table.table_name,
                 "CATALOG_TABLE": catalog_table.table_name,
@@ -66,6 +66,8 @@ class EventsStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
+        # process_events drops the records of deleted apps: one BatchGetItem on Apps per batch.
+        apps_table.grant(self.processing.process_events.function, "dynamodb:BatchGetItem")
         self.archive = EventArchive(
             self,
             "Archive",

@@ -45,6 +45,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     """Acknowledge every finding that is intended, with the reason it is."""
     _acknowledge_data(data)
     _acknowledge_api(api, data)
+    _acknowledge_cleanup(api, data)
     _acknowledge_events(events, data)
 
 
@@ -55,6 +56,30 @@ def _acknowledge_data(data: DataStack) -> None:
         "The event stream is encrypted with Homing's customer-managed data key (as are the tables and "
         "archive) so that the customer controls and audits access to event data; aws/kinesis cannot do that.",
     )
+
+
+def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
+    role = api.cleanup.clean_up_app.role
+    _ack(
+        role,
+        "IAM5[Resource::*]",
+        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
+        "Resource '*': these actions have no resource-level permissions.",
+    )
+    endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{endpoints_arn}/index/*]",
+        "Table.grant covers the Endpoints table's own index ARNs too; the clean-up only queries the "
+        "table and batch-deletes its items, and the wildcard covers index ARNs of that one table only.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grant on Homing's data key, which encrypts the tables and the clean-up "
+            "queue the function reads, deletes from and sends continuations to; scoped to that one key.",
+        )
 
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:

@@ -48,12 +48,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
     from homing.bootstrap import services
-    from homing.local.moto_fixes import copy_tables_once_per_transaction
+    from homing.local.moto_fixes import atomic_writes, copy_tables_once_per_transaction
     from homing.settings import Settings
 
     for key, value in API_ENV.items():
         monkeypatch.setenv(key, value)
     copy_tables_once_per_transaction()
+    atomic_writes()
     with mock_aws():
         bind_tables(Settings.from_env())
         for model in ALL_MODELS:
@@ -61,6 +62,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         import boto3
 
         boto3.client("kinesis").create_stream(StreamName=API_ENV["EVENT_STREAM_NAME"], ShardCount=2)
+        queue = boto3.client("sqs").create_queue(QueueName="homing-cleanup")["QueueUrl"]
+        monkeypatch.setenv("CLEANUP_QUEUE_URL", queue)
+        monkeypatch.setenv("CLEANUP_GRACE_SECONDS", "0")
         services.cache_clear()
         yield
         services.cache_clear()
@@ -72,6 +76,9 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:api"
     aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
 
 
 @dataclass
@@ -163,6 +170,35 @@ def drain_stream(stream: str = API_ENV["EVENT_STREAM_NAME"]) -> list[dict[str, A
                 }
             )
     return out
+
+
+@pytest.fixture
+def clean_up(aws: None) -> Any:
+    """Run the real clean_up_app handler on what the clean-up queue holds, until it is empty.
+
+    Returns the number of invocations (one message each, as the event-source mapping's batch size is 1).
+    """
+    import os
+
+    import boto3
+    import clean_up_app.handler as handler_module
+
+    def _clean_up(max_messages: int = 1000) -> int:
+        sqs, url = boto3.client("sqs"), os.environ["CLEANUP_QUEUE_URL"]
+        handled = 0
+        while handled < max_messages:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+            if not messages:
+                return handled
+            m = messages[0]
+            record = {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            out = handler_module.lambda_handler({"Records": [record]}, LambdaContext(function_name="clean_up_app"))
+            assert out == {"batchItemFailures": []}
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            handled += 1
+        raise AssertionError(f"the clean-up did not finish within {max_messages} messages")
+
+    return _clean_up
 
 
 @pytest.fixture

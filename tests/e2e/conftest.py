@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 READY_PREFIX = "Homing API: "
 START_TIMEOUT_SECONDS = 180.0
+CLEANUP_GRACE_SECONDS = 2  # the deployed default is 360 s; see stacks/constructs/app_cleanup.py
 REGION = "us-east-1"
 ACCESS_KEY = os.environ.get("HOMING_LOCAL_ACCESS_KEY_ID", "homing")
 SECRET_KEY = os.environ.get("HOMING_LOCAL_SECRET_ACCESS_KEY", "homing")
@@ -65,6 +66,7 @@ class LocalStackProcess:
         self._stderr = (workdir / "local-stack.stderr").open("w+")
         command = [sys.executable, "-m", "homing.local", "--port", str(port), "--cdk-out", str(workdir / "cdk.out")]
         command += ["--moto-port", str(moto_port)]
+        command += ["--context", f"cleanup_grace_seconds={CLEANUP_GRACE_SECONDS}"]  # DeleteApp's final pass
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,

@@ -126,3 +126,19 @@ def test_execute_api_client_tags_the_same_way(pinpoint_execute_api: Any, app: di
     pinpoint_execute_api.untag_resource(ResourceArn=app["Arn"], TagKeys=["a"])
 
     assert tags_of(pinpoint_execute_api, app["Arn"]) == {"via": "execute-api"}
+
+
+def test_sixteen_concurrent_tag_resource_calls_keep_all_sixteen_tags(pinpoint: Any, app: dict[str, Any]) -> None:
+    """Each call reads the app, adds one tag and writes it back: without a version check most were lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    arn = app["Arn"]
+
+    def tag(i: int) -> int:
+        response = pinpoint.tag_resource(ResourceArn=arn, TagsModel={"tags": {f"k{i}": str(i)}})
+        return int(response["ResponseMetadata"]["HTTPStatusCode"])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(tag, range(16)))
+    assert statuses == [204] * 16
+    assert tags_of(pinpoint, arn) == {"a": "1", **{f"k{i}": str(i) for i in range(16)}}

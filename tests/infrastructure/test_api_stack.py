@@ -24,6 +24,7 @@ API_ENV_NAMES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
+    "CLEANUP_QUEUE_URL",
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -182,6 +183,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Homing"
     assert env["LOG_LEVEL"] == "INFO"
     assert env["CORS_ALLOW_ORIGINS"] == "*"
+    assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -230,7 +232,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         assert len(services) == 1, f"statement mixes services: {statement}"
         by_service.setdefault(services.pop(), []).append(statement)
 
-    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "xray"}
+    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "sqs", "xray"}
 
     # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
     wildcard = [s for s in statements if "*" in _as_list(s["Resource"])]
@@ -244,8 +246,16 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         json.dumps(endpoints_indexes, sort_keys=True): TABLE_READ_WRITE,
         _arn(tables["Catalog"]): TABLE_READ_WRITE,
         _arn(tables["EventStreams"]): TABLE_READ_WRITE,
-        _arn(tables["Analytics"]): TABLE_READ,
+        _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
+    }
+    # DeleteApp: send the clean-up task to the clean-up queue, nothing else with SQS.
+    assert _actions_by_resource(statements, "sqs") == {
+        _arn(synth.logical_id(synth.api.cleanup.queue)): {
+            "sqs:SendMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        }
     }
     # PutEvents: put records on the events stream, nothing else on it (no reads, no other stream).
     assert _actions_by_resource(statements, "kinesis") == {
@@ -262,4 +272,4 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
 def test_api_function_may_not_touch_archive_or_firehose_or_assume_roles(synth: Synthesized) -> None:
     actions = {a for s in _role_statements(synth) for a in _as_list(s["Action"])}
 
-    assert not {a for a in actions if a.startswith(("s3:", "firehose:", "sts:", "sqs:"))}
+    assert not {a for a in actions if a.startswith(("s3:", "firehose:", "sts:"))}

@@ -181,6 +181,7 @@ def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Analytics")): TABLE_READ_WRITE,  # counters, states, checkpoints
         _key(_table_arn(synth, "EventStreams")): TABLE_READ,  # each app's export target
         _key(_table_arn(synth, "Timelines")): TABLE_WRITE,  # funnel timelines
+        _key(_table_arn(synth, "Apps")): {"dynamodb:BatchGetItem"},  # drop the records of deleted apps
         _key(_arn(synth, synth.data.event_stream)): STREAM_READ,
         _key(_arn(synth, processing.dead_letters)): QUEUE_SEND,
         _key(_arn(synth, synth.data.key)): {
@@ -196,14 +197,14 @@ def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
     }
 
 
-def test_process_events_never_touches_apps_endpoints_or_catalog(synth: Synthesized) -> None:
+def test_process_events_never_touches_endpoints_or_catalog(synth: Synthesized) -> None:
     resources = {
         _key(r)
         for s in synth.role_statements(synth.events.processing.process_events.role)
         for r in _as_list(s["Resource"])
     }
 
-    for construct_id in ("Apps", "Endpoints", "Catalog"):
+    for construct_id in ("Endpoints", "Catalog"):
         assert not any(synth.logical_id(synth.data.node.find_child(construct_id)) in r for r in resources)
 
 

@@ -44,23 +44,31 @@ def test_app_quota_is_enforced(aws: None) -> None:
 
     import pytest
 
-    from homing.adapters.dynamodb.repositories import AppRepository, CatalogRepository, EndpointRepository
+    from homing.adapters.dynamodb.repositories import AppRepository
     from homing.domain.errors import BadRequest
     from homing.domain.limits import Quotas
     from homing.services.apps import AppService
 
+    scheduled: list[str] = []
+
+    class Scheduler:
+        def schedule(self, app_id: str) -> None:
+            scheduled.append(app_id)
+
     svc = AppService(
         AppRepository(),
-        EndpointRepository(),
-        CatalogRepository(),
         arn_prefix="arn:aws:mobiletargeting:us-east-1:1",
         clock=lambda: datetime.now(UTC),
+        cleanup=Scheduler(),
         quotas=Quotas(apps_per_account=2),
     )
     svc.create("a", None)
-    svc.create("b", None)
+    b = svc.create("b", None)
     with pytest.raises(BadRequest, match="maximum of 2 applications"):
         svc.create("c", None)
+    svc.delete(b.id)  # a deleted app (its tombstone) no longer counts
+    assert scheduled == [b.id]
+    svc.create("c", None)
 
 
 def test_get_unknown_app_is_not_found(call: Any) -> None:
@@ -90,7 +98,7 @@ def test_get_apps_rejects_bad_paging(call: Any) -> None:
     assert call("GET", "/v1/apps", query={"token": ["%%%"]}).error_type == "BadRequestException"
 
 
-def test_delete_app_removes_everything_it_owns(call: Any) -> None:
+def test_delete_app_removes_everything_it_owns(call: Any, clean_up: Any) -> None:
     app = create(call)
     other = create(call, "other")
     for i in range(3):
@@ -105,6 +113,8 @@ def test_delete_app_removes_everything_it_owns(call: Any) -> None:
     r = call("DELETE", f"/v1/apps/{app['Id']}")
     assert r.status == 200
     assert r.body == app
+    assert call("GET", f"/v1/apps/{app['Id']}").status == 404  # at once; the rest goes asynchronously
+    clean_up()
 
     from homing.adapters.dynamodb.models import CatalogItem, EndpointItem
 

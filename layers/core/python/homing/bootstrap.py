@@ -7,7 +7,7 @@ api function's cold start (target: 300 ms of imports).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from homing.settings import Settings
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.services.cleanup import CleanupService
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
@@ -42,15 +43,34 @@ class Services:
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
         endpoints_repo = EndpointRepository()
+        self._app_repo = AppRepository()
         self.apps = AppService(
-            AppRepository(),
-            endpoints_repo,
-            self._catalog,
+            self._app_repo,
             arn_prefix=settings.resource_arn_prefix,
             clock=_utc_now,
-            event_streams=self._event_stream_repo,
+            cleanup=_LazyCleanup(self),
         )
-        self.endpoints = EndpointService(self.apps, endpoints_repo, self._catalog, clock=_utc_now)
+        self.endpoints = EndpointService(
+            self.apps, endpoints_repo, self._catalog, clock=_utc_now, forget_activity=self._forget_activity
+        )
+
+    def _forget_activity(self, app_id: str, endpoint_ids: list[str], user_id: str) -> None:
+        """DeleteUserEndpoints: the user's analytics activity goes with the endpoints."""
+        self.analytics.delete_activity(app_id, endpoint_ids, user_id)
+
+    @cached_property
+    def cleanup(self) -> CleanupService:
+        from homing.adapters.dynamodb.erasure import AppDataEraser
+        from homing.adapters.queues import SqsQueue
+        from homing.services.cleanup import CleanupService
+
+        return CleanupService(
+            self._app_repo,
+            AppDataEraser(self.analytics),
+            SqsQueue(self.settings.cleanup_queue_url),
+            clock=_utc_now,
+            grace=timedelta(seconds=self.settings.cleanup_grace_seconds),
+        )
 
     @cached_property
     def analytics(self) -> AnalyticsRepository:
@@ -101,7 +121,18 @@ class Services:
             StreamForwarder(self.event_streams.target),
             clock=_utc_now,
             funnel_timelines=self.settings.funnel_timelines,
+            live_apps=self._app_repo.live,
         )
+
+
+class _LazyCleanup:
+    """DeleteApp's CleanupScheduler: the clean-up module is imported only when an app is deleted."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def schedule(self, app_id: str) -> None:
+        self._services.cleanup.schedule(app_id)
 
 
 def build_services(settings: Settings) -> Services:

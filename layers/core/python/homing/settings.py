@@ -26,6 +26,8 @@ class Settings:
     timelines_table: str = ""
     funnel_timelines: bool = True
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
+    cleanup_queue_url: str = ""
+    cleanup_grace_seconds: int = 360
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,4 +45,6 @@ class Settings:
             timelines_table=env.get("TIMELINES_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
+            cleanup_queue_url=env.get("CLEANUP_QUEUE_URL", ""),
+            cleanup_grace_seconds=int(env.get("CLEANUP_GRACE_SECONDS") or 360),
         )

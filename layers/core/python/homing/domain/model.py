@@ -76,6 +76,7 @@ class App:
     tags: dict[str, str] = field(default_factory=dict)
     settings: ApplicationSettings = field(default_factory=ApplicationSettings)
     settings_modified: str | None = None
+    version: int = 0  # of the stored item this was read from (0 = not stored yet)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -39,6 +40,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="port of the embedded moto (AWS services) (default $HOMING_MOTO_PORT or any free port)",
     )
     parser.add_argument("--no-synth", action="store_true", help="deploy the existing cdk.out as is")
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK context for the synth, like cdk -c (e.g. cleanup_grace_seconds=30); repeatable",
+    )
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="folder with app.py (default: cwd)")
     parser.add_argument("--cdk-out", type=Path, default=None, help="cloud assembly folder (default <project>/cdk.out)")
     parser.add_argument(
@@ -52,9 +60,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_synth(project_dir: Path, cdk_out: Path) -> subprocess.Popen[str]:
-    """Start ``python app.py`` with CDK_OUTDIR (no cdk CLI needed); runs while moto starts."""
+def start_synth(project_dir: Path, cdk_out: Path, context: list[str] | None = None) -> subprocess.Popen[str]:
+    """Start ``python app.py`` with CDK_OUTDIR (no cdk CLI needed); runs while moto starts.
+
+    ``context`` (``KEY=VALUE`` strings) reaches the app as the CDK CLI passes ``-c``: CDK_CONTEXT_JSON.
+    """
     env = dict(os.environ, CDK_OUTDIR=str(cdk_out), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    if context:
+        pairs = [item.split("=", 1) for item in context]
+        if any(len(p) != 2 or not p[0] for p in pairs):
+            raise SystemExit("--context takes KEY=VALUE")
+        env["CDK_CONTEXT_JSON"] = json.dumps(dict(pairs))
     return subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=project_dir,
@@ -150,6 +166,7 @@ class LocalMode:
         self.moto = MotoStack(port=args.moto_port)
         self.runner: Any = None
         self.archive: Any = None
+        self.sqs_poller: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -164,7 +181,7 @@ class LocalMode:
     def start(self) -> str:
         """Synthesize, start moto, deploy, serve; return the API URL once it answers."""
         mark = time.perf_counter()
-        synth = None if self.args.no_synth else start_synth(self.project_dir, self.cdk_out)
+        synth = None if self.args.no_synth else start_synth(self.project_dir, self.cdk_out, self.args.context)
         try:
             moto_url = self.moto.start()
             from moto.awslambda.models import lambda_backends
@@ -189,12 +206,16 @@ class LocalMode:
             moto_url, code, max_workers=self.args.max_workers, echo_logs=self.args.lambda_logs
         )
         runner_module.install(self.runner)
+        from homing.local.sqs_esm import start_sqs_poller, take_over_sqs_mappings
+
+        take_over_sqs_mappings()  # sqs_esm.py polls them, as Lambda does, instead of moto inside SendMessage
         deployment = Deployer(self.moto, self.cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
         for stack in deployment.stacks:
             if stack.report.stripped:
                 stripped = ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items()))
                 log.info("%s: stripped %s", stack.name, stripped)
         self.archive = start_archive(self.moto, deployment.stacks)
+        self.sqs_poller = start_sqs_poller(self.moto, _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), DEFAULT_ACCOUNT_ID)
         mark = self._phase("deploy", mark)
 
         functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][self.moto.region].list_functions())
@@ -225,6 +246,8 @@ class LocalMode:
             self.server.stop()
         if self.archive is not None:
             self.archive.stop()  # flushes: needs moto, not the workers
+        if self.sqs_poller is not None:
+            self.sqs_poller.stop()  # a batch in flight finishes first: needs the workers
         if self.runner is not None:
             self.runner.close()
         self.moto.stop()

@@ -10,6 +10,7 @@ per transaction gives the same rollback at 1/90th of the cost.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import types
 from typing import Any
@@ -43,3 +44,30 @@ def copy_tables_once_per_transaction() -> None:
 
     transact_write_items._homing_fix = True  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_writes = threading.RLock()
+WRITE_OPERATIONS = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def atomic_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+
+    moto evaluates a ConditionExpression and then writes, with nothing in between to stop another
+    thread (local mode's server and threaded tests): two conditional writes on one version could
+    both pass, and an optimistic-concurrency test would see lost updates DynamoDB never allows.
+    """
+    from moto.dynamodb import models
+
+    for name in WRITE_OPERATIONS:
+        original = getattr(models.DynamoDBBackend, name, None)
+        if original is None or getattr(original, "_homing_atomic", False):
+            continue
+
+        @functools.wraps(original)  # keeps the markers of the other fixes (each installs once)
+        def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _writes:
+                return __original(self, *args, **kwargs)
+
+        atomic._homing_atomic = True  # type: ignore[attr-defined]
+        setattr(models.DynamoDBBackend, name, atomic)

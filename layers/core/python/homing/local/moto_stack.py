@@ -44,6 +44,7 @@ class MotoStack:
         gateway_responses.keep_method_integrations()
         cfn_shims.register()
         moto_fixes.copy_tables_once_per_transaction()
+        moto_fixes.atomic_writes()
         for key, value in FAKE_CREDENTIALS.items():
             os.environ[key] = value
         os.environ["AWS_DEFAULT_REGION"] = self.region

@@ -1,43 +1,61 @@
-"""Apps (Pinpoint projects), their settings and tags."""
+"""Apps (Pinpoint projects), their settings and tags.
+
+Writes to the app item are optimistic: each reads the item's version, plans the change and stores it
+only if the version is unchanged; on a conflict it re-reads, re-plans and tries again (bounded, with
+jitter), so concurrent TagResource/UpdateApplicationSettings calls merge as sequential ones would.
+DeleteApp replaces the app by a tombstone at once and leaves the rest to the asynchronous clean-up
+(homing.services.cleanup).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
+import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import unquote
 
-from homing.adapters.dynamodb.repositories import (
-    AppRepository,
-    CatalogRepository,
-    EndpointRepository,
-    EventStreamRepository,
-)
-from homing.domain.errors import BadRequest, NotFound
+from homing.adapters.dynamodb.repositories import AppRepository, StaleVersion
+from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import App, ApplicationSettings
 from homing.domain.timestamps import iso_now
 
 _QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+# A tombstone outlives the events stream's retention (at most 7 days as configured), so an event of a
+# deleted app that is still on the stream is recognised and dropped rather than counted afresh.
+TOMBSTONE_TTL = timedelta(days=8)
+# The concurrency model's retry policy (docs/decisions.md): N racing writers need about N rounds.
+WRITE_ATTEMPTS = 25
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.2
+
+
+class CleanupScheduler(Protocol):
+    def schedule(self, app_id: str) -> None:
+        """Start the asynchronous clean-up of a deleted app (homing.services.cleanup)."""
+
 
 class AppService:
     def __init__(
         self,
         apps: AppRepository,
-        endpoints: EndpointRepository,
-        catalog: CatalogRepository,
         *,
         arn_prefix: str,
         clock: Callable[[], datetime],
-        event_streams: EventStreamRepository | None = None,
+        cleanup: CleanupScheduler,
         quotas: Quotas = QUOTAS,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
-        self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
-        self._event_streams = event_streams or EventStreamRepository()
+        self._apps, self._cleanup = apps, cleanup
         self._arn_prefix, self._clock, self._quotas = arn_prefix, clock, quotas
+        self._sleep, self._rng = sleep, rng or random.Random()
 
     def _with_arn(self, app: App) -> App:
         return dataclasses.replace(app, arn=f"{self._arn_prefix}:apps/{app.id}")
@@ -55,34 +73,60 @@ class AppService:
         if self._apps.count() >= self._quotas.apps_per_account:
             raise BadRequest(f"Exceeded the maximum of {self._quotas.apps_per_account} applications")
         app = App(id=uuid.uuid4().hex, arn="", name=name, creation_date=iso_now(self._clock()), tags=dict(tags or {}))
-        self._apps.put(app)
+        self._apps.create(app)
         return self._with_arn(app)
 
     def page(self, page_size: int, token: str | None) -> tuple[list[App], str | None]:
         apps, next_token = self._apps.list(page_size, token)
         return [self._with_arn(a) for a in apps], next_token
 
-    def delete(self, app_id: str) -> App:
-        """Delete the app and everything it owns: endpoints, catalogue and event stream, then the app.
+    def _write(self, app_id: str, store: Callable[[App], App]) -> App:
+        """Read the app, let ``store`` plan and write the change; on a version conflict start over.
 
-        Its analytics aggregates stay behind, unreachable (app ids are never reused); see decisions.md.
+        ``store`` raises StaleVersion when the app changed since it was read; nothing is written then.
         """
-        app = self.require(app_id)
-        self._endpoints.delete_all(app_id, list(self._endpoints.all_keys(app_id)))
-        self._catalog.remove(app_id, self._catalog.names(app_id, ""))
-        self._event_streams.delete(app_id)
-        self._apps.delete(app_id)
+        for attempt in range(WRITE_ATTEMPTS):
+            app = self.require(app_id)
+            try:
+                return store(app)
+            except StaleVersion:
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+                self._sleep(self._rng.uniform(0, ceiling))  # full jitter: racing writers spread out
+        raise Conflict(f"Application {app_id} is being changed by other requests; retry the request")
+
+    def delete(self, app_id: str) -> App:
+        """Tombstone the app (NotFound for every operation from now on), then schedule its clean-up.
+
+        The clean-up removes everything the app owned (endpoints, users, catalogue, analytics,
+        funnel timelines, event stream) asynchronously, in bounded chunks; see services/cleanup.py.
+        """
+        now = self._clock()
+
+        def store(app: App) -> App:
+            self._apps.tombstone(app, iso_now(now), now + TOMBSTONE_TTL)
+            return app
+
+        app = self._write(app_id, store)
+        try:
+            self._cleanup.schedule(app_id)
+        except Exception:
+            self._apps.untombstone(app)  # no clean-up without a tombstone, no tombstone without a clean-up
+            raise
         return app
 
     def update_settings(self, app_id: str, changes: ApplicationSettings) -> App:
         """Each structure that is sent replaces the stored one; structures not sent are kept."""
-        app = self.require(app_id)
         validate_settings(changes)
         sent = {f.name: getattr(changes, f.name) for f in dataclasses.fields(changes)}
-        settings = dataclasses.replace(app.settings, **{k: v for k, v in sent.items() if v is not None})
-        app = dataclasses.replace(app, settings=settings, settings_modified=iso_now(self._clock()))
-        self._apps.put(app)
-        return app
+        modified = iso_now(self._clock())
+
+        def store(app: App) -> App:
+            settings = dataclasses.replace(app.settings, **{k: v for k, v in sent.items() if v is not None})
+            updated = dataclasses.replace(app, settings=settings, settings_modified=modified)
+            self._apps.put(updated)
+            return updated
+
+        return self._write(app_id, store)
 
     # --- tags -------------------------------------------------------------------------------
 
@@ -96,27 +140,40 @@ class AppService:
             if len(value) > q.tag_value_length:
                 raise BadRequest(f"{field}.{key}: tag values are at most {q.tag_value_length} characters")
 
-    def _app_for_arn(self, arn: str) -> App:
+    def _app_id_for_arn(self, arn: str) -> str:
         arn = unquote(arn)
         prefix = f"{self._arn_prefix}:apps/"
         if not arn.startswith(prefix) or "/" in arn[len(prefix) :] or len(arn) == len(prefix):
             raise BadRequest(f"ResourceArn {arn} is not the ARN of a resource of this Homing deployment")
-        return self.require(arn[len(prefix) :])
+        return arn[len(prefix) :]
+
+    def _app_for_arn(self, arn: str) -> App:
+        return self.require(self._app_id_for_arn(arn))
 
     def list_tags(self, arn: str) -> dict[str, str]:
         return self._app_for_arn(arn).tags
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
-        app = self._app_for_arn(arn)
-        merged = {**app.tags, **tags}
-        self.check_tags(merged, "tags")
-        self._apps.put(dataclasses.replace(app, tags=merged))
+        app_id = self._app_id_for_arn(arn)
+
+        def store(app: App) -> App:
+            merged = {**app.tags, **tags}
+            self.check_tags(merged, "tags")  # the 50-tag cap, checked on what is actually stored
+            self._apps.put(dataclasses.replace(app, tags=merged))
+            return app
+
+        self._write(app_id, store)
 
     def untag(self, arn: str, keys: list[str]) -> None:
         if not keys:
             raise BadRequest("tagKeys is required")
-        app = self._app_for_arn(arn)
-        self._apps.put(dataclasses.replace(app, tags={k: v for k, v in app.tags.items() if k not in keys}))
+        app_id = self._app_id_for_arn(arn)
+
+        def store(app: App) -> App:
+            self._apps.put(dataclasses.replace(app, tags={k: v for k, v in app.tags.items() if k not in keys}))
+            return app
+
+        self._write(app_id, store)
 
 
 def validate_settings(s: ApplicationSettings) -> None:

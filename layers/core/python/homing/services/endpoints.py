@@ -134,9 +134,11 @@ class EndpointService:
         rng: random.Random | None = None,
         quotas: Quotas = QUOTAS,
         sleep: Callable[[float], None] = time.sleep,
+        forget_activity: Callable[[str, list[str], str], None] | None = None,
     ) -> None:
         self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
         self._clock, self._rng, self._quotas, self._sleep = clock, rng or random.Random(), quotas, sleep
+        self._forget_activity = forget_activity  # (app, endpoint ids, user id): analytics activity items
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -352,7 +354,10 @@ class EndpointService:
             changes = EndpointChanges(app_id, deletes=found, user_deletes=[stored])
             return changes, sorted((r.endpoint for r in found), key=lambda e: e.creation_date)
 
-        return self._retrying(plan, "UserId")
+        endpoints = self._retrying(plan, "UserId")
+        if self._forget_activity is not None:
+            self._forget_activity(app_id, [e.id for e in endpoints], user_id)
+        return endpoints
 
     def _retrying(self, plan: Callable[[], tuple[EndpointChanges, _T]], field: str) -> _T:
         """Plan, commit conditionally, and on a race re-plan, at most MAX_ATTEMPTS times (then 409)."""

@@ -46,9 +46,11 @@ class ProcessingService:
         *,
         clock: Callable[[], datetime],
         funnel_timelines: bool = True,
+        live_apps: Callable[[set[str]], set[str]] | None = None,
     ) -> None:
         self._repo, self._forwarder, self._clock = repo, forwarder, clock
         self._funnel_timelines = funnel_timelines
+        self._live_apps = live_apps
 
     def process(self, records: Sequence[StreamRecord]) -> list[str]:
         """Count and forward a batch; returns the sequence numbers of the records that failed."""
@@ -63,6 +65,9 @@ class ProcessingService:
             except (ValueError, UnicodeDecodeError) as exc:
                 logger.warning("malformed event record", extra={"sequence": rec.sequence, "reason": str(exc)[:200]})
                 failures.append(rec.sequence)
+        if self._live_apps is not None:  # a deleted app's records are dropped: nothing is counted afresh
+            live = self._live_apps({i[2].app_id for items in by_shard.values() for i in items})
+            by_shard = {shard: [i for i in items if i[2].app_id in live] for shard, items in by_shard.items()}
         for shard, items in by_shard.items():
             self._process_shard(shard, sorted(items, key=lambda i: i[0]))
         return failures

@@ -17,10 +17,57 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
-from homing.domain.analytics import Key, State, Writes
+from homing.domain.analytics import (
+    Key,
+    State,
+    Writes,
+    app_day,
+    campaign_day,
+    delivery_marker_key,
+    endpoint_activity_key,
+    event_day,
+    event_values_key,
+    journey_day,
+    message_marker_key,
+    timeline_key,
+    user_activity_key,
+)
 
 COUNTER = "c:"
 TIMELINE_TTL = timedelta(days=90)
+
+
+# Pages of an app-deleting scan: at most this many items read per Scan call (1 MB caps it too).
+SCAN_PAGE_ITEMS = 1000
+
+
+def app_partitions(app_id: str) -> tuple[set[str], tuple[str, ...]]:
+    """The Analytics partition keys that belong to ``app_id``: (exact keys, key prefixes).
+
+    Derived from the key builders of homing.domain.analytics, so a change of key shape follows.
+    Keys with a per-app partition (app days, activity, message markers) are exact; the others
+    embed a second id after the app (campaign, journey, event type) and are matched by prefix.
+    """
+    exact = {
+        app_day(app_id, 0)[0],
+        endpoint_activity_key(app_id, "")[0],
+        user_activity_key(app_id, "")[0],
+        message_marker_key(app_id, "")[0],
+    }
+    prefixes = (
+        campaign_day(app_id, "", 0)[0],
+        journey_day(app_id, "", 0)[0],
+        event_day(app_id, "", 0)[0],
+        event_values_key(app_id, "", 0, "", "")[0],
+        delivery_marker_key(app_id, "", "")[0],
+    )
+    return exact, prefixes
+
+
+def timeline_prefix(app_id: str) -> str:
+    """Funnel timeline partitions of ``app_id`` start with this (``FT#<app>#``)."""
+    key = timeline_key(app_id, "", 0)
+    return key[: key.index(f"#{app_id}#") + len(app_id) + 2]
 
 
 class CheckpointMoved(Exception):
@@ -130,3 +177,55 @@ class AnalyticsRepository:
 
     def timeline(self, pk: str) -> list[tuple[str, dict[str, Any]]]:
         return [(i.sk, i.data or {}) for i in TimelineItem.query(pk)]
+
+    # --- deletion -------------------------------------------------------------------------------
+
+    def delete_activity(self, app_id: str, endpoint_ids: Iterable[str], user_id: str | None) -> None:
+        """A user's (or endpoints') activity items: DeleteUserEndpoints forgets them."""
+        keys = [endpoint_activity_key(app_id, e) for e in endpoint_ids]
+        if user_id:
+            keys.append(user_activity_key(app_id, user_id))
+        for pk, sk in keys:  # DeleteItem only: the api function may not write analytics otherwise
+            self._table().delete_item(pk, sk)
+
+    def delete_app_page(
+        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """One page of a parallel scan of Analytics for ``app_id``'s items, deleted.
+
+        Returns (items deleted, where the segment goes on; None when it is finished).
+        """
+        exact, prefixes = app_partitions(app_id)
+        condition = AnalyticsItem.pk.is_in(*sorted(exact))
+        for prefix in prefixes:
+            condition = condition | AnalyticsItem.pk.startswith(prefix)
+        return _scan_delete(AnalyticsItem, condition, segment, total_segments, start)
+
+    def delete_timelines_page(
+        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """One page of a parallel scan of Timelines for ``app_id``'s funnel items, deleted."""
+        condition = TimelineItem.pk.startswith(timeline_prefix(app_id))
+        return _scan_delete(TimelineItem, condition, segment, total_segments, start)
+
+
+def _scan_delete(
+    model: type[AnalyticsItem] | type[TimelineItem],
+    condition: Any,
+    segment: int,
+    total_segments: int,
+    start: dict[str, Any] | None,
+) -> tuple[int, dict[str, Any] | None]:
+    page = model._get_connection().scan(
+        filter_condition=condition,
+        attributes_to_get=["pk", "sk"],
+        limit=SCAN_PAGE_ITEMS,
+        segment=segment,
+        total_segments=total_segments,
+        exclusive_start_key=start,  # type: ignore[arg-type]
+    )
+    items = page.get("Items", [])
+    with model.batch_write() as batch:
+        for raw in items:
+            batch.delete(model(raw["pk"]["S"], raw["sk"]["S"]))
+    return len(items), page.get("LastEvaluatedKey")

@@ -22,17 +22,26 @@ from pynamodb.models import Model
 
 
 class AppItem(Model):
-    """One Pinpoint project (app): name, tags and application settings."""
+    """One Pinpoint project (app): name, tags and application settings.
+
+    ``version`` grows by one with every write (optimistic concurrency: a write is conditional on the
+    version it read). A deleted app is a tombstone: only its id, ``deleted`` (when) and ``expires``
+    (DynamoDB TTL) remain, so every operation answers NotFound at once while the clean-up runs and
+    late events can still be recognised as belonging to a deleted app.
+    """
 
     class Meta:
         table_name = "apps"
 
     application_id = UnicodeAttribute(hash_key=True)
-    name = UnicodeAttribute()
-    creation_date = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    creation_date = UnicodeAttribute(null=True)
     tags = JSONAttribute(default=dict)
     settings = JSONAttribute(default=dict)  # ApplicationSettings as a snake_case dict
     settings_modified = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)  # absent on items written before versions existed: 0
+    deleted = UnicodeAttribute(null=True)  # ISO time of DeleteApp: the item is a tombstone
+    expires = TTLAttribute(null=True)  # tombstones only
 
 
 class ByUserIndex(GlobalSecondaryIndex["EndpointItem"]):

@@ -1,0 +1,52 @@
+"""Deleting what a deleted app owned, a bounded chunk at a time (used by services/cleanup.py).
+
+Tables keyed by the app id (Endpoints, Catalog, EventStreams) are read with queries: deleting the
+first N keys of the partition and asking again makes progress without a cursor, so a chunk that
+runs twice deletes nothing twice. Analytics and Timelines embed the app id in string keys and are
+scanned (see AnalyticsRepository.delete_app_page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homing.adapters.dynamodb.analytics import AnalyticsRepository
+from homing.adapters.dynamodb.models import CatalogItem, EndpointItem, EventStreamItem
+
+
+class AppDataEraser:
+    def __init__(self, analytics: AnalyticsRepository | None = None) -> None:
+        self._analytics = analytics or AnalyticsRepository()
+
+    def endpoints(self, app_id: str, limit: int) -> int:
+        """Delete up to ``limit`` of the app's endpoints (users are their by-user index: gone with them)."""
+        keys = [i.endpoint_key for i in EndpointItem.query(app_id, attributes_to_get=["endpoint_key"], limit=limit)]
+        with EndpointItem.batch_write() as batch:
+            for key in keys:
+                batch.delete(EndpointItem(app_id, key))
+        return len(keys)
+
+    def catalog(self, app_id: str, limit: int) -> int:
+        entries = [i.entry for i in CatalogItem.query(app_id, attributes_to_get=["entry"], limit=limit)]
+        with CatalogItem.batch_write() as batch:
+            for entry in entries:
+                batch.delete(CatalogItem(app_id, entry))
+        return len(entries)
+
+    def event_stream(self, app_id: str, limit: int) -> int:
+        try:
+            EventStreamItem.get(app_id, consistent_read=True, attributes_to_get=["application_id"])
+        except EventStreamItem.DoesNotExist:
+            return 0
+        EventStreamItem(app_id).delete()
+        return 1
+
+    def analytics_page(
+        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any] | None]:
+        return self._analytics.delete_app_page(app_id, segment, total_segments, start)
+
+    def timelines_page(
+        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any] | None]:
+        return self._analytics.delete_timelines_page(app_id, segment, total_segments, start)

@@ -1,0 +1,131 @@
+"""AppCleanup: the clean-up queue (KMS, TLS only, DLQ), clean_up_app (ESM, least privilege, grace period), the alarm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.conftest import Synthesized
+from tests.infrastructure.test_events_stack import (
+    QUEUE_SEND,
+    _actions_by_resource,
+    _arn,
+    _key,
+    _table_arn,
+)
+
+pytestmark = pytest.mark.xdist_group("infrastructure")
+
+QUEUE_CONSUME = {
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+}
+
+
+def _function(synth: Synthesized) -> dict[str, Any]:
+    return synth.resource(synth.api.cleanup.clean_up_app.function)["Properties"]
+
+
+def test_queue_and_dead_letter_queue_are_encrypted_with_the_data_key_and_tls_only(synth: Synthesized) -> None:
+    cleanup = synth.api.cleanup
+    for queue in (cleanup.queue, cleanup.dead_letters):
+        props = synth.resource(queue)["Properties"]
+        assert synth.resolve_import(props["KmsMasterKeyId"]) == _arn(synth, synth.data.key)
+        assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+        queue_ref = {"Ref": synth.logical_id(queue)}
+        (policy,) = (
+            p["Properties"]
+            for p in synth.resources(synth.api, "AWS::SQS::QueuePolicy").values()
+            if queue_ref in p["Properties"]["Queues"]
+        )
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["PolicyDocument"]["Statement"]
+        )
+    props = synth.resource(cleanup.queue)["Properties"]
+    assert props["RedrivePolicy"] == {"deadLetterTargetArn": _arn(synth, cleanup.dead_letters), "maxReceiveCount": 5}
+    assert props["VisibilityTimeout"] >= 6 * _function(synth)["Timeout"]
+
+
+def test_event_source_mapping_hands_one_task_at_a_time_and_reports_failures(synth: Synthesized) -> None:
+    cleanup = synth.api.cleanup
+    (esm,) = synth.resources(synth.api, "AWS::Lambda::EventSourceMapping").values()
+    assert esm is synth.resource(cleanup.event_source_mapping)
+    props = esm["Properties"]
+    assert props["EventSourceArn"] == _arn(synth, cleanup.queue)
+    assert props["FunctionName"] == {"Ref": synth.logical_id(cleanup.clean_up_app.function)}
+    assert props["BatchSize"] == 1
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_function_environment_names_the_queue_and_the_grace_period(synth: Synthesized) -> None:
+    function = _function(synth)
+    env = synth.resolve_import(function["Environment"]["Variables"])
+    assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
+    assert env["CLEANUP_GRACE_SECONDS"] == "360"  # default: > the API's 29 s and process_events' 5 minutes
+    for name, table in (("APPS_TABLE", "Apps"), ("ANALYTICS_TABLE", "Analytics"), ("TIMELINES_TABLE", "Timelines")):
+        assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(table))}
+    assert function["Handler"] == "clean_up_app.handler.lambda_handler"
+    assert function["Timeout"] == 300
+
+
+def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
+    cleanup = synth.api.cleanup
+    granted = _actions_by_resource(synth.role_statements(cleanup.clean_up_app.role))
+    endpoints_indexes = {"Fn::Join": ["", [_table_arn(synth, "Endpoints"), "/index/*"]]}
+    assert granted == {
+        _key(_table_arn(synth, "Apps")): {"dynamodb:GetItem"},  # is the app a tombstone?
+        _key(_table_arn(synth, "Endpoints")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(endpoints_indexes): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Catalog")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "EventStreams")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
+        _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
+        _key(_arn(synth, synth.data.key)): {
+            "kms:Decrypt",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        },
+        _key(_arn(synth, cleanup.clean_up_app.log_group)): {"logs:CreateLogStream", "logs:PutLogEvents"},
+        _key("*"): {"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+    }
+
+
+def test_dead_letters_alarm(synth: Synthesized) -> None:
+    props = synth.resource(synth.api.cleanup.dead_letters_alarm)["Properties"]
+    assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert props["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [synth.logical_id(synth.api.cleanup.dead_letters), "QueueName"]}}
+    ]
+    assert props["Threshold"] == 0
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_grace_period_must_be_positive() -> None:
+    from aws_cdk import App, RemovalPolicy, Stack
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_logs as logs
+
+    from stacks.constructs.app_cleanup import AppCleanup
+
+    stack = Stack(App(), "S")
+    table = dynamodb.Table(stack, "T", partition_key=dynamodb.Attribute(name="k", type=dynamodb.AttributeType.STRING))
+    tables = ("apps", "endpoints", "catalog", "analytics", "event_streams", "timelines")
+    with pytest.raises(ValueError, match="at least 1 second"):
+        AppCleanup(
+            stack,
+            "C",
+            **{f"{n}_table": table for n in tables},
+            env={},
+            key=kms.Key(stack, "K"),
+            grace_seconds=0,
+            log_retention=logs.RetentionDays.ONE_DAY,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
