@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -30,13 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 READY_PREFIX = "Homing API: "
 
 
-@contextmanager
-def local_stack(no_synth: bool, timeout: float = 180.0) -> Iterator[str]:
-    """Run the local stack for the duration of the block; yield its URL."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "homing.local", "--port", str(port)] + (["--no-synth"] if no_synth else [])
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_stack(no_synth: bool, timeout: float = 180.0, extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Run the local stack for the duration of the block; yield its URL."""
+    command = [sys.executable, "-m", "homing.local", "--port", str(free_port())] + (["--no-synth"] if no_synth else [])
+    command += list(extra_args)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     url: list[str] = []

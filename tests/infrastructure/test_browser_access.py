@@ -107,7 +107,11 @@ def test_listed_origins_only(browser_synth: dict[str, Any]) -> None:
     template = browser_synth["template"]
     preflight = next(m for m in _methods(template) if m["HttpMethod"] == "OPTIONS")
     response = preflight["Integration"]["IntegrationResponses"][0]
-    function = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+    function = next(
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "management API" in r["Properties"].get("Description", "")
+    )
 
     assert response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"] == f"'{ORIGINS[0]}'"
     assert response["ResponseParameters"]["method.response.header.Vary"] == "'Origin'"
