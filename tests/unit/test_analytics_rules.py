@@ -61,7 +61,7 @@ def test_transaction_bound_covers_attributes() -> None:
     record = parse_record(
         {
             "event_type": "x",
-            "event_timestamp": 0,
+            "event_timestamp": 1_700_000_000_000,
             "application": {"app_id": "a"},
             "client": {"client_id": "e"},
             "attributes": {f"k{i}": "v" for i in range(40)},

@@ -10,10 +10,28 @@ from typing import Any
 
 import boto3
 
+from homing.domain.events import partition_key
 from homing.observability import logger
 
 PUT_ATTEMPTS = 3
 MAX_BATCH = 500  # PutRecords and PutRecordBatch take at most 500 records
+MAX_BATCH_BYTES = 5 * 1024 * 1024 - 64 * 1024  # PutRecords takes at most 5 MiB (data + partition keys)
+
+
+def _chunks(sizes: Sequence[int]) -> list[list[int]]:
+    """Indexes grouped into PutRecords calls within both the record count and the byte limit."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i, size in enumerate(sizes):
+        if current and (len(current) == MAX_BATCH or used + size > MAX_BATCH_BYTES):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += size
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class KinesisPublisher:
@@ -27,8 +45,9 @@ class KinesisPublisher:
         pending = list(range(len(records)))
         for attempt in range(PUT_ATTEMPTS):
             failed: list[int] = []
-            for start in range(0, len(pending), MAX_BATCH):
-                chunk = pending[start : start + MAX_BATCH]
+            sizes = [len(records[i][1]) + len(records[i][0].encode()) for i in pending]
+            for positions in _chunks(sizes):
+                chunk = [pending[p] for p in positions]
                 response = self._client.put_records(
                     StreamName=self._stream,
                     Records=[{"PartitionKey": records[i][0], "Data": records[i][1]} for i in chunk],
@@ -103,7 +122,8 @@ class StreamForwarder:
                 out = client.put_records(
                     StreamName=name,
                     Records=[
-                        {"PartitionKey": r["client"]["client_id"], "Data": d} for r, d in zip(chunk, data, strict=True)
+                        {"PartitionKey": partition_key(str(r["client"]["client_id"])), "Data": d}
+                        for r, d in zip(chunk, data, strict=True)
                     ],
                 )
                 failed = out.get("FailedRecordCount", 0)

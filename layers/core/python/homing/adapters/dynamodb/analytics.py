@@ -21,6 +21,7 @@ from homing.domain.analytics import Key, State, Writes
 
 COUNTER = "c:"
 TIMELINE_TTL = timedelta(days=90)
+KEEP_FAILED = 100  # sequence numbers of skipped (uncountable) records remembered per shard
 
 
 class CheckpointMoved(Exception):
@@ -38,10 +39,30 @@ class AnalyticsRepository:
     # --- checkpoints and state ----------------------------------------------------------------
 
     def checkpoint(self, shard: str) -> str | None:
+        return self.checkpoint_state(shard)[0]
+
+    def checkpoint_state(self, shard: str) -> tuple[str | None, set[str]]:
+        """The shard's last counted sequence number, and the records at or below it that were
+        skipped because they could not be counted (reported as failures again on every replay)."""
         try:
-            return AnalyticsItem.get("CKPT", shard, consistent_read=True).seq
+            item = AnalyticsItem.get("CKPT", shard, consistent_read=True)
         except AnalyticsItem.DoesNotExist:
-            return None
+            return None, set()
+        return item.seq, set(item.flags or ())
+
+    def skip(self, shard: str, previous: str | None, seq: str) -> None:
+        """Move the checkpoint past one record that cannot be counted, remembering it as failed."""
+        _, failed = self.checkpoint_state(shard)
+        keep = sorted(failed | {seq}, key=int)[-KEEP_FAILED:]
+        condition = AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous
+        try:
+            AnalyticsItem("CKPT", shard).update(
+                actions=[AnalyticsItem.seq.set(seq), AnalyticsItem.flags.set(set(keep))], condition=condition
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise CheckpointMoved() from exc
+            raise
 
     def load_states(self, keys: set[Key]) -> dict[Key, State]:
         found: dict[Key, State] = {}
@@ -78,9 +99,9 @@ class AnalyticsRepository:
                         item,
                         condition=AnalyticsItem.pk.does_not_exist() if old == 0 else AnalyticsItem.version == old,
                     )
-                ckpt = AnalyticsItem("CKPT", shard, seq=seq)
-                tx.save(
-                    ckpt,
+                tx.update(  # an update, not a put: the item also remembers skipped records
+                    AnalyticsItem("CKPT", shard),
+                    actions=[AnalyticsItem.seq.set(seq)],
                     condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous,
                 )
         except TransactWriteError as exc:
