@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from constructs import Construct
 
-from stacks.arns import resource_arn_prefix
+from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
 from stacks.constructs.management_api import ManagementApi
@@ -55,6 +55,7 @@ class ApiStack(Stack):
                 "TIMELINES_TABLE": timelines_table.table_name,
                 "EVENT_STREAM_NAME": event_stream.stream_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
                 **OBSERVABILITY_ENV,
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.arns import resource_arn_prefix
+from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.event_archive import EventArchive
 from stacks.constructs.event_processing import EventProcessing
@@ -59,11 +59,13 @@ class EventsStack(Stack):
                 "EVENT_STREAMS_TABLE": event_streams_table.table_name,
                 "TIMELINES_TABLE": timelines_table.table_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
                 **OBSERVABILITY_ENV,
             },
             dead_letter_key=data_key,
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
+            event_stream_accounts=event_stream_accounts(self),
         )
         self.archive = EventArchive(
             self,

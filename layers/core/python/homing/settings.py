@@ -25,6 +25,13 @@ class Settings:
     event_streams_table: str = ""
     timelines_table: str = ""
     funnel_timelines: bool = True
+    # Accounts whose roles and streams PutEventStream may name (default: the deployment's own).
+    event_stream_accounts: tuple[str, ...] = ()
+
+    @property
+    def allowed_event_stream_accounts(self) -> frozenset[str]:
+        own = self.resource_arn_prefix.rsplit(":", 1)[-1]
+        return frozenset(self.event_stream_accounts or (own,))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,4 +48,7 @@ class Settings:
             event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
             timelines_table=env.get("TIMELINES_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
+            event_stream_accounts=tuple(
+                a.strip() for a in env.get("EVENT_STREAM_ACCOUNTS", "").split(",") if a.strip()
+            ),
         )

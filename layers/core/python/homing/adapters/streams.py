@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from homing.domain.events import partition_key
+from homing.domain.events import external_id, partition_key
 from homing.observability import logger
 
 PUT_ATTEMPTS = 3
@@ -75,7 +75,7 @@ class StreamForwarder:
         self, lookup: Callable[[str], tuple[str, str] | None], session_factory: Callable[[], Any] = boto3.Session
     ) -> None:
         self._lookup, self._session_factory = lookup, session_factory
-        self._clients: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._clients: dict[tuple[str, str, str], tuple[float, Any]] = {}
 
     def forward(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -87,18 +87,22 @@ class StreamForwarder:
                 continue
             arn, role = target
             try:
-                self._send(arn, role, app_records)
+                self._send(app_id, arn, role, app_records)
             except Exception:  # the customer's stream or role is broken: report, never block
                 logger.exception("event stream forwarding failed", extra={"application_id": app_id, "destination": arn})
 
-    def _client(self, arn: str, role: str) -> Any:
+    def _client(self, app_id: str, arn: str, role: str) -> Any:
         service = "firehose" if ":firehose:" in arn else "kinesis"
-        cached = self._clients.get((arn, role))
+        cached = self._clients.get((app_id, arn, role))
         if cached and cached[0] > time.time():
             return cached[1]
         region = arn.split(":")[3]
         sts = self._session_factory().client("sts", region_name=region)
-        creds = sts.assume_role(RoleArn=role, RoleSessionName="homing-event-stream")["Credentials"]
+        creds = sts.assume_role(
+            RoleArn=role,
+            RoleSessionName="homing-event-stream",
+            ExternalId=external_id(app_id),  # the role's trust policy binds it to this app
+        )["Credentials"]
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
@@ -106,11 +110,11 @@ class StreamForwarder:
             region_name=region,
         )
         client = session.client("firehose") if service == "firehose" else session.client("kinesis")
-        self._clients[(arn, role)] = (time.time() + 45 * 60, client)
+        self._clients[(app_id, arn, role)] = (time.time() + 45 * 60, client)
         return client
 
-    def _send(self, arn: str, role: str, records: list[dict[str, Any]]) -> None:
-        client = self._client(arn, role)
+    def _send(self, app_id: str, arn: str, role: str, records: list[dict[str, Any]]) -> None:
+        client = self._client(app_id, arn, role)
         name = arn.split("/", 1)[1]
         for start in range(0, len(records), MAX_BATCH):
             chunk = records[start : start + MAX_BATCH]

@@ -39,6 +39,13 @@ def partition_key(endpoint_id: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def external_id(app_id: str) -> str:
+    """The ``sts:ExternalId`` Homing sends when it assumes an app's event-stream role: the app id,
+    which the customer's trust policy requires, so a caller of another app cannot make Homing use
+    that role (the confused deputy)."""
+    return app_id
+
+
 @dataclass
 class Session:
     id: str | None = None
