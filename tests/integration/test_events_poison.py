@@ -208,3 +208,32 @@ def test_records_that_cannot_be_counted_are_malformed(call: Any, process: Any, c
     records[1] = {**records[1], "kinesis": {**records[1]["kinesis"], "data": base64.b64encode(raw).decode()}}
     assert process(records) == {"batchItemFailures": [{"itemIdentifier": records[1]["kinesis"]["sequenceNumber"]}]}
     assert value(kpi(call, app, "session-count")) == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("9999-01-01T00:00:00Z", None, "start-time"),
+        (None, "9999-12-31T00:00:00Z", "end-time"),
+        ("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z", "end-time"),
+        ("0001-01-01T00:00:00Z", iso(NOW), "start-time"),
+        (iso(NOW + timedelta(days=3)), iso(NOW + timedelta(days=4)), "end-time"),
+        (iso(NOW), iso(NOW - timedelta(days=1)), "start-time"),
+        (iso(NOW - timedelta(days=400)), iso(NOW), "The range"),
+    ],
+)
+def test_kpi_stats_and_funnel_ranges_outside_what_is_stored_are_bad_requests(
+    call: Any, start: str | None, end: str | None, field: str
+) -> None:
+    app = create(call)["Id"]
+    query = {k: [v] for k, v in (("start-time", start), ("end-time", end)) if v}
+    for path in (f"/v1/apps/{app}/kpis/daterange/event-count", f"/v1/apps/{app}/events/x/stats"):
+        r = call("GET", path, query=query)
+        assert (r.status, r.error_type) == (400, "BadRequestException"), (path, r.body)
+        assert r.body["Message"].startswith(field)
+    r = call("GET", f"/v1/apps/{app}/kpis/daterange/txn-emails-sent", query=query)
+    assert r.status == 400
+    if start and end:
+        funnel = {"Steps": [{"EventType": "a"}, {"EventType": "b"}], "StartTime": start, "EndTime": end}
+        r = call("POST", f"/v1/apps/{app}/funnels", funnel)
+        assert (r.status, r.error_type) == (400, "BadRequestException")

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.domain.analytics import RETENTION_DAYS, day_from_iso, day_iso, day_number
 from homing.domain.errors import BadRequest
+from homing.domain.events import EARLIEST_EVENT, FUTURE_SKEW
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.timestamps import parse_timestamp
 from homing.services.apps import AppService
@@ -58,6 +59,15 @@ def _group(key: str, value: str) -> dict[str, str]:
 
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
+
+
+def check_range_time(value: str, field: str, now: datetime) -> datetime:
+    """A range bound within what Homing stores: events are counted from 2000 to a day ahead of now
+    (domain.events), so a bound outside that can only be a mistake: 400, not an empty answer."""
+    at = parse_timestamp(value, field)
+    if not EARLIEST_EVENT <= at <= now + FUTURE_SKEW:
+        raise BadRequest(f"{field} must be between {EARLIEST_EVENT.date().isoformat()} and 24 hours from now")
+    return at
 
 
 def pascal_key(kpi_name: str) -> str:
@@ -277,8 +287,10 @@ class KpiService:
         ranges up to 366 days.
         """
         now = self._clock()
-        end_at = parse_timestamp(end, "end-time") if end else now
-        start_at = parse_timestamp(start, "start-time") if start else end_at - timedelta(days=self._quotas.kpi_max_days)
+        end_at = check_range_time(end, "end-time", now) if end else now
+        start_at = (
+            check_range_time(start, "start-time", now) if start else end_at - timedelta(days=self._quotas.kpi_max_days)
+        )
         if start_at > end_at:
             raise BadRequest("start-time must be before end-time")
         max_days = 366 if homing_kpi else self._quotas.kpi_max_days
