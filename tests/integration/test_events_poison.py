@@ -237,3 +237,25 @@ def test_kpi_stats_and_funnel_ranges_outside_what_is_stored_are_bad_requests(
         funnel = {"Steps": [{"EventType": "a"}, {"EventType": "b"}], "StartTime": start, "EndTime": end}
         r = call("POST", f"/v1/apps/{app}/funnels", funnel)
         assert (r.status, r.error_type) == (400, "BadRequestException")
+
+
+def test_brackets_in_names_are_plain_counters(call: Any, process: Any) -> None:
+    """PynamoDB reads ``x[0]`` in a path as a list index and refuses a lone bracket."""
+    app = create(call)["Id"]
+    evs = {
+        "a": event("lvl[0]", NOW, Metrics={"m]": 2.0}, Attributes={"k[": "v]"}),
+        "b": event("x]", NOW),
+        "c": event("_session.start", NOW, Session={"Id": "s", "StartTimestamp": iso(NOW)}),
+    }
+    put(
+        call,
+        app,
+        {"ep": {"Endpoint": {"ChannelType": "GCM", "Address": "t", "Demographic": {"Model": "[x"}}, "Events": evs}},
+    )
+    assert process(drain_stream()) == {"batchItemFailures": []}
+    stats = call("GET", f"/v1/apps/{app}/events/lvl[0]/stats").body
+    assert (stats["Count"], stats["Attributes"], stats["Metrics"]["m]"]["Max"]) == (1, {"k[": {"v]": 1}}, 2.0)
+    types = kpi(call, app, "custom-events-grouped-by-event-type")
+    assert sorted(r["GroupedBys"][0]["Value"] for r in types) == ["lvl[0]", "x]"]
+    models = kpi(call, app, "daily-active-endpoints-grouped-by-model")
+    assert [r["GroupedBys"][1]["Value"] for r in models] == ["[x"]

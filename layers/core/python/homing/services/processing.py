@@ -144,7 +144,12 @@ class ProcessingService:
             _, seq, record, _ = rest[0]
             logger.error(
                 "event record could not be counted; skipped",
-                extra={"sequence": seq, "application_id": record.app_id, "error": type(exc).__name__},
+                extra={
+                    "sequence": seq,
+                    "application_id": record.app_id,
+                    "error": type(exc).__name__,
+                    "reason": str(exc)[:200],
+                },
             )
             self._repo.skip(shard, previous, seq)
             return [seq]

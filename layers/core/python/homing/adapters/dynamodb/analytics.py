@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, unquote
 
 from pynamodb.connection import TableConnection
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -26,6 +27,26 @@ KEEP_FAILED = 100  # sequence numbers of skipped (uncountable) records remembere
 
 class CheckpointMoved(Exception):
     """Another invocation advanced the shard's checkpoint (or changed a state item) first: reload and redo."""
+
+
+ENCODED_COUNTER = "c~:"  # a counter whose name holds "[" or "]", percent-encoded
+
+
+def counter_attribute(name: str) -> str:
+    """The attribute holding counter ``name``. PynamoDB reads ``[n]`` in a path segment as a list
+    index (and refuses a lone bracket), so names with brackets (user data: event types, values)
+    are stored percent-encoded under their own prefix; all others as they are."""
+    if "[" in name or "]" in name:
+        return ENCODED_COUNTER + quote(name, safe="")
+    return COUNTER + name
+
+
+def counter_name(attribute: str) -> str | None:
+    if attribute.startswith(COUNTER):
+        return attribute[len(COUNTER) :]
+    if attribute.startswith(ENCODED_COUNTER):
+        return unquote(attribute[len(ENCODED_COUNTER) :])
+    return None
 
 
 def _number(raw: dict[str, Any]) -> float:
@@ -81,7 +102,7 @@ class AnalyticsRepository:
             with TransactWrite(connection=AnalyticsItem._get_connection().connection) as tx:
                 for (pk, sk), counters in writes.counters.items():
                     actions: list[Action] = [
-                        Path([f"{COUNTER}{name}"]).add(value) for name, value in counters.items() if value
+                        Path([counter_attribute(name)]).add(value) for name, value in counters.items() if value
                     ]
                     if actions:
                         tx.update(AnalyticsItem(pk, sk), actions=actions)
@@ -114,9 +135,9 @@ class AnalyticsRepository:
     def apply_extremes(self, writes: Writes) -> None:
         """Metric minima/maxima: a conditional SET, safe to repeat (a replay cannot move an extreme)."""
         for ((pk, sk), name), value in writes.minima.items():
-            self._extreme(pk, sk, f"{COUNTER}min:{name}", value, lower=True)
+            self._extreme(pk, sk, counter_attribute(f"min:{name}"), value, lower=True)
         for ((pk, sk), name), value in writes.maxima.items():
-            self._extreme(pk, sk, f"{COUNTER}max:{name}", value, lower=False)
+            self._extreme(pk, sk, counter_attribute(f"max:{name}"), value, lower=False)
 
     def _extreme(self, pk: str, sk: str, attribute: str, value: float, *, lower: bool) -> None:
         path = Path([attribute])  # a list: names may contain dots, which must not become document paths
@@ -144,7 +165,8 @@ class AnalyticsRepository:
                 pk, range_key_condition=AnalyticsItem.sk.between(first_sk, last_sk), exclusive_start_key=start
             )
             for raw in page.get("Items", []):
-                out[raw["sk"]["S"]] = {k[len(COUNTER) :]: _number(v) for k, v in raw.items() if k.startswith(COUNTER)}
+                named = ((counter_name(k), v) for k, v in raw.items())
+                out[raw["sk"]["S"]] = {name: _number(v) for name, v in named if name is not None}
             start = page.get("LastEvaluatedKey")
             if not start:
                 return out
