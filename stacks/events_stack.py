@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
@@ -75,4 +75,10 @@ class EventsStack(Stack):
             encryption_key=data_key,
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
+        )
+        CfnOutput(
+            self,
+            "EventStreamPrincipal",
+            value=self.processing.process_events.role.role_arn,
+            description="The role that assumes PutEventStream roles: the Principal of their trust policy",
         )

@@ -382,3 +382,9 @@ def test_event_stream_accounts_come_from_context() -> None:
     assert event_stream_accounts(Stack(app, "S")) == ["111111111111", "222222222222"]
     with pytest.raises(ValueError, match="12-digit"):
         event_stream_accounts(Stack(App(context={"event_stream_accounts": ["12"]}), "S"))
+
+
+def test_the_event_stream_principal_is_an_output(synth: Synthesized) -> None:
+    output = synth.template(synth.events)["Outputs"]["EventStreamPrincipal"]
+    role_id = synth.logical_id(synth.events.processing.process_events.role)
+    assert output["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
