@@ -81,3 +81,35 @@ def test_transaction_bound_covers_attributes() -> None:
 def test_malformed_records_raise_value_error(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="event-stream record"):
         parse_record(data)
+
+
+def test_transient_errors_are_retried_whole_and_others_isolated() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, UpdateError, VerboseClientError
+
+    from homing.services.processing import transient
+
+    def client_error(code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": ""}}, "TransactWriteItems")
+
+    def cancelled(code: str) -> TransactWriteError:
+        cause = VerboseClientError(
+            {"Error": {"Code": "TransactionCanceledException", "Message": ""}},
+            "TransactWriteItems",
+            cancellation_reasons=[None, CancellationReason(code=code)],
+        )
+        return TransactWriteError("cancelled", cause=cause)
+
+    assert transient(client_error("ThrottlingException"))
+    assert transient(cancelled("ThrottlingError"))
+    assert transient(cancelled("TransactionConflict"))
+    assert transient(EndpointConnectionError(endpoint_url="http://x"))
+    wrapped = ValueError("wrapped")
+    wrapped.__cause__ = client_error("ProvisionedThroughputExceededException")
+    assert transient(wrapped)
+    assert transient(UpdateError("update", cause=client_error("ProvisionedThroughputExceededException")))
+    assert not transient(cancelled("ValidationError"))
+    assert not transient(UpdateError("update", cause=client_error("ValidationException")))
+    assert not transient(client_error("ValidationException"))
+    assert not transient(ValueError("a bug"))
+    assert not transient(OverflowError())

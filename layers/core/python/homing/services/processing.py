@@ -59,7 +59,8 @@ def transient(exc: BaseException) -> bool:
         codes |= {getattr(r, "code", None) for r in getattr(seen, "cancellation_reasons", None) or () if r}
         if codes & TRANSIENT:
             return True
-        seen = seen.__cause__ or seen.__context__
+        wrapped = getattr(seen, "cause", None)  # PynamoDB keeps botocore's error here
+        seen = wrapped if isinstance(wrapped, BaseException) else (seen.__cause__ or seen.__context__)
     return False
 
 
@@ -138,7 +139,8 @@ class ProcessingService:
     def _bisect(self, shard: str, items: list[Item], exc: Exception) -> list[str]:
         previous = self._repo.checkpoint(shard)  # chunks before the failing one may be committed
         rest = [i for i in items if previous is None or i[0] > int(previous)]
-        if not rest:
+        if not rest:  # everything was counted; what failed came after the commit (extremes, timelines)
+            logger.error("idempotent extras after a commit failed", extra={"error": type(exc).__name__})
             return []
         if len(rest) == 1:
             _, seq, record, _ = rest[0]
