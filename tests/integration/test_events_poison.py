@@ -259,3 +259,30 @@ def test_brackets_in_names_are_plain_counters(call: Any, process: Any) -> None:
     assert sorted(r["GroupedBys"][0]["Value"] for r in types) == ["lvl[0]", "x]"]
     models = kpi(call, app, "daily-active-endpoints-grouped-by-model")
     assert [r["GroupedBys"][1]["Value"] for r in models] == ["[x"]
+
+
+def test_counters_named_after_user_data_are_items_of_their_own(call: Any, process: Any) -> None:
+    """One item holds at most 400 KB: an app day must not grow with each distinct model, event type,
+    campaign or country, so those counters live in an item each and KPIs read them back as one."""
+    import boto3
+
+    app = create(call)["Id"]
+    items = {
+        f"ep{i}": {
+            "Endpoint": {"ChannelType": "GCM", "Address": f"t{i}", "Demographic": {"Model": f"m{i}-" + "x" * 150}},
+            "Events": {"a": event(f"type{i}", NOW)},
+        }
+        for i in range(30)
+    }
+    put(call, app, items)
+    assert process(drain_stream()) == {"batchItemFailures": []}
+    table = boto3.resource("dynamodb").Table("homing-analytics")
+    day_items = table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": f"APP#{app}"})["Items"]
+    assert day_items
+    assert not [name for item in day_items for name in item if ":" in name[2:]]  # fixed counters only
+    values = table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": f"APV#{app}"})["Items"]
+    assert len(values) == 30 + 30  # a model and an event type per endpoint
+    models = kpi(call, app, "daily-active-endpoints-grouped-by-model")
+    assert len(models) == 30
+    types = kpi(call, app, "custom-events-grouped-by-event-type")
+    assert sorted(r["GroupedBys"][0]["Value"] for r in types) == sorted(f"type{i}" for i in range(30))

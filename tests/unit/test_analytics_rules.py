@@ -67,7 +67,7 @@ def test_transaction_bound_covers_attributes() -> None:
             "attributes": {f"k{i}": "v" for i in range(40)},
         }
     )
-    assert max_new_keys(record) == 52  # still leaves room for the checkpoint in a 100-item transaction
+    assert max_new_keys(record) == 59  # still leaves room for the checkpoint in a 100-item transaction
 
 
 @pytest.mark.parametrize(

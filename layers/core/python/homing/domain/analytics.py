@@ -105,6 +105,17 @@ def app_day(app: str, day: int) -> Key:
     return (f"APP#{app}", day_iso(day))
 
 
+VALUE_COUNTER = "n"
+
+
+def app_value_key(day_key: Key, name: str) -> Key:
+    """Counters named after user data (``demo:model:<value>``, ``evt:<type>``, ``bycmp:<campaign>:…``,
+    per-country SMS counters) live in an item each, ``APV#<app>`` / ``<date>#<name>``, not on the app's
+    day item: their number is unbounded, and one item holds at most 400 KB. KPIs read both as one."""
+    pk, day = day_key
+    return ("APV#" + pk[len("APP#") :], f"{day}#{bounded(name, MAX_SORT_KEY_BYTES - 16)}")
+
+
 def campaign_day(app: str, campaign: str, day: int) -> Key:
     return (f"CMP#{app}#{bounded(campaign, 1024)}", day_iso(day))
 
@@ -251,8 +262,9 @@ def parse_record(data: dict[str, Any]) -> Record:
 def max_new_keys(r: Record) -> int:
     """An upper bound on the items one record can add to a transaction: app day, retention cohort
     day, two MAU window ends for each of endpoint and user, event day, campaign/journey day, four
-    state items, and one item per attribute value."""
-    return 12 + len(r.attributes)
+    state items, one item per attribute value, and the app's value counters (app_value_key): six
+    demographics and the event type for app events, fewer for engagement events."""
+    return 12 + 7 + len(r.attributes)  # + value counters: 6 demographics and the event type at most
 
 
 def is_activity(event_type: str) -> bool:
@@ -280,6 +292,8 @@ class Writes:
     timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def add(self, key: Key, name: str, value: float = 1.0) -> None:
+        if ":" in name and key[0].startswith("APP#"):
+            key, name = app_value_key(key, name), VALUE_COUNTER
         self.counters[key][name] += value
 
     def keys(self) -> set[Key]:

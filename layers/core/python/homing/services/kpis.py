@@ -491,7 +491,7 @@ class KpiService:
 
     def _mau(self, app_id: str, who: str, rng: Range) -> dict[str, float]:
         """Rolling 30-day actives per day: the running sum of the +1/-1 window deltas since the app began."""
-        history = self._repo.counters(f"APP#{app_id}", "0000", day_iso(rng.last_day))
+        history = self._repo.counters(f"APP#{app_id}", "0000", day_iso(rng.last_day), values=False)
         running, out = 0.0, {}
         deltas = {day_from_iso(d): c.get(f"mau_{who}_delta", 0.0) for d, c in history.items()}
         for day in sorted(deltas):

@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
-from homing.domain.analytics import Key, State, Writes
+from homing.domain.analytics import VALUE_COUNTER, Key, State, Writes
 
 COUNTER = "c:"
 TIMELINE_TTL = timedelta(days=90)
@@ -156,8 +156,19 @@ class AnalyticsRepository:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def counters(self, pk: str, first_sk: str, last_sk: str) -> dict[str, dict[str, float]]:
-        """Counter attributes of the items of ``pk`` with sk in [first_sk, last_sk], by sk."""
+    def counters(self, pk: str, first_sk: str, last_sk: str, *, values: bool = True) -> dict[str, dict[str, float]]:
+        """Counter attributes of the items of ``pk`` with sk in [first_sk, last_sk], by sk. For an
+        app's day items, the value counters kept in items of their own are merged in (unless
+        ``values`` is False: the MAU history needs only the day items)."""
+        out = self._counters(pk, first_sk, last_sk)
+        if values and pk.startswith("APP#"):
+            for sk, counters in self._counters("APV#" + pk[4:], first_sk, last_sk + "#\uffff").items():
+                day, _, name = sk.partition("#")
+                if VALUE_COUNTER in counters:
+                    out.setdefault(day, {})[name] = counters[VALUE_COUNTER]
+        return out
+
+    def _counters(self, pk: str, first_sk: str, last_sk: str) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         start = None
         while True:
