@@ -286,3 +286,25 @@ def test_counters_named_after_user_data_are_items_of_their_own(call: Any, proces
     assert len(models) == 30
     types = kpi(call, app, "custom-events-grouped-by-event-type")
     assert sorted(r["GroupedBys"][0]["Value"] for r in types) == sorted(f"type{i}" for i in range(30))
+
+
+def test_ids_too_long_for_a_key_in_kpi_and_stats_paths_are_answered(call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto does not enforce DynamoDB's 2,048-byte partition keys; record the keys that are queried."""
+    from homing.adapters.dynamodb.analytics import AnalyticsRepository
+
+    queried: list[str] = []
+    real = AnalyticsRepository._counters
+
+    def counters(self: AnalyticsRepository, pk: str, first: str, last: str) -> dict[str, dict[str, float]]:
+        queried.append(pk)
+        return real(self, pk, first, last)
+
+    monkeypatch.setattr(AnalyticsRepository, "_counters", counters)
+    app = create(call)["Id"]
+    long_id = "c" * 3000
+    assert call("GET", f"/v1/apps/{app}/campaigns/{long_id}/kpis/daterange/email-open-rate").status == 200
+    assert call("GET", f"/v1/apps/{app}/journeys/{long_id}/kpis/daterange/journey-emails-sent").status == 200
+    r = call("GET", f"/v1/apps/{app}/events/{long_id}/stats")
+    assert (r.status, r.body["Count"]) == (200, 0.0)
+    assert len(queried) == 4
+    assert all(len(pk.encode()) <= 2048 for pk in queried)

@@ -17,7 +17,16 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
-from homing.domain.analytics import RETENTION_DAYS, day_from_iso, day_iso, day_number
+from homing.domain.analytics import (
+    RETENTION_DAYS,
+    campaign_day,
+    day_from_iso,
+    day_iso,
+    day_number,
+    event_day,
+    event_values_key,
+    journey_day,
+)
 from homing.domain.errors import BadRequest
 from homing.domain.events import EARLIEST_EVENT, FUTURE_SKEW
 from homing.domain.limits import QUOTAS, Quotas
@@ -343,7 +352,7 @@ class KpiService:
     ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
-        days = self._days(f"CMP#{app_id}#{campaign_id}", rng)
+        days = self._days(campaign_day(app_id, campaign_id, 0)[0], rng)
         base, group = _split(kpi)
         allowed: dict[str, set[str | None]] = {
             "hard-bounce-rate": {None, "campaign-activity"},
@@ -375,7 +384,7 @@ class KpiService:
     ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
-        days = self._days(f"JNY#{app_id}#{journey_id}", rng)
+        days = self._days(journey_day(app_id, journey_id, 0)[0], rng)
         m = re.fullmatch(r"journey-emails-([a-z]+)", kpi) or re.fullmatch(
             r"emails-([a-z]+)-grouped-by-journey-activity", kpi
         )
@@ -546,8 +555,10 @@ def _row(key: str, value: float, grouped_bys: list[dict[str, str]] | None) -> Ro
 def event_stats(repo: AnalyticsRepository, app_id: str, event_type: str, rng: Range) -> dict[str, object]:
     """Homing extension: one custom event type over a range: counts per day, per attribute value,
     and each metric's sum, count, min, max and average."""
-    days = repo.counters(f"EVT#{app_id}#{event_type}", day_iso(rng.first_day), day_iso(rng.last_day))
-    values = repo.counters(f"EVA#{app_id}#{event_type}", day_iso(rng.first_day), day_iso(rng.last_day) + "#\uffff")
+    # the same (bounded) keys process_events writes: any id from a path is a valid key
+    days = repo.counters(event_day(app_id, event_type, 0)[0], day_iso(rng.first_day), day_iso(rng.last_day))
+    values_pk = event_values_key(app_id, event_type, 0, "", "")[0]
+    values = repo.counters(values_pk, day_iso(rng.first_day), day_iso(rng.last_day) + "#\uffff")
     attributes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for sk, counters in values.items():
         _, name, value = sk.split("#", 2)
