@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.arns import resource_arn_prefix
+from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
@@ -81,6 +81,7 @@ class ApiStack(Stack):
                 "EVENT_STREAM_NAME": event_stream.stream_name,
                 "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
                 "CLEANUP_QUEUE_URL": self.cleanup.queue.queue_url,
+                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
             timeout=Duration.seconds(29),

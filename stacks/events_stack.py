@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.arns import resource_arn_prefix
+from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.event_archive import EventArchive
 from stacks.constructs.event_processing import EventProcessing
@@ -60,11 +60,13 @@ class EventsStack(Stack):
                 "EVENT_STREAMS_TABLE": event_streams_table.table_name,
                 "TIMELINES_TABLE": timelines_table.table_name,
                 "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
+                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
                 **OBSERVABILITY_ENV,
             },
             dead_letter_key=data_key,
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
+            event_stream_accounts=event_stream_accounts(self),
         )
         # process_events drops the records of deleted apps: one BatchGetItem on Apps per batch.
         apps_table.grant(self.processing.process_events.function, "dynamodb:BatchGetItem")
@@ -96,4 +98,10 @@ class EventsStack(Stack):
             evaluation_periods=3,
             datapoints_to_alarm=2,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        CfnOutput(
+            self,
+            "EventStreamPrincipal",
+            value=self.processing.process_events.role.role_arn,
+            description="The role that assumes PutEventStream roles: the Principal of their trust policy",
         )

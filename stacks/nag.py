@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, Aws, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
+
+from stacks.arns import event_stream_accounts
 
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
@@ -187,14 +189,17 @@ def _acknowledge_events(events: EventsStack, data: DataStack) -> None:
             f"{action} comes from the Analytics table grant and the dead-letter queue's send grant (both "
             "encrypted with a customer-managed key); the statement is scoped to Homing's one data key.",
         )
-    _ack(
-        role,
-        "IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]",
-        "process_events forwards each app's events to the Kinesis or Firehose stream registered with "
-        "PutEventStream, assuming the RoleArn the customer gave there; like Pinpoint, that role may be in "
-        "any account and is only known at run time. sts:AssumeRole is the only action, and the customer's "
-        "role trust policy decides who may assume it.",
-    )
+    for account in event_stream_accounts(events):
+        shown = "<AWS::AccountId>" if account == Aws.ACCOUNT_ID else account
+        _ack(
+            role,
+            f"IAM5[Resource::arn:<AWS::Partition>:iam::{shown}:role/*]",
+            "process_events forwards each app's events to the Kinesis or Firehose stream registered with "
+            "PutEventStream, assuming the RoleArn the customer gave there, which is only known at run time. "
+            "sts:AssumeRole is the only action, limited to the accounts PutEventStream allows (context "
+            "event_stream_accounts, default this account), and always sent with the app's ExternalId that "
+            "the role's trust policy requires.",
+        )
     _ack(
         processing.dead_letters,
         "SQS3",

@@ -67,6 +67,7 @@ class EventProcessing(Construct):
         dead_letter_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        event_stream_accounts: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -90,8 +91,11 @@ class EventProcessing(Construct):
             iam.PolicyStatement(
                 sid="AssumeCustomerEventStreamRoles",
                 actions=["sts:AssumeRole"],
-                resources=[
-                    Stack.of(self).format_arn(service="iam", region="", account="*", resource="role", resource_name="*")
+                resources=[  # only roles in the accounts PutEventStream allows (with the app's ExternalId)
+                    Stack.of(self).format_arn(
+                        service="iam", region="", account=account, resource="role", resource_name="*"
+                    )
+                    for account in event_stream_accounts
                 ],
             )
         )

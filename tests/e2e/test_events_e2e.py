@@ -726,3 +726,105 @@ def test_put_events_over_100_events_is_rejected_whole(pinpoint: Any, app_id: str
         ]["KpiResult"]["Rows"]
         == []
     )
+
+
+# --- Amplify Analytics' request shapes ----------------------------------------------------------------
+
+
+def amplify_event(event_type: str, at: datetime, session: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An event as Amplify Analytics' ``record`` sends it: empty maps, a Session without Duration."""
+    return {"EventType": event_type, "Timestamp": iso(at), "Attributes": {}, "Metrics": {}, "Session": session, **extra}
+
+
+def test_amplify_empty_flush_is_accepted_and_writes_nothing(pinpoint: Any, app_id: str) -> None:
+    endpoint_id = f"amplify-{short_id()}"
+    response = pinpoint.put_events(
+        ApplicationId=app_id, EventsRequest={"BatchItem": {endpoint_id: {"Endpoint": {}, "Events": {}}}}
+    )
+    assert response["EventsResponse"]["Results"] == {
+        endpoint_id: {"EndpointItemResponse": ACCEPTED, "EventsItemResponse": {}}
+    }
+    assert kpi_rows(pinpoint, app_id, "event-count") == []
+
+
+def test_amplify_sessions_without_duration_are_counted(pinpoint: Any, app_id: str) -> None:
+    """``_session.start`` then ``_session.stop`` with Session{Id, StartTimestamp, StopTimestamp} (no
+    Duration) and ``Endpoint: {}``: the session length comes from the two timestamps."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    stop = start + timedelta(seconds=90)
+    session_id = f"{short_id()}-{short_id()}"
+    endpoint_id = str(uuid.uuid4())
+    events = {
+        str(uuid.uuid4()): amplify_event("_session.start", start, {"Id": session_id, "StartTimestamp": iso(start)}),
+        str(uuid.uuid4()): amplify_event(
+            "add_to_cart",
+            start + timedelta(seconds=10),
+            {"Id": session_id, "StartTimestamp": iso(start)},
+            Attributes={"item": "hat"},
+            Metrics={"price": 12.5},
+        ),
+        str(uuid.uuid4()): amplify_event(
+            "_session.stop", stop, {"Id": session_id, "StartTimestamp": iso(start), "StopTimestamp": iso(stop)}
+        ),
+    }
+    response = pinpoint.put_events(
+        ApplicationId=app_id, EventsRequest={"BatchItem": {endpoint_id: {"Endpoint": {}, "Events": events}}}
+    )
+    result = response["EventsResponse"]["Results"][endpoint_id]
+    assert result["EventsItemResponse"] == dict.fromkeys(events, ACCEPTED)
+    assert single_value(kpi_rows(pinpoint, app_id, "session-count")) == 1
+    assert single_value(kpi_rows(pinpoint, app_id, "average-session-length")) == 90_000
+    assert single_value(kpi_rows(pinpoint, app_id, "event-count")) == 3
+    assert single_value(kpi_rows(pinpoint, app_id, "daily-active-endpoints-grouped-by-date")) == 1
+
+
+def test_amplify_endpoint_without_channel_or_address_with_events(pinpoint: Any, app_id: str) -> None:
+    """Amplify's first PutEvents carries its endpoint without ChannelType or Address. Depends on the
+    endpoints change that accepts such endpoints (issue 6, item 8); the events count either way."""
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    endpoint_id = str(uuid.uuid4())
+    endpoint = {
+        "Demographic": {"AppVersion": "1.0", "Locale": "en_US", "Make": "Apple", "Model": "iPhone", "Platform": "iOS"},
+        "Location": {"Country": "US"},
+        "Attributes": {},
+        "Metrics": {},
+        "User": {"UserId": "amplify-user", "UserAttributes": {}},
+    }
+    event_id = str(uuid.uuid4())
+    events = {event_id: amplify_event("_session.start", at, {"Id": short_id(), "StartTimestamp": iso(at)})}
+    response = pinpoint.put_events(
+        ApplicationId=app_id, EventsRequest={"BatchItem": {endpoint_id: {"Endpoint": endpoint, "Events": events}}}
+    )
+    result = response["EventsResponse"]["Results"][endpoint_id]
+    assert result["EventsItemResponse"] == {event_id: ACCEPTED}
+    assert single_value(kpi_rows(pinpoint, app_id, "session-count")) == 1
+    assert result["EndpointItemResponse"] == ACCEPTED
+    stored = pinpoint.get_endpoint(ApplicationId=app_id, EndpointId=endpoint_id)["EndpointResponse"]
+    assert stored["User"]["UserId"] == "amplify-user"
+    assert stored["Demographic"]["Platform"] == "iOS"
+
+
+def test_put_events_far_future_and_long_endpoint_ids_through_the_stock_client(pinpoint: Any, app_id: str) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    long_id, too_long = "L" * 300, "T" * 1000
+    response = pinpoint.put_events(
+        ApplicationId=app_id,
+        EventsRequest={
+            "BatchItem": {
+                long_id: {
+                    "Endpoint": {},
+                    "Events": {
+                        "ok": custom_event("tap", at),
+                        "far": custom_event("tap", datetime(9999, 1, 1, tzinfo=UTC)),
+                    },
+                },
+                too_long: {"Endpoint": {}, "Events": {"x": custom_event("tap", at)}},
+            }
+        },
+    )
+    results = response["EventsResponse"]["Results"]
+    assert results[long_id]["EventsItemResponse"]["ok"] == ACCEPTED
+    assert results[long_id]["EventsItemResponse"]["far"]["StatusCode"] == 400
+    assert results[long_id]["EventsItemResponse"]["far"]["Message"].startswith("Timestamp")
+    assert results[too_long]["EventsItemResponse"]["x"]["StatusCode"] == 400
+    assert single_value(kpi_rows(pinpoint, app_id, "event-count")) == 1

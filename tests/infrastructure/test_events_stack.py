@@ -53,7 +53,9 @@ STREAM_READ = {
     "kinesis:SubscribeToShard",
 }
 QUEUE_SEND = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}
-ANY_ROLE = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::*:role/*"]]}
+OWN_ACCOUNT_ROLES = {
+    "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]]
+}
 ARCHIVE_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
 ERROR_PREFIX = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
 
@@ -159,6 +161,7 @@ def test_process_events_environment(synth: Synthesized) -> None:
     assert set(env) == {
         *PROCESS_EVENTS_ENV,
         "RESOURCE_ARN_PREFIX",
+        "EVENT_STREAM_ACCOUNTS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
@@ -167,6 +170,8 @@ def test_process_events_environment(synth: Synthesized) -> None:
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     api_env = synth.resource(synth.api.api_function.function)["Properties"]["Environment"]["Variables"]
     assert env["RESOURCE_ARN_PREFIX"] == api_env["RESOURCE_ARN_PREFIX"]
+    # default: only the deployment's own account may hold event-stream roles and streams
+    assert env["EVENT_STREAM_ACCOUNTS"] == api_env["EVENT_STREAM_ACCOUNTS"] == {"Ref": "AWS::AccountId"}
 
 
 def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
@@ -191,7 +196,7 @@ def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
             "kms:GenerateDataKey*",
             "kms:ReEncrypt*",
         },
-        _key(ANY_ROLE): {"sts:AssumeRole"},  # customers' PutEventStream roles, any account
+        _key(OWN_ACCOUNT_ROLES): {"sts:AssumeRole"},  # PutEventStream roles, allowed accounts only
         _key(_arn(synth, processing.process_events.log_group)): {"logs:CreateLogStream", "logs:PutLogEvents"},
         _key("*"): {"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
     }
@@ -367,3 +372,20 @@ def test_local_mode_keeps_the_consumer_when_unsupported_types_are_stripped(synth
         "AWS::CloudWatch::Alarm",
         "AWS::SQS::QueuePolicy",
     }
+
+
+def test_event_stream_accounts_come_from_context() -> None:
+    from aws_cdk import App, Stack
+
+    from stacks.arns import event_stream_accounts
+
+    app = App(context={"event_stream_accounts": ["111111111111", "222222222222"]})
+    assert event_stream_accounts(Stack(app, "S")) == ["111111111111", "222222222222"]
+    with pytest.raises(ValueError, match="12-digit"):
+        event_stream_accounts(Stack(App(context={"event_stream_accounts": ["12"]}), "S"))
+
+
+def test_the_event_stream_principal_is_an_output(synth: Synthesized) -> None:
+    output = synth.template(synth.events)["Outputs"]["EventStreamPrincipal"]
+    role_id = synth.logical_id(synth.events.processing.process_events.role)
+    assert output["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}

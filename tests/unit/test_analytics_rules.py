@@ -61,13 +61,13 @@ def test_transaction_bound_covers_attributes() -> None:
     record = parse_record(
         {
             "event_type": "x",
-            "event_timestamp": 0,
+            "event_timestamp": 1_700_000_000_000,
             "application": {"app_id": "a"},
             "client": {"client_id": "e"},
             "attributes": {f"k{i}": "v" for i in range(40)},
         }
     )
-    assert max_new_keys(record) == 52  # still leaves room for the checkpoint in a 100-item transaction
+    assert max_new_keys(record) == 59  # still leaves room for the checkpoint in a 100-item transaction
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,35 @@ def test_transaction_bound_covers_attributes() -> None:
 def test_malformed_records_raise_value_error(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="event-stream record"):
         parse_record(data)
+
+
+def test_transient_errors_are_retried_whole_and_others_isolated() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, UpdateError, VerboseClientError
+
+    from homing.services.processing import transient
+
+    def client_error(code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": ""}}, "TransactWriteItems")
+
+    def cancelled(code: str) -> TransactWriteError:
+        cause = VerboseClientError(
+            {"Error": {"Code": "TransactionCanceledException", "Message": ""}},
+            "TransactWriteItems",
+            cancellation_reasons=[None, CancellationReason(code=code)],
+        )
+        return TransactWriteError("cancelled", cause=cause)
+
+    assert transient(client_error("ThrottlingException"))
+    assert transient(cancelled("ThrottlingError"))
+    assert transient(cancelled("TransactionConflict"))
+    assert transient(EndpointConnectionError(endpoint_url="http://x"))
+    wrapped = ValueError("wrapped")
+    wrapped.__cause__ = client_error("ProvisionedThroughputExceededException")
+    assert transient(wrapped)
+    assert transient(UpdateError("update", cause=client_error("ProvisionedThroughputExceededException")))
+    assert not transient(cancelled("ValidationError"))
+    assert not transient(UpdateError("update", cause=client_error("ValidationException")))
+    assert not transient(client_error("ValidationException"))
+    assert not transient(ValueError("a bug"))
+    assert not transient(OverflowError())

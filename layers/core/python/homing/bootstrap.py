@@ -98,7 +98,12 @@ class Services:
     def event_streams(self) -> EventStreamService:
         from homing.services.event_streams import EventStreamService
 
-        return EventStreamService(self.apps, self._event_stream_repo, clock=_utc_now)
+        return EventStreamService(
+            self.apps,
+            self._event_stream_repo,
+            clock=_utc_now,
+            allowed_accounts=self.settings.allowed_event_stream_accounts,
+        )
 
     @cached_property
     def kpis(self) -> KpiService:

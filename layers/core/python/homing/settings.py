@@ -28,6 +28,13 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
     cleanup_queue_url: str = ""
     cleanup_grace_seconds: int = 360
+    # Accounts whose roles and streams PutEventStream may name (default: the deployment's own).
+    event_stream_accounts: tuple[str, ...] = ()
+
+    @property
+    def allowed_event_stream_accounts(self) -> frozenset[str]:
+        own = self.resource_arn_prefix.rsplit(":", 1)[-1]
+        return frozenset(self.event_stream_accounts or (own,))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,4 +54,7 @@ class Settings:
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
             cleanup_queue_url=env.get("CLEANUP_QUEUE_URL", ""),
             cleanup_grace_seconds=int(env.get("CLEANUP_GRACE_SECONDS") or 360),
+            event_stream_accounts=tuple(
+                a.strip() for a in env.get("EVENT_STREAM_ACCOUNTS", "").split(",") if a.strip()
+            ),
         )

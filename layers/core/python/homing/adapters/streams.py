@@ -10,10 +10,28 @@ from typing import Any
 
 import boto3
 
+from homing.domain.events import external_id, partition_key
 from homing.observability import logger
 
 PUT_ATTEMPTS = 3
 MAX_BATCH = 500  # PutRecords and PutRecordBatch take at most 500 records
+MAX_BATCH_BYTES = 5 * 1024 * 1024 - 64 * 1024  # PutRecords takes at most 5 MiB (data + partition keys)
+
+
+def _chunks(sizes: Sequence[int]) -> list[list[int]]:
+    """Indexes grouped into PutRecords calls within both the record count and the byte limit."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i, size in enumerate(sizes):
+        if current and (len(current) == MAX_BATCH or used + size > MAX_BATCH_BYTES):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += size
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class KinesisPublisher:
@@ -27,8 +45,9 @@ class KinesisPublisher:
         pending = list(range(len(records)))
         for attempt in range(PUT_ATTEMPTS):
             failed: list[int] = []
-            for start in range(0, len(pending), MAX_BATCH):
-                chunk = pending[start : start + MAX_BATCH]
+            sizes = [len(records[i][1]) + len(records[i][0].encode()) for i in pending]
+            for positions in _chunks(sizes):
+                chunk = [pending[p] for p in positions]
                 response = self._client.put_records(
                     StreamName=self._stream,
                     Records=[{"PartitionKey": records[i][0], "Data": records[i][1]} for i in chunk],
@@ -56,7 +75,7 @@ class StreamForwarder:
         self, lookup: Callable[[str], tuple[str, str] | None], session_factory: Callable[[], Any] = boto3.Session
     ) -> None:
         self._lookup, self._session_factory = lookup, session_factory
-        self._clients: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._clients: dict[tuple[str, str, str], tuple[float, Any]] = {}
 
     def forward(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -68,18 +87,22 @@ class StreamForwarder:
                 continue
             arn, role = target
             try:
-                self._send(arn, role, app_records)
+                self._send(app_id, arn, role, app_records)
             except Exception:  # the customer's stream or role is broken: report, never block
                 logger.exception("event stream forwarding failed", extra={"application_id": app_id, "destination": arn})
 
-    def _client(self, arn: str, role: str) -> Any:
+    def _client(self, app_id: str, arn: str, role: str) -> Any:
         service = "firehose" if ":firehose:" in arn else "kinesis"
-        cached = self._clients.get((arn, role))
+        cached = self._clients.get((app_id, arn, role))
         if cached and cached[0] > time.time():
             return cached[1]
         region = arn.split(":")[3]
         sts = self._session_factory().client("sts", region_name=region)
-        creds = sts.assume_role(RoleArn=role, RoleSessionName="homing-event-stream")["Credentials"]
+        creds = sts.assume_role(
+            RoleArn=role,
+            RoleSessionName="homing-event-stream",
+            ExternalId=external_id(app_id),  # the role's trust policy binds it to this app
+        )["Credentials"]
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
@@ -87,11 +110,11 @@ class StreamForwarder:
             region_name=region,
         )
         client = session.client("firehose") if service == "firehose" else session.client("kinesis")
-        self._clients[(arn, role)] = (time.time() + 45 * 60, client)
+        self._clients[(app_id, arn, role)] = (time.time() + 45 * 60, client)
         return client
 
-    def _send(self, arn: str, role: str, records: list[dict[str, Any]]) -> None:
-        client = self._client(arn, role)
+    def _send(self, app_id: str, arn: str, role: str, records: list[dict[str, Any]]) -> None:
+        client = self._client(app_id, arn, role)
         name = arn.split("/", 1)[1]
         for start in range(0, len(records), MAX_BATCH):
             chunk = records[start : start + MAX_BATCH]
@@ -103,7 +126,8 @@ class StreamForwarder:
                 out = client.put_records(
                     StreamName=name,
                     Records=[
-                        {"PartitionKey": r["client"]["client_id"], "Data": d} for r, d in zip(chunk, data, strict=True)
+                        {"PartitionKey": partition_key(str(r["client"]["client_id"])), "Data": d}
+                        for r, d in zip(chunk, data, strict=True)
                     ],
                 )
                 failed = out.get("FailedRecordCount", 0)

@@ -14,6 +14,8 @@ Day numbers are days since 1970-01-01 (UTC); day items are keyed by their ISO da
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,6 +54,35 @@ UNIQUE_EMAIL_KINDS = {"opened", "clicked"}
 
 Key = tuple[str, str]
 
+# What a record must hold to be countable. PutEvents accepts narrower ranges (domain.events); these
+# bounds keep the day arithmetic (windows reach 30+ days past an event) and DynamoDB's numbers
+# (38 significant digits, ADD of rounded values) valid for any record that reaches the stream.
+MIN_EVENT_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_EVENT_MS = 32_503_680_000_000  # 3000-01-01T00:00:00Z
+MAX_METRIC = 1e15
+MAX_DURATION_MS = 10**13
+COUNTER_DECIMALS = 6  # counters add values rounded to this many decimals: sums stay exact in DynamoDB
+MAX_SORT_KEY_BYTES = 1024
+MAX_KEY_PART_BYTES = 400
+
+
+def bounded(text: str, max_bytes: int = MAX_KEY_PART_BYTES) -> str:
+    """``text`` if it fits in a key part, else a digest of it: a stable stand-in for ids too long
+    for DynamoDB's key limits (sort keys ≤ 1,024 bytes, partition keys ≤ 2,048)."""
+    if len(text.encode("utf-8", "surrogatepass")) <= max_bytes:
+        return text
+    return "~sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _escape(text: str) -> str:
+    """Only what would be mistaken for a separator: unquote() reads these and the older, fully
+    percent-encoded names alike, and key parts stay short (a 200-character value fits a sort key)."""
+    return text.replace("%", "%25").replace("#", "%23")
+
+
+def counter_value(value: float) -> float:
+    return round(value, COUNTER_DECIMALS)
+
 
 def day_number(ms: int) -> int:
     return ms // DAY_MS
@@ -74,46 +105,61 @@ def app_day(app: str, day: int) -> Key:
     return (f"APP#{app}", day_iso(day))
 
 
+VALUE_COUNTER = "n"
+
+
+def app_value_key(day_key: Key, name: str) -> Key:
+    """Counters named after user data (``demo:model:<value>``, ``evt:<type>``, ``bycmp:<campaign>:…``,
+    per-country SMS counters) live in an item each, ``APV#<app>`` / ``<date>#<name>``, not on the app's
+    day item: their number is unbounded, and one item holds at most 400 KB. KPIs read both as one."""
+    pk, day = day_key
+    return ("APV#" + pk[len("APP#") :], f"{day}#{bounded(name, MAX_SORT_KEY_BYTES - 16)}")
+
+
 def campaign_day(app: str, campaign: str, day: int) -> Key:
-    return (f"CMP#{app}#{campaign}", day_iso(day))
+    return (f"CMP#{app}#{bounded(campaign, 1024)}", day_iso(day))
 
 
 def journey_day(app: str, journey: str, day: int) -> Key:
-    return (f"JNY#{app}#{journey}", day_iso(day))
+    return (f"JNY#{app}#{bounded(journey, 1024)}", day_iso(day))
 
 
 def event_day(app: str, event_type: str, day: int) -> Key:
-    return (f"EVT#{app}#{event_type}", day_iso(day))
+    return (f"EVT#{app}#{bounded(event_type, 1024)}", day_iso(day))
 
 
 def event_values_key(app: str, event_type: str, day: int, attribute: str, value: str) -> Key:
     """The attribute name is percent-encoded so that ``#`` in it cannot be mistaken for the separator."""
-    return (f"EVA#{app}#{event_type}", f"{day_iso(day)}#{quote(attribute, safe='')}#{value}")
+    sk = f"{day_iso(day)}#{_escape(attribute)}#{value}"
+    if len(sk.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:
+        sk = f"{day_iso(day)}#{bounded(_escape(attribute))}#{bounded(value)}"
+    return (f"EVA#{app}#{bounded(event_type, 1024)}", sk)
 
 
 def endpoint_activity_key(app: str, endpoint_id: str) -> Key:
-    return (f"EPA#{app}", endpoint_id.lower())
+    return (f"EPA#{app}", bounded(endpoint_id.lower(), MAX_SORT_KEY_BYTES))
 
 
 def user_activity_key(app: str, user_id: str) -> Key:
-    return (f"USA#{app}", user_id)
+    return (f"USA#{app}", bounded(user_id, MAX_SORT_KEY_BYTES))
 
 
 def message_marker_key(app: str, message_id: str) -> Key:
-    return (f"MSG#{app}", message_id)
+    return (f"MSG#{app}", bounded(message_id, MAX_SORT_KEY_BYTES))
 
 
 def delivery_marker_key(app: str, campaign: str, endpoint_id: str) -> Key:
-    return (f"CDE#{app}#{campaign}", endpoint_id.lower())
+    return (f"CDE#{app}#{bounded(campaign, 1024)}", bounded(endpoint_id.lower(), MAX_SORT_KEY_BYTES))
 
 
 def timeline_key(app: str, event_type: str, day: int) -> str:
-    return f"FT#{app}#{event_type}#{day_iso(day)}"
+    return f"FT#{app}#{bounded(event_type, 1024)}#{day_iso(day)}"
 
 
 def timeline_entry(r: Record) -> tuple[str, str, dict[str, Any]]:
     """One funnel timeline item per event, keyed so that writing it twice changes nothing."""
-    sk = f"{quote(r.endpoint_id.lower(), safe='')}#{r.timestamp_ms:013d}#{quote(r.event_id, safe='')}"
+    endpoint = bounded(quote(r.endpoint_id.lower(), safe=""))
+    sk = f"{endpoint}#{r.timestamp_ms:013d}#{bounded(quote(r.event_id, safe=''))}"
     return timeline_key(r.app_id, r.event_type, r.day), sk, {"a": r.attributes, "u": r.user_id or ""}
 
 
@@ -151,40 +197,74 @@ class Record:
         return day_number(self.timestamp_ms)
 
 
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+    number = float(value)  # OverflowError for ints past a double: caught by the caller
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} is out of range")
+    return number
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string")
+    return value
+
+
 def parse_record(data: dict[str, Any]) -> Record:
-    """Validate a stream record; raises ValueError for a malformed one (reported as a batch item failure)."""
+    """Validate a stream record; raises ValueError for one that cannot be counted (reported as a
+    batch item failure). Everything a record carries is checked here, so counting it cannot fail."""
     try:
-        app = data["application"]["app_id"]
-        endpoint_id = data["client"]["client_id"]
-        event_type = data["event_type"]
-        ts = int(data["event_timestamp"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"not an event-stream record: missing or invalid {exc}") from None
-    if not all(isinstance(v, str) and v for v in (app, endpoint_id, event_type)):
-        raise ValueError("not an event-stream record: app_id, client_id and event_type must be strings")
-    attributes = data.get("attributes") or {}
-    metrics = data.get("metrics") or {}
-    if not isinstance(attributes, dict) or not isinstance(metrics, dict):
-        raise ValueError("attributes and metrics must be maps")
-    event_id = str(data.get("event_id") or f"{endpoint_id}:{event_type}:{ts}")
-    return Record(
-        app_id=app,
-        endpoint_id=endpoint_id,
-        event_id=event_id,
-        event_type=event_type,
-        timestamp_ms=ts,
-        attributes={str(k): str(v) for k, v in attributes.items()},
-        metrics={str(k): float(v) for k, v in metrics.items()},
-        session=data.get("session") or {},
-        endpoint=data.get("endpoint") or {},
-    )
+        app = _text(data["application"]["app_id"], "app_id")
+        endpoint_id = _text(data["client"]["client_id"], "client_id")
+        event_type = _text(data["event_type"], "event_type")
+        ts = int(_number(data["event_timestamp"], "event_timestamp", MIN_EVENT_MS, MAX_EVENT_MS))
+        attributes = data.get("attributes") or {}
+        metrics = data.get("metrics") or {}
+        session = data.get("session") or {}
+        endpoint = data.get("endpoint") or {}
+        if not all(isinstance(m, dict) for m in (attributes, metrics, session, endpoint)):
+            raise ValueError("attributes, metrics, session and endpoint must be maps")
+        clean_session: dict[str, Any] = {}
+        for name, high in (
+            ("duration", MAX_DURATION_MS),
+            ("start_timestamp", MAX_EVENT_MS),
+            ("stop_timestamp", MAX_EVENT_MS),
+        ):
+            if session.get(name) is not None:
+                clean_session[name] = int(_number(session[name], f"session.{name}", -high, high))
+        if session.get("session_id") is not None:
+            clean_session["session_id"] = str(session["session_id"])
+        user = endpoint.get("User") or {}
+        if not isinstance(user, dict) or not isinstance(user.get("UserId") or "", str):
+            raise ValueError("endpoint.User.UserId must be a string")
+        for group, _ in DEMOGRAPHICS.values():
+            if not isinstance(endpoint.get(group) or {}, dict):
+                raise ValueError(f"endpoint.{group} must be a map")
+        return Record(
+            app_id=app,
+            endpoint_id=endpoint_id,
+            event_id=str(data.get("event_id") or f"{endpoint_id}:{event_type}:{ts}"),
+            event_type=event_type,
+            timestamp_ms=ts,
+            attributes={str(k): str(v) for k, v in attributes.items()},
+            metrics={str(k): _number(v, f"metrics.{k}", -MAX_METRIC, MAX_METRIC) for k, v in metrics.items()},
+            session=clean_session,
+            endpoint=endpoint,
+        )
+    except KeyError as exc:
+        raise ValueError(f"not an event-stream record: missing {exc}") from None
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ValueError(f"not an event-stream record: {exc}") from None
 
 
 def max_new_keys(r: Record) -> int:
     """An upper bound on the items one record can add to a transaction: app day, retention cohort
     day, two MAU window ends for each of endpoint and user, event day, campaign/journey day, four
-    state items, and one item per attribute value."""
-    return 12 + len(r.attributes)
+    state items, one item per attribute value, and the app's value counters (app_value_key): six
+    demographics and the event type for app events, fewer for engagement events."""
+    return 12 + 7 + len(r.attributes)  # + value counters: 6 demographics and the event type at most
 
 
 def is_activity(event_type: str) -> bool:
@@ -212,6 +292,8 @@ class Writes:
     timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def add(self, key: Key, name: str, value: float = 1.0) -> None:
+        if ":" in name and key[0].startswith("APP#"):
+            key, name = app_value_key(key, name), VALUE_COUNTER
         self.counters[key][name] += value
 
     def keys(self) -> set[Key]:
@@ -295,7 +377,7 @@ class Aggregator:
                 duration = int(r.session["stop_timestamp"]) - int(r.session["start_timestamp"])
             if duration is not None and duration >= 0:
                 w.add(app, "session_stops")
-                w.add(app, "session_ms", float(duration))
+                w.add(app, "session_ms", float(min(duration, MAX_DURATION_MS)))
         ep_key = endpoint_activity_key(r.app_id, r.endpoint_id)
         ep = self._get(ep_key)
         if day not in ep.days:
@@ -342,7 +424,7 @@ class Aggregator:
         self.writes.add(key, "count")
         self.writes.add(app_day(r.app_id, r.day), f"evt:{r.event_type}")
         for name, value in r.metrics.items():
-            self.writes.add(key, f"sum:{name}", value)
+            self.writes.add(key, f"sum:{name}", counter_value(value))
             self.writes.add(key, f"n:{name}")
             mk = (key, name)
             self.writes.minima[mk] = min(value, self.writes.minima.get(mk, value))
@@ -390,7 +472,7 @@ class Aggregator:
         price = r.metrics.get("price_in_millicents_usd")
         if a.get("campaign_id"):
             if price is not None:
-                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), "sms_spend", price)
+                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), "sms_spend", counter_value(price))
             return
         if a.get("journey_id"):
             return
@@ -399,6 +481,9 @@ class Aggregator:
             parts = float(a.get("number_of_message_parts") or 1)
         except ValueError:
             parts = 1.0
+        if not 0 <= parts <= 1000:  # "nan", "1e400" and the like: an SMS has a few parts
+            parts = 1.0
+        parts = counter_value(parts)
         kind = {"_SMS.BUFFERED": "sent", "_SMS.SEND": "sent", "_SMS.SUCCESS": "delivered"}.get(r.event_type)
         if kind:
             for suffix in ("", f":{country}"):
@@ -407,7 +492,7 @@ class Aggregator:
         if r.event_type == "_SMS.FAILURE":
             w.add(key, f"txn_sms_error:{a.get('record_status') or 'UNKNOWN'}")
         if price is not None:
-            w.add(key, f"txn_sms_price:{country}", price)
+            w.add(key, f"txn_sms_price:{country}", counter_value(price))
             w.add(key, f"txn_sms_priced:{country}")
             w.add(key, f"txn_sms_priced_parts:{country}", parts)
 

@@ -9,14 +9,41 @@ report Pinpoint's app-event records carry it too).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from homing.codec import dump
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import Endpoint, EndpointRequest
 from homing.domain.timestamps import parse_timestamp
+
+# What PutEvents accepts beyond Pinpoint's documented quotas, so that every accepted event can be
+# counted (docs/decisions.md, "Events that cannot poison"):
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)  # before any Pinpoint app; catches clocks reset to 1970
+FUTURE_SKEW = timedelta(hours=24)  # device clocks run ahead, and local times sent without a zone (≤ 14 h)
+MAX_METRIC = 1e15  # |value|; sums stay exact within DynamoDB's 38 significant digits
+MAX_SESSION_MS = 366 * 86_400_000
+MAX_PARTITION_KEY = 256  # Kinesis partition keys are 1-256 Unicode characters
+
+
+def partition_key(endpoint_id: str) -> str:
+    """The Kinesis partition key of an endpoint's events: the same for every spelling of the id
+    (ids are case-insensitive), so an endpoint's events stay on one shard in order, and within
+    Kinesis's 256 characters for any valid id (up to 512 bytes) — long ids are hashed."""
+    key = endpoint_id.lower()
+    if len(key) <= MAX_PARTITION_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def external_id(app_id: str) -> str:
+    """The ``sts:ExternalId`` Homing sends when it assumes an app's event-stream role: the app id,
+    which the customer's trust policy requires, so a caller of another app cannot make Homing use
+    that role (the confused deputy)."""
+    return app_id
 
 
 @dataclass
@@ -58,36 +85,66 @@ def to_ms(value: str, field: str) -> int:
     return int(parse_timestamp(value, field).timestamp() * 1000)
 
 
-def check_event(event: Event, quotas: Quotas = QUOTAS) -> None:
+def _utf8(value: str, field: str) -> None:
+    """Lone surrogates survive JSON but not UTF-8: DynamoDB, Kinesis consumers and Athena need UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{field} must be valid Unicode (no unpaired surrogates)") from None
+
+
+def check_time(value: str, field: str, now: datetime) -> datetime:
+    """An event time Homing can count: from 2000 to 24 hours ahead of the server's clock."""
+    at = parse_timestamp(value, field)
+    if not EARLIEST_EVENT <= at <= now + FUTURE_SKEW:
+        raise BadRequest(
+            f"{field} must be between {EARLIEST_EVENT.date().isoformat()} and 24 hours from now ({value} given)"
+        )
+    return at
+
+
+def check_event(event: Event, quotas: Quotas = QUOTAS, now: datetime | None = None) -> None:
     """Raise BadRequest with Pinpoint-style text when one event breaks a limit (only that event is rejected)."""
+    now = now or datetime.now(UTC)
     if not event.event_type or not event.event_type.strip():
         raise BadRequest("EventType is required")
     if len(event.event_type) > quotas.event_type_length:
         raise BadRequest(f"EventType must be at most {quotas.event_type_length} characters")
+    _utf8(event.event_type, "EventType")
     if not event.timestamp:
         raise BadRequest("Timestamp is required")
-    parse_timestamp(event.timestamp, "Timestamp")
+    check_time(event.timestamp, "Timestamp", now)
     attributes, metrics = event.attributes or {}, event.metrics or {}
     if len(attributes) + len(metrics) > quotas.event_keys:
         raise BadRequest(f"Number of attributes per event submitted should be less than {quotas.event_keys}.")
     for name, value in attributes.items():
+        _utf8(name, "Attributes (a name)")
         if not name or len(name) > quotas.event_key_length:
             raise BadRequest(f"Attributes.{name}: attribute names are 1-{quotas.event_key_length} characters")
+        _utf8(value, f"Attributes.{name}")
         if len(value) > quotas.event_attribute_value_length:
             raise BadRequest(f"Attributes.{name}: values are at most {quotas.event_attribute_value_length} characters")
-    for name in metrics:
+    for name, number in metrics.items():
+        _utf8(name, "Metrics (a name)")
         if not name or len(name) > quotas.event_key_length:
             raise BadRequest(f"Metrics.{name}: metric names are 1-{quotas.event_key_length} characters")
+        if not -MAX_METRIC <= number <= MAX_METRIC:
+            raise BadRequest(f"Metrics.{name}: values must be between -1e15 and 1e15")
+    for field_name in ("app_package_name", "app_title", "app_version_code", "client_sdk_version", "sdk_name"):
+        text = getattr(event, field_name)
+        if text is not None:
+            _utf8(text, "".join(part.capitalize() for part in field_name.split("_")))
     if event.session is not None:
         if not event.session.id:
             raise BadRequest("Session.Id is required")
+        _utf8(event.session.id, "Session.Id")
         if not event.session.start_timestamp:
             raise BadRequest("Session.StartTimestamp is required")
-        parse_timestamp(event.session.start_timestamp, "Session.StartTimestamp")
+        check_time(event.session.start_timestamp, "Session.StartTimestamp", now)
         if event.session.stop_timestamp:
-            parse_timestamp(event.session.stop_timestamp, "Session.StopTimestamp")
-        if event.session.duration is not None and event.session.duration < 0:
-            raise BadRequest("Session.Duration must not be negative")
+            check_time(event.session.stop_timestamp, "Session.StopTimestamp", now)
+        if event.session.duration is not None and not 0 <= event.session.duration <= MAX_SESSION_MS:
+            raise BadRequest(f"Session.Duration must be 0 to {MAX_SESSION_MS} milliseconds (366 days)")
     if len(json.dumps(dump(event)).encode()) > quotas.event_size_bytes:
         raise BadRequest("The event exceeds the maximum event size of 1,000 KB")
 

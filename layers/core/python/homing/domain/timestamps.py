@@ -11,7 +11,7 @@ def parse_timestamp(value: str, field: str) -> datetime:
     """Parse an ISO 8601 timestamp; one without a zone is UTC, so every result can be compared."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         raise BadRequest(f"{field} must be an ISO 8601 timestamp") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

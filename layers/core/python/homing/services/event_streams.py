@@ -10,6 +10,7 @@ from homing.adapters.dynamodb.repositories import EventStreamRepository
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.model import EventStream
 from homing.domain.timestamps import iso_now
+from homing.observability import logger
 from homing.services.apps import AppService
 
 STREAM_ARN = re.compile(
@@ -18,9 +19,24 @@ STREAM_ARN = re.compile(
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
+def arn_account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
 class EventStreamService:
-    def __init__(self, apps: AppService, repo: EventStreamRepository, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        apps: AppService,
+        repo: EventStreamRepository,
+        *,
+        clock: Callable[[], datetime],
+        allowed_accounts: frozenset[str] = frozenset(),
+    ) -> None:
         self._apps, self._repo, self._clock = apps, repo, clock
+        self._allowed = allowed_accounts
+
+    def allowed(self, arn: str) -> bool:
+        return arn_account(arn) in self._allowed
 
     def put(self, app_id: str, destination: str | None, role: str | None, caller: str | None) -> EventStream:
         self._apps.require(app_id)
@@ -30,6 +46,11 @@ class EventStreamService:
             )
         if not role or not ROLE_ARN.match(role):
             raise BadRequest("RoleArn must be the ARN of an IAM role")
+        accounts = ", ".join(sorted(self._allowed))
+        if not self.allowed(destination):
+            raise BadRequest(f"DestinationStreamArn must be in an allowed account ({accounts})")
+        if not self.allowed(role):
+            raise BadRequest(f"RoleArn must be in an allowed account ({accounts})")
         stream = EventStream(app_id, destination, role, iso_now(self._clock()), caller)
         self._repo.put(stream)
         return stream
@@ -48,6 +69,12 @@ class EventStreamService:
 
     def target(self, app_id: str) -> tuple[str, str] | None:
         """(destination ARN, role ARN) for process_events: one read per app and batch, so a change
-        made with PutEventStream or DeleteEventStream applies from the next batch on."""
+        made with PutEventStream or DeleteEventStream applies from the next batch on. A stream
+        registered before its account was disallowed is not used."""
         stream = self._repo.get(app_id)
-        return None if stream is None else (stream.destination_stream_arn, stream.role_arn)
+        if stream is None:
+            return None
+        if not (self.allowed(stream.destination_stream_arn) and self.allowed(stream.role_arn)):
+            logger.warning("event stream in a disallowed account skipped", extra={"application_id": app_id})
+            return None
+        return stream.destination_stream_arn, stream.role_arn

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from homing.adapters.dynamodb.repositories import CatalogRepository
 from homing.domain.endpoints import validate_endpoint_id
 from homing.domain.errors import BadRequest, HomingError
-from homing.domain.events import EventsBatch, check_event, is_custom, stream_record
+from homing.domain.events import EventsBatch, check_event, is_custom, partition_key, stream_record
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import Endpoint
 from homing.services.apps import AppService
@@ -22,6 +22,25 @@ from homing.services.endpoints import EndpointService
 
 EVENT_TYPE_KIND = "event#"  # catalogue entries for custom event types: event#<type>
 ACCEPTED = {"StatusCode": 202, "Message": "Accepted"}
+
+
+def check_endpoint_id(endpoint_id: str) -> None:
+    field = "BatchItem key (endpoint id)"
+    try:
+        endpoint_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{field} must be valid Unicode (no unpaired surrogates)") from None
+    validate_endpoint_id(endpoint_id, field)
+
+
+def check_event_id(event_id: str) -> None:
+    field = "Events key (event id)"
+    try:
+        event_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{field} must be valid Unicode (no unpaired surrogates)") from None
+    if not event_id:
+        raise BadRequest(f"{field} must not be empty")
 
 
 class EventPublisher(Protocol):
@@ -48,18 +67,27 @@ class EventService:
         total = sum(len(item.events) for item in batch.values())
         if total > self._quotas.events_per_request:
             raise BadRequest(f"BatchItem: at most {self._quotas.events_per_request} events per request ({total} sent)")
-        arrival = int(self._clock().timestamp() * 1000)
+        now = self._clock()
+        arrival = int(now.timestamp() * 1000)
         results: dict[str, Any] = {}
         pending: list[tuple[str, str, bytes]] = []  # (endpoint id, event id, record)
         known_types: set[str] | None = None
         new_types: set[str] = set()
         for endpoint_id, item in batch.items():
-            endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
             events_result: dict[str, Any] = {}
+            try:
+                check_endpoint_id(endpoint_id)
+            except BadRequest as exc:  # no key to count its events under: the item is refused whole
+                refused = {"StatusCode": 400, "Message": exc.message}
+                results[endpoint_id] = {"EndpointItemResponse": refused, "EventsItemResponse": events_result}
+                events_result.update(dict.fromkeys(item.events, refused))
+                continue
+            endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
             results[endpoint_id] = {"EndpointItemResponse": endpoint_result, "EventsItemResponse": events_result}
             for event_id, event in item.events.items():
                 try:
-                    check_event(event, self._quotas)
+                    check_event_id(event_id)
+                    check_event(event, self._quotas, now)
                     assert event.event_type is not None
                     if is_custom(event.event_type):
                         if known_types is None:
@@ -86,7 +114,7 @@ class EventService:
                 # One JSON object per line: Firehose concatenates records, this keeps the archive NDJSON.
                 pending.append((endpoint_id, event_id, (json.dumps(record, separators=(",", ":")) + "\n").encode()))
         if pending:
-            stored = self._publisher().publish([(endpoint_id, data) for endpoint_id, _, data in pending])
+            stored = self._publisher().publish([(partition_key(endpoint_id), data) for endpoint_id, _, data in pending])
             for (endpoint_id, event_id, _), ok in zip(pending, stored, strict=True):
                 results[endpoint_id]["EventsItemResponse"][event_id] = (
                     ACCEPTED if ok else {"StatusCode": 500, "Message": "The event could not be stored; retry it"}
@@ -100,7 +128,6 @@ class EventService:
     ) -> tuple[Endpoint | None, dict[str, Any]]:
         """Create or update the item's endpoint; events are accepted even when this fails."""
         try:
-            validate_endpoint_id(endpoint_id, "BatchItem key (endpoint id)")
             if item.endpoint is None:
                 return self._endpoints.find(app_id, endpoint_id), ACCEPTED
             endpoint = self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id, app_checked=True)

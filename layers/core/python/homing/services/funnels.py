@@ -11,14 +11,14 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.domain.analytics import day_number, timeline_key
 from homing.domain.errors import BadRequest
-from homing.domain.timestamps import parse_timestamp
 from homing.services.apps import AppService
+from homing.services.kpis import check_range_time
 
 MAX_STEPS = 10
 MAX_DAYS = 31
@@ -42,7 +42,8 @@ class Funnel:
     count_by: str = "ENDPOINT"
 
 
-def parse_funnel(body: dict[str, Any]) -> Funnel:
+def parse_funnel(body: dict[str, Any], now: datetime | None = None) -> Funnel:
+    now = now or datetime.now(UTC)
     raw_steps = body.get("Steps")
     if not isinstance(raw_steps, list) or not 2 <= len(raw_steps) <= MAX_STEPS:
         raise BadRequest(f"Steps must be a list of 2 to {MAX_STEPS} steps")
@@ -56,7 +57,7 @@ def parse_funnel(body: dict[str, Any]) -> Funnel:
         ):
             raise BadRequest(f"Steps[{i}].Attributes must map attribute names to lists of values")
         steps.append(Step(raw["EventType"], attrs))
-    start, end = _time(body.get("StartTime"), "StartTime"), _time(body.get("EndTime"), "EndTime")
+    start, end = _time(body.get("StartTime"), "StartTime", now), _time(body.get("EndTime"), "EndTime", now)
     if end < start:
         raise BadRequest("StartTime must be before EndTime")
     if end - start > timedelta(days=MAX_DAYS):
@@ -70,10 +71,10 @@ def parse_funnel(body: dict[str, Any]) -> Funnel:
     return Funnel(steps, start, end, timedelta(minutes=window), count_by)
 
 
-def _time(value: Any, name: str) -> datetime:
+def _time(value: Any, name: str, now: datetime) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"{name} is required (ISO 8601)")
-    return parse_timestamp(value, name)
+    return check_range_time(value, name, now)
 
 
 def reached(occurrences: list[list[int]], start_ms: int, end_ms: int, window_ms: int) -> int:

@@ -17,8 +17,18 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
-from homing.domain.analytics import RETENTION_DAYS, day_from_iso, day_iso, day_number
+from homing.domain.analytics import (
+    RETENTION_DAYS,
+    campaign_day,
+    day_from_iso,
+    day_iso,
+    day_number,
+    event_day,
+    event_values_key,
+    journey_day,
+)
 from homing.domain.errors import BadRequest
+from homing.domain.events import EARLIEST_EVENT, FUTURE_SKEW
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.timestamps import parse_timestamp
 from homing.services.apps import AppService
@@ -58,6 +68,15 @@ def _group(key: str, value: str) -> dict[str, str]:
 
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
+
+
+def check_range_time(value: str, field: str, now: datetime) -> datetime:
+    """A range bound within what Homing stores: events are counted from 2000 to a day ahead of now
+    (domain.events), so a bound outside that can only be a mistake: 400, not an empty answer."""
+    at = parse_timestamp(value, field)
+    if not EARLIEST_EVENT <= at <= now + FUTURE_SKEW:
+        raise BadRequest(f"{field} must be between {EARLIEST_EVENT.date().isoformat()} and 24 hours from now")
+    return at
 
 
 def pascal_key(kpi_name: str) -> str:
@@ -277,8 +296,10 @@ class KpiService:
         ranges up to 366 days.
         """
         now = self._clock()
-        end_at = parse_timestamp(end, "end-time") if end else now
-        start_at = parse_timestamp(start, "start-time") if start else end_at - timedelta(days=self._quotas.kpi_max_days)
+        end_at = check_range_time(end, "end-time", now) if end else now
+        start_at = (
+            check_range_time(start, "start-time", now) if start else end_at - timedelta(days=self._quotas.kpi_max_days)
+        )
         if start_at > end_at:
             raise BadRequest("start-time must be before end-time")
         max_days = 366 if homing_kpi else self._quotas.kpi_max_days
@@ -331,7 +352,7 @@ class KpiService:
     ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
-        days = self._days(f"CMP#{app_id}#{campaign_id}", rng)
+        days = self._days(campaign_day(app_id, campaign_id, 0)[0], rng)
         base, group = _split(kpi)
         allowed: dict[str, set[str | None]] = {
             "hard-bounce-rate": {None, "campaign-activity"},
@@ -363,7 +384,7 @@ class KpiService:
     ) -> tuple[Range, list[Row]]:
         self._apps.require(app_id)
         rng = self.range(start, end, homing_kpi=False)
-        days = self._days(f"JNY#{app_id}#{journey_id}", rng)
+        days = self._days(journey_day(app_id, journey_id, 0)[0], rng)
         m = re.fullmatch(r"journey-emails-([a-z]+)", kpi) or re.fullmatch(
             r"emails-([a-z]+)-grouped-by-journey-activity", kpi
         )
@@ -479,7 +500,7 @@ class KpiService:
 
     def _mau(self, app_id: str, who: str, rng: Range) -> dict[str, float]:
         """Rolling 30-day actives per day: the running sum of the +1/-1 window deltas since the app began."""
-        history = self._repo.counters(f"APP#{app_id}", "0000", day_iso(rng.last_day))
+        history = self._repo.counters(f"APP#{app_id}", "0000", day_iso(rng.last_day), values=False)
         running, out = 0.0, {}
         deltas = {day_from_iso(d): c.get(f"mau_{who}_delta", 0.0) for d, c in history.items()}
         for day in sorted(deltas):
@@ -534,8 +555,10 @@ def _row(key: str, value: float, grouped_bys: list[dict[str, str]] | None) -> Ro
 def event_stats(repo: AnalyticsRepository, app_id: str, event_type: str, rng: Range) -> dict[str, object]:
     """Homing extension: one custom event type over a range: counts per day, per attribute value,
     and each metric's sum, count, min, max and average."""
-    days = repo.counters(f"EVT#{app_id}#{event_type}", day_iso(rng.first_day), day_iso(rng.last_day))
-    values = repo.counters(f"EVA#{app_id}#{event_type}", day_iso(rng.first_day), day_iso(rng.last_day) + "#\uffff")
+    # the same (bounded) keys process_events writes: any id from a path is a valid key
+    days = repo.counters(event_day(app_id, event_type, 0)[0], day_iso(rng.first_day), day_iso(rng.last_day))
+    values_pk = event_values_key(app_id, event_type, 0, "", "")[0]
+    values = repo.counters(values_pk, day_iso(rng.first_day), day_iso(rng.last_day) + "#\uffff")
     attributes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for sk, counters in values.items():
         _, name, value = sk.split("#", 2)

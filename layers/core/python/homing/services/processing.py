@@ -6,7 +6,10 @@ one DynamoDB transaction that adds the chunk's counters, writes the state items 
 the checkpoint from the value read to the chunk's last sequence number. A replayed record is at or
 below the checkpoint and is skipped; a chunk whose transaction fails changed nothing. Malformed
 records are reported as batch item failures every time they are seen (so they reach the on-failure
-destination) and never block the records around them.
+destination) and never block the records around them. A record whose counting fails (other than on
+a transient AWS error, which fails the batch for a whole retry) is found by bisecting its chunk and
+skipped: the checkpoint moves past it, the checkpoint item remembers it, and it is reported as a
+failure on this and every replay, while the records around it are counted once.
 """
 
 from __future__ import annotations
@@ -18,12 +21,47 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from homing.adapters.dynamodb.analytics import AnalyticsRepository, CheckpointMoved
 from homing.domain.analytics import Aggregator, Record, max_new_keys, parse_record
 from homing.observability import logger
 
 MAX_TRANSACTION_ITEMS = 99  # DynamoDB transactions hold at most 100 items; one is the checkpoint
 ATTEMPTS = 5
+Item = tuple[int, str, Record, dict[str, Any]]  # (sequence as a number, sequence, parsed, raw record)
+TRANSIENT = {
+    "InternalServerError",
+    "ItemCollectionSizeLimitExceededException",
+    "LimitExceededException",
+    "ProvisionedThroughputExceeded",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ThrottlingError",
+    "ThrottlingException",
+    "TransactionConflict",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+}
+
+
+def transient(exc: BaseException) -> bool:
+    """An AWS error that a retry of the same batch can get past (throttling, conflicts, outages);
+    anything else is a property of the records and is isolated instead."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BotoCoreError | ConnectionError | TimeoutError):
+            return True
+        codes = {getattr(seen, "cause_response_code", None)}
+        if isinstance(seen, ClientError):
+            codes.add(seen.response.get("Error", {}).get("Code"))
+        codes |= {getattr(r, "code", None) for r in getattr(seen, "cancellation_reasons", None) or () if r}
+        if codes & TRANSIENT:
+            return True
+        wrapped = getattr(seen, "cause", None)  # PynamoDB keeps botocore's error here
+        seen = wrapped if isinstance(wrapped, BaseException) else (seen.__cause__ or seen.__context__)
+    return False
 
 
 @dataclass(frozen=True)
@@ -55,39 +93,78 @@ class ProcessingService:
     def process(self, records: Sequence[StreamRecord]) -> list[str]:
         """Count and forward a batch; returns the sequence numbers of the records that failed."""
         failures: list[str] = []
-        by_shard: dict[str, list[tuple[int, str, Record, dict[str, Any]]]] = defaultdict(list)
+        by_shard: dict[str, list[Item]] = defaultdict(list)
         for rec in records:
             try:
                 data = json.loads(rec.data)
                 if not isinstance(data, dict):
                     raise ValueError("a record must be a JSON object")
+                if b"\\u" in rec.data:  # escaped text: refuse lone surrogates, which UTF-8 cannot store
+                    json.dumps(data, ensure_ascii=False).encode("utf-8")
                 by_shard[rec.shard].append((int(rec.sequence), rec.sequence, parse_record(data), data))
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeError, RecursionError) as exc:
                 logger.warning("malformed event record", extra={"sequence": rec.sequence, "reason": str(exc)[:200]})
                 failures.append(rec.sequence)
         if self._live_apps is not None:  # a deleted app's records are dropped: nothing is counted afresh
             live = self._live_apps({i[2].app_id for items in by_shard.values() for i in items})
             by_shard = {shard: [i for i in items if i[2].app_id in live] for shard, items in by_shard.items()}
         for shard, items in by_shard.items():
-            self._process_shard(shard, sorted(items, key=lambda i: i[0]))
-        return failures
+            failures += self._process_shard(shard, sorted(items, key=lambda i: i[0]))
+        return sorted(failures, key=int)
 
-    def _process_shard(self, shard: str, items: list[tuple[int, str, Record, dict[str, Any]]]) -> None:
-        previous = self._repo.checkpoint(shard)
+    def _process_shard(self, shard: str, items: list[Item]) -> list[str]:
+        previous, skipped = self._repo.checkpoint_state(shard)
+        again = [seq for _, seq, _, _ in items if seq in skipped]  # uncountable: reported on every replay
         fresh = [i for i in items if previous is None or i[0] > int(previous)]
         if not fresh:
-            return
+            return again
         self._forwarder.forward([(r.app_id, data) for _, _, r, data in fresh])
+        return again + self._count_isolating(shard, previous, fresh)
+
+    def _count_isolating(self, shard: str, previous: str | None, items: list[Item]) -> list[str]:
+        """Count ``items`` in order; a chunk that fails for a reason other than a transient AWS error
+        is bisected down to the record that fails, which is skipped (the checkpoint moves past it and
+        it is remembered as failed), so the records around it are still counted, exactly once."""
         for _ in range(ATTEMPTS):
             try:
-                self._count(shard, previous, fresh)
-                return
+                self._count(shard, previous, items)
+                return []
             except CheckpointMoved:  # a concurrent writer changed a user's state or the checkpoint: redo
-                previous = self._repo.checkpoint(shard)
-                fresh = [i for i in fresh if previous is None or i[0] > int(previous)]
+                pass
+            except Exception as exc:
+                if transient(exc):
+                    raise  # the whole batch is retried; nothing counted twice
+                return self._bisect(shard, items, exc)
+            previous = self._repo.checkpoint(shard)
+            items = [i for i in items if previous is None or i[0] > int(previous)]
+            if not items:
+                return []
         raise RuntimeError(f"could not commit shard {shard} after {ATTEMPTS} attempts")
 
-    def _count(self, shard: str, previous: str | None, items: list[tuple[int, str, Record, dict[str, Any]]]) -> None:
+    def _bisect(self, shard: str, items: list[Item], exc: Exception) -> list[str]:
+        previous = self._repo.checkpoint(shard)  # chunks before the failing one may be committed
+        rest = [i for i in items if previous is None or i[0] > int(previous)]
+        if not rest:  # everything was counted; what failed came after the commit (extremes, timelines)
+            logger.error("idempotent extras after a commit failed", extra={"error": type(exc).__name__})
+            return []
+        if len(rest) == 1:
+            _, seq, record, _ = rest[0]
+            logger.error(
+                "event record could not be counted; skipped",
+                extra={
+                    "sequence": seq,
+                    "application_id": record.app_id,
+                    "error": type(exc).__name__,
+                    "reason": str(exc)[:200],
+                },
+            )
+            self._repo.skip(shard, previous, seq)
+            return [seq]
+        middle = len(rest) // 2
+        failed = self._count_isolating(shard, previous, rest[:middle])
+        return failed + self._count_isolating(shard, self._repo.checkpoint(shard), rest[middle:])
+
+    def _count(self, shard: str, previous: str | None, items: list[Item]) -> None:
         agg = Aggregator(self._repo.load_states)
         agg.prefetch(r for _, _, r, _ in items)
         last = previous

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, unquote
 
 from pynamodb.connection import TableConnection
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -18,10 +19,12 @@ from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
 from homing.domain.analytics import (
+    VALUE_COUNTER,
     Key,
     State,
     Writes,
     app_day,
+    app_value_key,
     campaign_day,
     delivery_marker_key,
     endpoint_activity_key,
@@ -35,6 +38,7 @@ from homing.domain.analytics import (
 
 COUNTER = "c:"
 TIMELINE_TTL = timedelta(days=90)
+KEEP_FAILED = 100  # sequence numbers of skipped (uncountable) records remembered per shard
 
 
 # Pages of an app-deleting scan: at most this many items read per Scan call (1 MB caps it too).
@@ -50,6 +54,7 @@ def app_partitions(app_id: str) -> tuple[set[str], tuple[str, ...]]:
     """
     exact = {
         app_day(app_id, 0)[0],
+        app_value_key(app_day(app_id, 0), "")[0],
         endpoint_activity_key(app_id, "")[0],
         user_activity_key(app_id, "")[0],
         message_marker_key(app_id, "")[0],
@@ -74,6 +79,26 @@ class CheckpointMoved(Exception):
     """Another invocation advanced the shard's checkpoint (or changed a state item) first: reload and redo."""
 
 
+ENCODED_COUNTER = "c~:"  # a counter whose name holds "[" or "]", percent-encoded
+
+
+def counter_attribute(name: str) -> str:
+    """The attribute holding counter ``name``. PynamoDB reads ``[n]`` in a path segment as a list
+    index (and refuses a lone bracket), so names with brackets (user data: event types, values)
+    are stored percent-encoded under their own prefix; all others as they are."""
+    if "[" in name or "]" in name:
+        return ENCODED_COUNTER + quote(name, safe="")
+    return COUNTER + name
+
+
+def counter_name(attribute: str) -> str | None:
+    if attribute.startswith(COUNTER):
+        return attribute[len(COUNTER) :]
+    if attribute.startswith(ENCODED_COUNTER):
+        return unquote(attribute[len(ENCODED_COUNTER) :])
+    return None
+
+
 def _number(raw: dict[str, Any]) -> float:
     return float(raw["N"])
 
@@ -85,10 +110,30 @@ class AnalyticsRepository:
     # --- checkpoints and state ----------------------------------------------------------------
 
     def checkpoint(self, shard: str) -> str | None:
+        return self.checkpoint_state(shard)[0]
+
+    def checkpoint_state(self, shard: str) -> tuple[str | None, set[str]]:
+        """The shard's last counted sequence number, and the records at or below it that were
+        skipped because they could not be counted (reported as failures again on every replay)."""
         try:
-            return AnalyticsItem.get("CKPT", shard, consistent_read=True).seq
+            item = AnalyticsItem.get("CKPT", shard, consistent_read=True)
         except AnalyticsItem.DoesNotExist:
-            return None
+            return None, set()
+        return item.seq, set(item.flags or ())
+
+    def skip(self, shard: str, previous: str | None, seq: str) -> None:
+        """Move the checkpoint past one record that cannot be counted, remembering it as failed."""
+        _, failed = self.checkpoint_state(shard)
+        keep = sorted(failed | {seq}, key=int)[-KEEP_FAILED:]
+        condition = AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous
+        try:
+            AnalyticsItem("CKPT", shard).update(
+                actions=[AnalyticsItem.seq.set(seq), AnalyticsItem.flags.set(set(keep))], condition=condition
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise CheckpointMoved() from exc
+            raise
 
     def load_states(self, keys: set[Key]) -> dict[Key, State]:
         found: dict[Key, State] = {}
@@ -107,7 +152,7 @@ class AnalyticsRepository:
             with TransactWrite(connection=AnalyticsItem._get_connection().connection) as tx:
                 for (pk, sk), counters in writes.counters.items():
                     actions: list[Action] = [
-                        Path([f"{COUNTER}{name}"]).add(value) for name, value in counters.items() if value
+                        Path([counter_attribute(name)]).add(value) for name, value in counters.items() if value
                     ]
                     if actions:
                         tx.update(AnalyticsItem(pk, sk), actions=actions)
@@ -125,9 +170,9 @@ class AnalyticsRepository:
                         item,
                         condition=AnalyticsItem.pk.does_not_exist() if old == 0 else AnalyticsItem.version == old,
                     )
-                ckpt = AnalyticsItem("CKPT", shard, seq=seq)
-                tx.save(
-                    ckpt,
+                tx.update(  # an update, not a put: the item also remembers skipped records
+                    AnalyticsItem("CKPT", shard),
+                    actions=[AnalyticsItem.seq.set(seq)],
                     condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous,
                 )
         except TransactWriteError as exc:
@@ -140,9 +185,9 @@ class AnalyticsRepository:
     def apply_extremes(self, writes: Writes) -> None:
         """Metric minima/maxima: a conditional SET, safe to repeat (a replay cannot move an extreme)."""
         for ((pk, sk), name), value in writes.minima.items():
-            self._extreme(pk, sk, f"{COUNTER}min:{name}", value, lower=True)
+            self._extreme(pk, sk, counter_attribute(f"min:{name}"), value, lower=True)
         for ((pk, sk), name), value in writes.maxima.items():
-            self._extreme(pk, sk, f"{COUNTER}max:{name}", value, lower=False)
+            self._extreme(pk, sk, counter_attribute(f"max:{name}"), value, lower=False)
 
     def _extreme(self, pk: str, sk: str, attribute: str, value: float, *, lower: bool) -> None:
         path = Path([attribute])  # a list: names may contain dots, which must not become document paths
@@ -161,8 +206,19 @@ class AnalyticsRepository:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def counters(self, pk: str, first_sk: str, last_sk: str) -> dict[str, dict[str, float]]:
-        """Counter attributes of the items of ``pk`` with sk in [first_sk, last_sk], by sk."""
+    def counters(self, pk: str, first_sk: str, last_sk: str, *, values: bool = True) -> dict[str, dict[str, float]]:
+        """Counter attributes of the items of ``pk`` with sk in [first_sk, last_sk], by sk. For an
+        app's day items, the value counters kept in items of their own are merged in (unless
+        ``values`` is False: the MAU history needs only the day items)."""
+        out = self._counters(pk, first_sk, last_sk)
+        if values and pk.startswith("APP#"):
+            for sk, counters in self._counters("APV#" + pk[4:], first_sk, last_sk + "#\uffff").items():
+                day, _, name = sk.partition("#")
+                if VALUE_COUNTER in counters:
+                    out.setdefault(day, {})[name] = counters[VALUE_COUNTER]
+        return out
+
+    def _counters(self, pk: str, first_sk: str, last_sk: str) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         start = None
         while True:
@@ -170,7 +226,8 @@ class AnalyticsRepository:
                 pk, range_key_condition=AnalyticsItem.sk.between(first_sk, last_sk), exclusive_start_key=start
             )
             for raw in page.get("Items", []):
-                out[raw["sk"]["S"]] = {k[len(COUNTER) :]: _number(v) for k, v in raw.items() if k.startswith(COUNTER)}
+                named = ((counter_name(k), v) for k, v in raw.items())
+                out[raw["sk"]["S"]] = {name: _number(v) for name, v in named if name is not None}
             start = page.get("LastEvaluatedKey")
             if not start:
                 return out
