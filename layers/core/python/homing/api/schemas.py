@@ -25,8 +25,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_body(raw: str | None) -> dict[str, Any]:
-    """The JSON object of a request body, or a 400: never NaN/Infinity, lone surrogates or deep nesting."""
+def parse_body(raw: str | None, *, strict_text: bool = True) -> dict[str, Any]:
+    """The JSON object of a request body, or a 400: never NaN/Infinity, lone surrogates or deep nesting.
+
+    ``strict_text=False`` leaves lone surrogates to the operation, for PutEvents to refuse per event.
+    """
     if not raw:
         raise BadRequest("The request body is required")
     try:
@@ -35,17 +38,18 @@ def parse_body(raw: str | None) -> dict[str, Any]:
         raise BadRequest("The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
-    check_json(body)
+    check_json(body, strict_text)
     return body
 
 
-def check_json(value: Any) -> None:
+def check_json(value: Any, strict_text: bool = True) -> None:
     """Walk a parsed document without recursion: depth at most MAX_JSON_DEPTH, every string storable."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
-            check_text(node, "The request body")
+            if strict_text:
+                check_text(node, "The request body")
             continue
         if not isinstance(node, dict | list):
             continue
@@ -53,7 +57,8 @@ def check_json(value: Any) -> None:
             raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(node, dict):
             for key, item in node.items():
-                check_text(key, "The request body")
+                if strict_text:
+                    check_text(key, "The request body")
                 stack.append((item, depth + 1))
         else:
             stack.extend((item, depth + 1) for item in node)

@@ -74,6 +74,7 @@ class EventsBatch:
 
     endpoint: EndpointRequest | None = None
     events: dict[str, Event] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # event id -> why it could not be read
 
 
 def is_custom(event_type: str) -> bool:

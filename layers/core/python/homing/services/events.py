@@ -64,7 +64,7 @@ class EventService:
 
     def put_events(self, app_id: str, batch: dict[str, EventsBatch], request_id: str) -> dict[str, Any]:
         self._apps.require(app_id)
-        total = sum(len(item.events) for item in batch.values())
+        total = sum(len(item.events) + len(item.refused) for item in batch.values())
         if total > self._quotas.events_per_request:
             raise BadRequest(f"BatchItem: at most {self._quotas.events_per_request} events per request ({total} sent)")
         now = self._clock()
@@ -80,10 +80,11 @@ class EventService:
             except BadRequest as exc:  # no key to count its events under: the item is refused whole
                 refused = {"StatusCode": 400, "Message": exc.message}
                 results[endpoint_id] = {"EndpointItemResponse": refused, "EventsItemResponse": events_result}
-                events_result.update(dict.fromkeys(item.events, refused))
+                events_result.update(dict.fromkeys([*item.events, *item.refused], refused))
                 continue
             endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
             results[endpoint_id] = {"EndpointItemResponse": endpoint_result, "EventsItemResponse": events_result}
+            events_result.update({eid: {"StatusCode": 400, "Message": why} for eid, why in item.refused.items()})
             for event_id, event in item.events.items():
                 try:
                     check_event_id(event_id)

@@ -59,10 +59,16 @@ def parse_events_request(body: dict[str, Any]) -> dict[str, EventsBatch]:
         if not isinstance(events, dict):
             raise BadRequest(f"{path}.Events must map event ids to events")
         endpoint = build(EndpointRequest, item["Endpoint"], f"{path}.Endpoint") if item.get("Endpoint") else None
-        batch[endpoint_id] = EventsBatch(
-            endpoint=endpoint,
-            events={eid: build(Event, ev, f"{path}.Events.{eid}") for eid, ev in events.items()},
-        )
+        parsed, refused = {}, {}
+        for eid, ev in events.items():
+            if not isinstance(ev, dict):
+                refused[eid] = "The event must be an object"
+                continue
+            try:  # one malformed event is refused alone (a per-event 400), as Pinpoint answers
+                parsed[eid] = build(Event, ev)  # messages name the field within the event
+            except BadRequest as exc:
+                refused[eid] = exc.message
+        batch[endpoint_id] = EventsBatch(endpoint=endpoint, events=parsed, refused=refused)
     return batch
 
 
@@ -77,7 +83,7 @@ def router(svc: Services) -> APIGatewayRouter:
         raw = r.current_event.body or ""
         if len(raw.encode()) > QUOTAS.events_request_bytes:
             raise PayloadTooLarge("A PutEvents request can be at most 4 MB")
-        batch = parse_events_request(parse_body(raw))
+        batch = parse_events_request(parse_body(raw, strict_text=False))
         request_id = str(r.current_event.request_context.request_id or "")
         result = svc.events.put_events(application_id, batch, request_id)
         metrics.add_metric(
