@@ -150,6 +150,7 @@ class LocalMode:
         self.moto = MotoStack(port=args.moto_port)
         self.runner: Any = None
         self.archive: Any = None
+        self.esm: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -173,6 +174,7 @@ class LocalMode:
             from homing.local import runner as runner_module
             from homing.local.credentials import local_key_pairs
             from homing.local.deploy import Deployer
+            from homing.local.esm import start_poller, take_over_kinesis_mappings
             from homing.local.http import LocalApiGateway, Server, load_rest_apis
         except BaseException:
             if synth is not None:
@@ -189,6 +191,7 @@ class LocalMode:
             moto_url, code, max_workers=self.args.max_workers, echo_logs=self.args.lambda_logs
         )
         runner_module.install(self.runner)
+        take_over_kinesis_mappings()  # esm.py polls them, as Lambda does, instead of moto per record
         deployment = Deployer(self.moto, self.cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
         for stack in deployment.stacks:
             if stack.report.stripped:
@@ -206,7 +209,9 @@ class LocalMode:
             ignored = ", ".join(a.name for a in apis[1:])
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
-        gateway = LocalApiGateway(apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID)
+        invoker = _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID)
+        self.esm = start_poller(self.moto, invoker)
+        gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID)
         try:
             self.server = Server(gateway, self.args.host, self.args.port)
         except OSError as error:
@@ -221,6 +226,8 @@ class LocalMode:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self.esm is not None:
+            self.esm.stop()  # a batch in flight finishes first: needs the workers
         if self.archive is not None:
             self.archive.stop()  # flushes: needs moto, not the workers
         if self.runner is not None:
