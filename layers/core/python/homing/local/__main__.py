@@ -47,6 +47,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("HOMING_LOCAL_LAMBDA_LOGS") == "1",
         help="echo the functions' own log output to stderr",
     )
+    parser.add_argument(
+        "--batching-window-cap",
+        type=float,
+        default=float(os.environ["HOMING_LOCAL_BATCHING_WINDOW_CAP"])
+        if "HOMING_LOCAL_BATCHING_WINDOW_CAP" in os.environ
+        else None,
+        help="cap every event-source mapping's MaximumBatchingWindowInSeconds (e.g. 0 in tests; default: as deployed)",
+    )
     parser.add_argument("--max-workers", type=int, default=4, help="warm workers per function at most (default 4)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
@@ -151,6 +159,7 @@ class LocalMode:
         self.runner: Any = None
         self.archive: Any = None
         self.esm: Any = None
+        self.pages: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -210,14 +219,16 @@ class LocalMode:
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
         invoker = _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID)
-        self.esm = start_poller(self.moto, invoker)
+        self.esm = start_poller(self.moto, invoker, self.args.batching_window_cap)
         gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID)
+        self.pages = local_pages(gateway, self.moto, self.esm)
         try:
-            self.server = Server(gateway, self.args.host, self.args.port)
+            self.server = Server(self.pages, self.args.host, self.args.port)
         except OSError as error:
             raise SystemExit(f"cannot serve on {self.args.host}:{self.args.port}: {error.strerror}") from None
         self.server.start()
         url = f"http://{self.args.host}:{self.server.port}"
+        log.info("local pages (JSON; ?format=html for a table): %s", " ".join(self.pages.urls(url)))
         access_key, secret = next(iter(keys.items()))
         status = probe(url, self.moto.region, access_key, secret)
         self._phase(f"first answer ({status})", mark)
@@ -263,6 +274,16 @@ def start_archive(moto: Any, stacks: list[Any]) -> Any:
         cli,
     )
     return archive
+
+
+def local_pages(app: Any, moto: Any, esm: Any) -> Any:
+    """The ``/_local/...`` pages (pages.py) in front of the API."""
+    from homing.local.pages import LocalPages, queue_depths
+
+    pages = LocalPages(app)
+    pages.add_page("event-source-mappings", "Event-source mappings (one row per shard)", esm.states)
+    pages.add_page("queues", "SQS queues", queue_depths(moto.client("sqs")))
+    return pages
 
 
 def _moto_invoker(moto: Any, account_id: str) -> Any:

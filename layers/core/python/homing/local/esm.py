@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,6 +157,7 @@ class ConsumerState:
     discarded: int = 0  # records sent to the on-failure destination (or dropped without one)
     last_result: str = "No records processed"
     backlog: int = 0
+    caught_up_at: float = 0.0  # epoch start of the last read that found nothing left to do
 
 
 @dataclass
@@ -215,9 +216,11 @@ class ShardConsumer:
     # -- one step --------------------------------------------------------------------------
     def step(self) -> bool:
         """Read new records; invoke once if a batch is due. True if a batch was processed."""
+        fetch_started = time.time()
         self._fetch()
         self.state.backlog = len(self._buffer)
         if not self._buffer:
+            self.state.caught_up_at = fetch_started  # every record put before then is handled
             return False
         full = len(self._buffer) >= self.mapping.batch_size
         waited = time.monotonic() - self._first_buffered_at >= self.mapping.batching_window
@@ -396,8 +399,10 @@ class EsmPoller:
         invoke: Invoke,
         destinations: FailureDestinations,
         retry_delay: float = 0.5,
+        batching_window_cap: float | None = None,
     ) -> None:
         self._lambda = lambda_client
+        self._window_cap = batching_window_cap
         self._kinesis = kinesis
         self._invoke = invoke
         self._destinations = destinations
@@ -435,7 +440,10 @@ class EsmPoller:
         for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
             for esm in page["EventSourceMappings"]:
                 if esm.get("EventSourceArn", "").split(":")[2:3] == ["kinesis"] and esm.get("State") == "Enabled":
-                    found[esm["UUID"]] = Mapping.from_api(esm)
+                    mapping = Mapping.from_api(esm)
+                    if self._window_cap is not None and mapping.batching_window > self._window_cap:
+                        mapping = replace(mapping, batching_window=self._window_cap)
+                    found[esm["UUID"]] = mapping
         with self._lock:
             for key in [k for k, r in self._running.items() if found.get(k) != r.mapping]:
                 for consumer in self._running.pop(key).consumers.values():
@@ -491,6 +499,7 @@ class EsmPoller:
                         "FailedInvocations": state.failed_invocations,
                         "RecordsDiscarded": state.discarded,
                         "LastProcessingResult": state.last_result,
+                        "CaughtUpAt": state.caught_up_at,
                     }
                 )
         return rows
@@ -522,12 +531,18 @@ def take_over_kinesis_mappings() -> None:
     LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
 
 
-def start_poller(moto: Any, invoke: Invoke) -> EsmPoller:
+def start_poller(moto: Any, invoke: Invoke, batching_window_cap: float | None = None) -> EsmPoller:
     """Local mode's hook: poll every Kinesis mapping deployed into ``moto`` (a MotoStack)."""
     from botocore.config import Config
 
     config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
     destinations = FailureDestinations(moto.client("sqs", config), moto.client("sns", config))
-    poller = EsmPoller(moto.client("lambda", config), moto.client("kinesis", config), invoke, destinations)
+    poller = EsmPoller(
+        moto.client("lambda", config),
+        moto.client("kinesis", config),
+        invoke,
+        destinations,
+        batching_window_cap=batching_window_cap,
+    )
     poller.start()
     return poller
