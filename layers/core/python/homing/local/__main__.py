@@ -160,6 +160,7 @@ class LocalMode:
         self.archive: Any = None
         self.esm: Any = None
         self.pages: Any = None
+        self.scheduler: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -185,6 +186,7 @@ class LocalMode:
             from homing.local.deploy import Deployer
             from homing.local.esm import start_poller, take_over_kinesis_mappings
             from homing.local.http import LocalApiGateway, Server, load_rest_apis
+            from homing.local.scheduler import start_scheduler
         except BaseException:
             if synth is not None:
                 abort_synth(synth)
@@ -221,7 +223,8 @@ class LocalMode:
         invoker = _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID)
         self.esm = start_poller(self.moto, invoker, self.args.batching_window_cap)
         gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID)
-        self.pages = local_pages(gateway, self.moto, self.esm)
+        self.scheduler = start_scheduler(self.moto, invoker, DEFAULT_ACCOUNT_ID)
+        self.pages = local_pages(gateway, self.moto, self.esm, self.scheduler)
         try:
             self.server = Server(self.pages, self.args.host, self.args.port)
         except OSError as error:
@@ -237,6 +240,8 @@ class LocalMode:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.esm is not None:
             self.esm.stop()  # a batch in flight finishes first: needs the workers
         if self.archive is not None:
@@ -276,13 +281,19 @@ def start_archive(moto: Any, stacks: list[Any]) -> Any:
     return archive
 
 
-def local_pages(app: Any, moto: Any, esm: Any) -> Any:
+def local_pages(app: Any, moto: Any, esm: Any, scheduler: Any) -> Any:
     """The ``/_local/...`` pages (pages.py) in front of the API."""
     from homing.local.pages import LocalPages, queue_depths
 
     pages = LocalPages(app)
     pages.add_page("event-source-mappings", "Event-source mappings (one row per shard)", esm.states)
     pages.add_page("queues", "SQS queues", queue_depths(moto.client("sqs")))
+    pages.add_page(
+        "schedules", "EventBridge Scheduler schedules (next fire on the local clock)", scheduler.schedule_rows
+    )
+    pages.add_page("schedule-runs", "Schedules fired (latest first)", scheduler.history_rows)
+    pages.add_page("clock", 'Local clock (POST {"advance_seconds": N} to advance it)', scheduler.clock_rows)
+    pages.add_action("clock", scheduler.clock_action)
     return pages
 
 
