@@ -283,7 +283,7 @@ def start_archive(moto: Any, stacks: list[Any]) -> Any:
 
 def local_pages(app: Any, moto: Any, esm: Any, scheduler: Any) -> Any:
     """The ``/_local/...`` pages (pages.py) in front of the API."""
-    from homing.local.pages import LocalPages, queue_depths
+    from homing.local.pages import LocalPages, queue_depths, recent_executions
 
     pages = LocalPages(app)
     pages.add_page("event-source-mappings", "Event-source mappings (one row per shard)", esm.states)
@@ -292,6 +292,11 @@ def local_pages(app: Any, moto: Any, esm: Any, scheduler: Any) -> Any:
         "schedules", "EventBridge Scheduler schedules (next fire on the local clock)", scheduler.schedule_rows
     )
     pages.add_page("schedule-runs", "Schedules fired (latest first)", scheduler.history_rows)
+    pages.add_page(
+        "executions",
+        "Step Functions executions (latest first) and their steps",
+        recent_executions(moto.client("stepfunctions")),
+    )
     pages.add_page("clock", 'Local clock (POST {"advance_seconds": N} to advance it)', scheduler.clock_rows)
     pages.add_action("clock", scheduler.clock_action)
     return pages

@@ -131,3 +131,41 @@ def queue_depths(sqs: Any) -> Callable[[], list[dict[str, Any]]]:
         return out
 
     return rows
+
+
+def recent_executions(sfn: Any, limit: int = 20) -> Callable[[], list[dict[str, Any]]]:
+    """The ``executions`` page: the latest Step Functions executions and the states each went through."""
+
+    def rows() -> list[dict[str, Any]]:
+        executions: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=limit)
+                executions += listed["executions"]
+        executions.sort(key=lambda e: e["startDate"], reverse=True)
+        out = []
+        for execution in executions[:limit]:
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            steps = [
+                f"{event['type'].removesuffix('StateEntered')} {event['stateEnteredEventDetails']['name']}"
+                for event in events
+                if "stateEnteredEventDetails" in event
+            ]
+            failures = [
+                event.get("executionFailedEventDetails") or event.get("taskFailedEventDetails")
+                for event in events
+                if event["type"] in ("ExecutionFailed", "TaskFailed", "LambdaFunctionFailed")
+            ]
+            out.append(
+                {
+                    "ExecutionArn": execution["executionArn"],  # moto names unnamed executions "None"
+                    "Status": execution["status"],
+                    "Started": execution["startDate"],
+                    "Stopped": execution.get("stopDate"),
+                    "Steps": steps,
+                    "Errors": [f.get("error") for f in failures if f],
+                }
+            )
+        return out
+
+    return rows

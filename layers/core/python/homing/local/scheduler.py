@@ -314,7 +314,8 @@ class Targets:
         if service == "sns":
             return "message " + str(self._sns.publish(TopicArn=arn, Message=payload)["MessageId"])
         if service == "states":
-            execution = self._sfn.start_execution(stateMachineArn=arn, input=payload)
+            # AWS names an execution with a UUID when none is given; moto would name it "None".
+            execution = self._sfn.start_execution(stateMachineArn=arn, input=payload, name=str(uuid.uuid4()))
             return "execution " + str(execution["executionArn"])
         raise ValueError(f"target {arn} is not supported locally (Lambda, SQS, SNS and Step Functions are)")
 
