@@ -196,7 +196,7 @@ def settle(api: str, since: float, timeout: float = 600) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{api}/_local/event-source-mappings", timeout=30) as response:
-            rows = json.load(response)["Items"]
+            rows = [row for row in json.load(response)["Items"] if row["State"] == "Enabled"]
         if rows and all(row["CaughtUpAt"] >= since for row in rows):
             return sum(int(row["RecordsProcessed"]) for row in rows)
         time.sleep(0.1)

@@ -207,7 +207,7 @@ def settle(api_url: str, timeout: float = 120) -> None:
     rows: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/_local/event-source-mappings", timeout=30) as r:
-            rows = json.load(r)["Items"]
+            rows = [row for row in json.load(r)["Items"] if row["State"] == "Enabled"]
         if rows and all(row["CaughtUpAt"] >= since for row in rows):
             return
         time.sleep(0.05)

@@ -279,3 +279,21 @@ def test_deleted_mapping_stops_its_consumer(pipeline: Pipeline) -> None:
 
     assert [r for r in pipeline.local.poller.states() if r["UUID"] == pipeline.uuid] == []
     assert pipeline.batches() == [["a"]]
+
+
+def test_a_re_enabled_mapping_goes_on_from_its_checkpoint(pipeline: Pipeline) -> None:
+    lam = pipeline.local.moto.client("lambda")
+    pipeline.put(["a", "b"])
+    pipeline.map(BatchSize=10)
+    pipeline.wait_done(2)
+    lam.update_event_source_mapping(UUID=pipeline.uuid, Enabled=False)
+    pipeline.local.poller.discover()
+    pipeline.put(["c"])
+    assert [r["State"] for r in pipeline.local.poller.states() if r["UUID"] == pipeline.uuid] == ["Disabled"]
+
+    lam.update_event_source_mapping(UUID=pipeline.uuid, Enabled=True)
+    pipeline.local.poller.discover()
+    state = pipeline.wait_done(1)
+
+    assert pipeline.batches() == [["a", "b"], ["c"]]  # nothing read twice
+    assert state["RecordsProcessed"] == 1

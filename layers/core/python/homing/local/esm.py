@@ -178,8 +178,10 @@ class ShardConsumer:
         destinations: FailureDestinations,
         role_arn: str = "",
         retry_delay: float = 0.5,
+        resume_after: str = "",
     ) -> None:
         self.mapping = mapping
+        self._resume_after = resume_after
         self.shard_id = shard_id
         self.stream_name = mapping.source_arn.split(":", 5)[5].split("/", 1)[1]
         self._kinesis = kinesis
@@ -190,7 +192,7 @@ class ShardConsumer:
         self._iterator: str | None = None
         self._buffer: deque[KinesisRecord] = deque()
         self._first_buffered_at = 0.0
-        self.state = ConsumerState()
+        self.state = ConsumerState(position=resume_after)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"esm-{shard_id}", daemon=True)
 
@@ -252,7 +254,10 @@ class ShardConsumer:
             "ShardId": self.shard_id,
             "ShardIteratorType": self.mapping.starting_position,
         }
-        if self.mapping.starting_position == "AT_TIMESTAMP":
+        if self._resume_after:  # a re-enabled or updated mapping goes on from its checkpoint, as in AWS
+            kwargs["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER"
+            kwargs["StartingSequenceNumber"] = self._resume_after
+        elif self.mapping.starting_position == "AT_TIMESTAMP":
             kwargs["Timestamp"] = self.mapping.starting_timestamp or datetime.now(UTC)
         return str(self._kinesis.get_shard_iterator(**kwargs)["ShardIterator"])
 
@@ -408,6 +413,8 @@ class EsmPoller:
         self._destinations = destinations
         self._retry_delay = retry_delay
         self._running: dict[str, _Running] = {}
+        self._positions: dict[tuple[str, str], str] = {}  # (mapping UUID, shard) -> checkpoint
+        self._disabled: list[Mapping] = []
         self._roles: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -437,17 +444,25 @@ class EsmPoller:
     def discover(self) -> None:
         """Start consumers for new mappings and shards; stop those of deleted, disabled or changed ones."""
         found: dict[str, Mapping] = {}
+        disabled: list[Mapping] = []
         for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
             for esm in page["EventSourceMappings"]:
-                if esm.get("EventSourceArn", "").split(":")[2:3] == ["kinesis"] and esm.get("State") == "Enabled":
+                if esm.get("EventSourceArn", "").split(":")[2:3] != ["kinesis"]:
+                    continue
+                if esm.get("State") != "Enabled":
+                    disabled.append(Mapping.from_api(esm))
+                else:
                     mapping = Mapping.from_api(esm)
                     if self._window_cap is not None and mapping.batching_window > self._window_cap:
                         mapping = replace(mapping, batching_window=self._window_cap)
                     found[esm["UUID"]] = mapping
         with self._lock:
+            self._disabled = disabled
             for key in [k for k, r in self._running.items() if found.get(k) != r.mapping]:
-                for consumer in self._running.pop(key).consumers.values():
+                for shard_id, consumer in self._running.pop(key).consumers.items():
                     consumer.stop()
+                    if consumer.state.position:
+                        self._positions[(key, shard_id)] = consumer.state.position
             for key, mapping in found.items():
                 entry = self._running.setdefault(key, _Running(mapping))
                 with contextlib.suppress(self._kinesis.exceptions.ResourceNotFoundException):
@@ -462,6 +477,7 @@ class EsmPoller:
                                 self._destinations,
                                 self._role(mapping.function_arn),
                                 self._retry_delay,
+                                self._positions.get((key, shard["ShardId"]), ""),
                             )
                             entry.consumers[shard["ShardId"]] = consumer
                             consumer.start()
@@ -479,7 +495,8 @@ class EsmPoller:
         """One row per (mapping, shard): what the /_local pages show."""
         with self._lock:
             entries = list(self._running.values())
-        rows = []
+            disabled = list(self._disabled)
+        rows: list[dict[str, Any]] = []
         for entry in entries:
             for shard_id, consumer in sorted(entry.consumers.items()):
                 state = consumer.state
@@ -500,8 +517,18 @@ class EsmPoller:
                         "RecordsDiscarded": state.discarded,
                         "LastProcessingResult": state.last_result,
                         "CaughtUpAt": state.caught_up_at,
+                        "State": "Enabled",
                     }
                 )
+        for mapping in disabled:
+            rows.append(
+                {
+                    "UUID": mapping.uuid,
+                    "FunctionArn": mapping.function_arn,
+                    "EventSourceArn": mapping.source_arn,
+                    "State": "Disabled",
+                }
+            )
         return rows
 
 
