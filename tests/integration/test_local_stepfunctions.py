@@ -252,3 +252,44 @@ def test_schedules_start_executions_and_invoke_functions_with_their_input(local:
             described = sfn.describe_execution(executionArn=execution["executionArn"])
         assert json.loads(described["output"]) == {"n": 42}
     assert [c["n"] for c in local.calls()] == [21] * 4
+
+
+def test_a_failing_schedule_target_is_retried_then_dead_lettered(local: Local) -> None:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.scheduler.models import scheduler_backends
+
+    from homing.local.__main__ import _moto_invoker
+    from homing.local.scheduler import LocalClock, LocalScheduler, Targets
+
+    sqs = local.moto.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"schedule-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    backend = scheduler_backends[DEFAULT_ACCOUNT_ID][local.moto.region]
+    scheduler = LocalScheduler(
+        backend, Targets(_moto_invoker(local.moto, DEFAULT_ACCOUNT_ID), local.moto), LocalClock()
+    )
+    name = f"failing-{uuid.uuid4().hex[:8]}"
+    local.moto.client("scheduler").create_schedule(
+        Name=name,
+        ScheduleExpression="cron(0 * * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": local.function_arn,
+            "RoleArn": local.role,
+            "Input": json.dumps({"n": 1, "boom": True}),
+            "RetryPolicy": {"MaximumRetryAttempts": 1},
+            "DeadLetterConfig": {"Arn": dlq_arn},
+        },
+    )
+
+    (fired,) = [f for f in scheduler.advance(3600) if name in f.schedule_arn]
+
+    assert fired.ok is False
+    assert [c for c in local.calls() if c.get("boom")] == [{"n": 1, "boom": True}] * 2  # the attempt, one retry
+    (message,) = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"]) == {"n": 1, "boom": True}
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["RETRY_ATTEMPTS"] == "1"
+    assert attributes["SCHEDULE_ARN"].endswith(f"/{name}")
+    assert attributes["TARGET_ARN"] == local.function_arn
+    assert "Boom" in attributes["ERROR_MESSAGE"]

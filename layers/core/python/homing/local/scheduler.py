@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 log = logging.getLogger("homing.local")
 
 TICK_SECONDS = 1.0
+MAX_LOCAL_RETRIES = 2  # AWS retries over hours (default 185 times); locally at once, at most this often
 MAX_FIRES_PER_SCHEDULE_AND_TICK = 1000  # a long clock jump on a per-minute cron fires at most this often
 
 
@@ -306,6 +307,11 @@ class Targets:
             parts = arn.split(":")
             url = self._sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
             kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": payload}
+            attributes = target.get("SqsMessageAttributes")  # local only: the dead-letter event's
+            if attributes:
+                kwargs["MessageAttributes"] = {
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                }
             group = (target.get("SqsParameters") or {}).get("MessageGroupId")
             if group:
                 kwargs["MessageGroupId"] = group
@@ -320,12 +326,14 @@ class Targets:
         raise ValueError(f"target {arn} is not supported locally (Lambda, SQS, SNS and Step Functions are)")
 
 
-def render_input(text: str | None, schedule_arn: str, scheduled: datetime, attempt: int = 1) -> str:
+def render_input(
+    text: str | None, schedule_arn: str, scheduled: datetime, attempt: int = 1, execution_id: str = ""
+) -> str:
     """The target's Input with Scheduler's context attributes filled in (``{}`` when absent)."""
     values = {
         "<aws.scheduler.schedule-arn>": schedule_arn,
         "<aws.scheduler.scheduled-time>": scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "<aws.scheduler.execution-id>": str(uuid.uuid4()),
+        "<aws.scheduler.execution-id>": execution_id or str(uuid.uuid4()),
         "<aws.scheduler.attempt-number>": str(attempt),
     }
     out = text if text is not None else "{}"
@@ -411,16 +419,50 @@ class LocalScheduler:
                 self._fire(schedule, moment)
 
     def _fire(self, schedule: Any, moment: datetime) -> None:
+        """Deliver, retrying at once up to the RetryPolicy (capped locally); then the dead-letter queue."""
         target = schedule.target
-        payload = render_input(target.get("Input"), schedule.arn, moment)
-        try:
-            detail = self._targets.deliver(target, payload)
-            fired = Fired(schedule.arn, target["Arn"], moment, True, detail)
-        except Exception as error:
-            fired = Fired(schedule.arn, target.get("Arn", ""), moment, False, str(error)[:300])
-            log.warning("schedule %s: target failed: %s", schedule.name, fired.detail)
+        retries = int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185))
+        execution_id = str(uuid.uuid4())
+        attempt = 0
+        while True:
+            payload = render_input(target.get("Input"), schedule.arn, moment, attempt + 1, execution_id)
+            try:
+                detail = self._targets.deliver(target, payload)
+                fired = Fired(schedule.arn, target["Arn"], moment, True, detail)
+                break
+            except Exception as error:
+                fired = Fired(schedule.arn, target.get("Arn", ""), moment, False, str(error)[:300])
+                if attempt >= min(retries, MAX_LOCAL_RETRIES):
+                    break
+                attempt += 1
+        if not fired.ok:
+            log.warning("schedule %s: target failed after %d attempts: %s", schedule.name, attempt + 1, fired.detail)
+            dead_letters = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if dead_letters:
+                self._dead_letter(dead_letters, schedule, payload, fired, attempt, execution_id)
         self.history.append(fired)
         del self.history[:-500]
+        self._complete(schedule)
+
+    def _dead_letter(
+        self, arn: str, schedule: Any, payload: str, fired: Fired, retries: int, execution_id: str
+    ) -> None:
+        """The dead-letter event: the target's input, with what failed as message attributes."""
+        attributes = {
+            "ERROR_CODE": fired.detail.split(":", 1)[0][:100] or "Error",
+            "ERROR_MESSAGE": fired.detail,
+            "EXECUTION_ID": execution_id,
+            "RETRY_ATTEMPTS": str(retries),
+            "SCHEDULE_ARN": schedule.arn,
+            "TARGET_ARN": fired.target_arn,
+        }
+        try:
+            self._targets.deliver({"Arn": arn, "SqsMessageAttributes": attributes}, payload)
+            fired.detail += f" (sent to the dead-letter queue {arn.rsplit(':', 1)[-1]})"
+        except Exception:
+            log.warning("schedule %s: could not send to dead-letter queue %s", schedule.name, arn, exc_info=True)
+
+    def _complete(self, schedule: Any) -> None:
         if schedule.schedule_expression.strip().startswith("at(") and schedule.action_after_completion == "DELETE":
             try:
                 self._backend.delete_schedule(schedule.group_name, schedule.name)
