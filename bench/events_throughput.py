@@ -5,7 +5,8 @@
    bound) and of the aggregation alone (parse + rules, storage excluded). Target: <= 50 µs per event.
    Baseline in the same run: a naive consumer that issues one DynamoDB ``UpdateItem ADD`` per counter
    per event (what a per-event implementation does) — printed as DynamoDB write requests per event.
-2. PutEvents events/second through the local stack (stock boto3 client, 100 events per request).
+2. PutEvents events/second through the local stack (stock boto3 client, 100 events per request): accepted,
+   and processed end to end by the local Kinesis event-source mapping (read from /_local/event-source-mappings).
 
     python bench/events_throughput.py [--events 5000] [--url http://127.0.0.1:8740] [--no-synth] [--skip-local]
 """
