@@ -65,7 +65,7 @@ class LocalStackProcess:
         self.moto_url = f"http://127.0.0.1:{moto_port}"
         self._stderr = (workdir / "local-stack.stderr").open("w+")
         command = [sys.executable, "-m", "homing.local", "--port", str(port), "--cdk-out", str(workdir / "cdk.out")]
-        command += ["--moto-port", str(moto_port)]
+        command += ["--moto-port", str(moto_port), "--batching-window-cap", "0"]  # no 5 s wait per PutEvents
         command += ["--context", f"cleanup_grace_seconds={CLEANUP_GRACE_SECONDS}"]  # DeleteApp's final pass
         self.process = subprocess.Popen(
             command,
@@ -192,3 +192,25 @@ def aws_cli(api_url: str) -> AwsCli:
         return result.returncode, parsed, result.stderr
 
     return run
+
+
+def settle(api_url: str, timeout: float = 120) -> None:
+    """Wait until local mode's event-source mappings have handled every record put so far.
+
+    Records are processed asynchronously (as in AWS): each consumer on ``/_local/event-source-mappings``
+    says when it last found its shard fully handled; wait until that is after this call began.
+    """
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url)
+    since = time.time()
+    deadline = time.monotonic() + timeout
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/_local/event-source-mappings", timeout=30) as r:
+            rows = [row for row in json.load(r)["Items"] if row["State"] == "Enabled"]
+        if rows and all(row["CaughtUpAt"] >= since for row in rows):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"event-source mappings did not catch up within {timeout:.0f} s: {rows}")

@@ -27,7 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.e2e.conftest import ACCESS_KEY, REGION, SECRET_KEY
+from tests.e2e.conftest import ACCESS_KEY, REGION, SECRET_KEY, settle
 
 ACCEPTED = {"StatusCode": 202, "Message": "Accepted"}
 ARCHIVE_WAIT_SECONDS = 30.0
@@ -78,6 +78,7 @@ def put(pinpoint: Any, app_id: str, batch: dict[str, Any]) -> dict[str, Any]:
     """PutEvents; a batch item without ``Endpoint`` gets ``{}`` (the model requires the member)."""
     items = {endpoint_id: {"Endpoint": {}, **item} for endpoint_id, item in batch.items()}
     response = pinpoint.put_events(ApplicationId=app_id, EventsRequest={"BatchItem": items})
+    settle(pinpoint.meta.endpoint_url)  # processing is asynchronous, as in AWS
     results: dict[str, Any] = response["EventsResponse"]["Results"]
     return results
 

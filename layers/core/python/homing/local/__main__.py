@@ -55,6 +55,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("HOMING_LOCAL_LAMBDA_LOGS") == "1",
         help="echo the functions' own log output to stderr",
     )
+    parser.add_argument(
+        "--batching-window-cap",
+        type=float,
+        default=float(os.environ["HOMING_LOCAL_BATCHING_WINDOW_CAP"])
+        if "HOMING_LOCAL_BATCHING_WINDOW_CAP" in os.environ
+        else None,
+        help="cap every event-source mapping's MaximumBatchingWindowInSeconds (e.g. 0 in tests; default: as deployed)",
+    )
     parser.add_argument("--max-workers", type=int, default=4, help="warm workers per function at most (default 4)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
@@ -167,6 +175,9 @@ class LocalMode:
         self.runner: Any = None
         self.archive: Any = None
         self.sqs_poller: Any = None
+        self.esm: Any = None
+        self.pages: Any = None
+        self.scheduler: Any = None
         self.server: Any = None
         self.phases: dict[str, float] = {}
 
@@ -190,7 +201,9 @@ class LocalMode:
             from homing.local import runner as runner_module
             from homing.local.credentials import local_key_pairs
             from homing.local.deploy import Deployer
+            from homing.local.esm import start_poller, take_over_kinesis_mappings
             from homing.local.http import LocalApiGateway, Server, load_rest_apis
+            from homing.local.scheduler import start_scheduler
         except BaseException:
             if synth is not None:
                 abort_synth(synth)
@@ -209,6 +222,7 @@ class LocalMode:
         from homing.local.sqs_esm import start_sqs_poller, take_over_sqs_mappings
 
         take_over_sqs_mappings()  # sqs_esm.py polls them, as Lambda does, instead of moto inside SendMessage
+        take_over_kinesis_mappings()  # esm.py polls them, as Lambda does, instead of moto per record
         deployment = Deployer(self.moto, self.cdk_out, code, DEFAULT_ACCOUNT_ID).deploy_all()
         for stack in deployment.stacks:
             if stack.report.stripped:
@@ -227,15 +241,18 @@ class LocalMode:
             ignored = ", ".join(a.name for a in apis[1:])
             log.warning("several REST APIs; serving %s, ignoring %s", apis[0].name, ignored)
         keys = local_key_pairs()
-        gateway = LocalApiGateway(
-            apis[0], _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), keys, DEFAULT_ACCOUNT_ID, region=self.moto.region
-        )
+        invoker = _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID)
+        self.esm = start_poller(self.moto, invoker, self.args.batching_window_cap)
+        gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID, region=self.moto.region)
+        self.scheduler = start_scheduler(self.moto, invoker, DEFAULT_ACCOUNT_ID)
+        self.pages = local_pages(gateway, self.moto, self.esm, self.scheduler)
         try:
-            self.server = Server(gateway, self.args.host, self.args.port)
+            self.server = Server(self.pages, self.args.host, self.args.port)
         except OSError as error:
             raise SystemExit(f"cannot serve on {self.args.host}:{self.args.port}: {error.strerror}") from None
         self.server.start()
         url = f"http://{self.args.host}:{self.server.port}"
+        log.info("local pages (JSON; ?format=html for a table): %s", " ".join(self.pages.urls(url)))
         access_key, secret = next(iter(keys.items()))
         status = probe(url, self.moto.region, access_key, secret)
         self._phase(f"first answer ({status})", mark)
@@ -244,6 +261,10 @@ class LocalMode:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.esm is not None:
+            self.esm.stop()  # a batch in flight finishes first: needs the workers
         if self.archive is not None:
             self.archive.stop()  # flushes: needs moto, not the workers
         if self.sqs_poller is not None:
@@ -281,6 +302,27 @@ def start_archive(moto: Any, stacks: list[Any]) -> Any:
         cli,
     )
     return archive
+
+
+def local_pages(app: Any, moto: Any, esm: Any, scheduler: Any) -> Any:
+    """The ``/_local/...`` pages (pages.py) in front of the API."""
+    from homing.local.pages import LocalPages, queue_depths, recent_executions
+
+    pages = LocalPages(app)
+    pages.add_page("event-source-mappings", "Event-source mappings (one row per shard)", esm.states)
+    pages.add_page("queues", "SQS queues", queue_depths(moto.client("sqs")))
+    pages.add_page(
+        "schedules", "EventBridge Scheduler schedules (next fire on the local clock)", scheduler.schedule_rows
+    )
+    pages.add_page("schedule-runs", "Schedules fired (latest first)", scheduler.history_rows)
+    pages.add_page(
+        "executions",
+        "Step Functions executions (latest first) and their steps",
+        recent_executions(moto.client("stepfunctions")),
+    )
+    pages.add_page("clock", 'Local clock (POST {"advance_seconds": N} to advance it)', scheduler.clock_rows)
+    pages.add_action("clock", scheduler.clock_action)
+    return pages
 
 
 def _moto_invoker(moto: Any, account_id: str) -> Any:
