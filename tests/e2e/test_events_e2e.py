@@ -745,6 +745,7 @@ def test_amplify_empty_flush_is_accepted_and_writes_nothing(pinpoint: Any, app_i
     assert response["EventsResponse"]["Results"] == {
         endpoint_id: {"EndpointItemResponse": ACCEPTED, "EventsItemResponse": {}}
     }
+    settle(pinpoint.meta.endpoint_url)  # processing is asynchronous, as in AWS
     assert kpi_rows(pinpoint, app_id, "event-count") == []
 
 
@@ -773,6 +774,7 @@ def test_amplify_sessions_without_duration_are_counted(pinpoint: Any, app_id: st
     )
     result = response["EventsResponse"]["Results"][endpoint_id]
     assert result["EventsItemResponse"] == dict.fromkeys(events, ACCEPTED)
+    settle(pinpoint.meta.endpoint_url)  # processing is asynchronous, as in AWS
     assert single_value(kpi_rows(pinpoint, app_id, "session-count")) == 1
     assert single_value(kpi_rows(pinpoint, app_id, "average-session-length")) == 90_000
     assert single_value(kpi_rows(pinpoint, app_id, "event-count")) == 3
@@ -798,6 +800,7 @@ def test_amplify_endpoint_without_channel_or_address_with_events(pinpoint: Any, 
     )
     result = response["EventsResponse"]["Results"][endpoint_id]
     assert result["EventsItemResponse"] == {event_id: ACCEPTED}
+    settle(pinpoint.meta.endpoint_url)  # processing is asynchronous, as in AWS
     assert single_value(kpi_rows(pinpoint, app_id, "session-count")) == 1
     assert result["EndpointItemResponse"] == ACCEPTED
     stored = pinpoint.get_endpoint(ApplicationId=app_id, EndpointId=endpoint_id)["EndpointResponse"]
@@ -828,4 +831,5 @@ def test_put_events_far_future_and_long_endpoint_ids_through_the_stock_client(pi
     assert results[long_id]["EventsItemResponse"]["far"]["StatusCode"] == 400
     assert results[long_id]["EventsItemResponse"]["far"]["Message"].startswith("Timestamp")
     assert results[too_long]["EventsItemResponse"]["x"]["StatusCode"] == 400
+    settle(pinpoint.meta.endpoint_url)  # processing is asynchronous, as in AWS
     assert single_value(kpi_rows(pinpoint, app_id, "event-count")) == 1
