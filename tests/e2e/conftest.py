@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ class LocalStackProcess:
         command = [sys.executable, "-m", "homing.local", "--port", str(port), "--cdk-out", str(workdir / "cdk.out")]
         command += ["--moto-port", str(moto_port), "--batching-window-cap", "0"]  # no 5 s wait per PutEvents
         command += ["--context", f"cleanup_grace_seconds={CLEANUP_GRACE_SECONDS}"]  # DeleteApp's final pass
+        command += ["--lambda-logs"]  # a failing test shows what the functions logged (see pytest_runtest_makereport)
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -111,6 +112,20 @@ class LocalStackProcess:
                 self.process.wait()
 
 
+_RUNNING: list[LocalStackProcess] = []  # the stack of this run, for the report of a failing test
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing e2e test's report carries the local stack's output: asynchronous work fails out of sight."""
+    report: pytest.TestReport = yield
+    if report.failed and _RUNNING and HERE in Path(str(item.path)).resolve().parents:
+        report.sections.append(("local stack output", _RUNNING[0].output()))
+    return report
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[tuple[str, str | None]]:
     """(API URL, moto URL) of the local stack, started once per run (or HOMING_E2E_URL if set)."""
@@ -120,6 +135,7 @@ def local_stack() -> Iterator[tuple[str, str | None]]:
         return
     with tempfile.TemporaryDirectory(prefix="homing-e2e-") as workdir:
         stack = LocalStackProcess(_free_port(), Path(workdir), moto_port=_free_port())
+        _RUNNING.append(stack)
         started = time.monotonic()
         try:
             url = stack.wait_ready(START_TIMEOUT_SECONDS)
