@@ -71,3 +71,23 @@ def atomic_writes() -> None:
 
         atomic._homing_atomic = True  # type: ignore[attr-defined]
         setattr(models.DynamoDBBackend, name, atomic)
+
+
+def cache_service_folders() -> None:
+    """Read moto's list of service folders once, not on every request its server answers.
+
+    moto's server picks the backend of each request under one global lock, and on the way lists
+    its own package folder (about 180 ``isdir`` calls) every time; the folders cannot change
+    while it runs. Every call a local function makes (GetItem, PutRecords) paid it, serialised.
+    """
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "_homing_fix", False):
+        return
+    folders = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return folders
+
+    list_of_moto_modules._homing_fix = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
