@@ -1,0 +1,5 @@
+"""Pinpoint's REST API edge. Powertools' event_handler package is loaded narrowly (see lazy_package)."""
+
+from homing.lazy_package import defer_package_init
+
+defer_package_init("aws_lambda_powertools.event_handler")
