@@ -31,13 +31,17 @@ def test_api_handler_does_not_import_the_other_resolvers() -> None:
     result = run(
         "import json, sys, api.handler\n"
         "print(json.dumps({m: m in sys.modules for m in ('asyncio', "
-        "'aws_lambda_powertools.event_handler.appsync', 'aws_lambda_powertools.event_handler.api_gateway')}))"
+        "'aws_lambda_powertools.event_handler.appsync', 'aws_lambda_powertools.event_handler.api_gateway', "
+        "'aws_lambda_powertools.utilities.data_classes.kafka_event', "
+        "'aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event')}))"
     )
 
     assert result == {
         "asyncio": False,
         "aws_lambda_powertools.event_handler.appsync": False,
         "aws_lambda_powertools.event_handler.api_gateway": True,
+        "aws_lambda_powertools.utilities.data_classes.kafka_event": False,
+        "aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event": True,
     }
 
 
@@ -64,3 +68,24 @@ def test_deferred_package_answers_every_name_as_the_real_one() -> None:
     assert isinstance(result["count"], int)
     assert result["count"] > 10
     assert result["submodule"] == "aws_lambda_powertools.event_handler.content_types"
+
+
+def test_reexported_names_come_from_their_own_module_without_the_init() -> None:
+    result = run(
+        "import json\n"
+        "from homing.lazy_package import defer_package_init, loaded\n"
+        "defer_package_init('aws_lambda_powertools.utilities.data_classes')\n"
+        "import aws_lambda_powertools.utilities.data_classes as dc\n"
+        "from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source\n"
+        "from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent as Direct\n"
+        "narrow = not loaded(dc)\n"
+        "every = [getattr(dc, n) for n in dc.__all__]\n"
+        "print(json.dumps({'narrow': narrow, 'same': SQSEvent is Direct, 'every': len(every), "
+        "'loaded_after_all': loaded(dc)}))"
+    )
+
+    assert result["narrow"] is True
+    assert result["same"] is True
+    assert result["loaded_after_all"] is True
+    assert isinstance(result["every"], int)
+    assert result["every"] > 30
