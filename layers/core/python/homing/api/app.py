@@ -6,8 +6,7 @@ from re import Match
 from typing import Any, NoReturn
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, ResponseBuilder, Route
 
 from homing.api import errors
 from homing.api.cors import cors_config

@@ -7,7 +7,7 @@ Powertools' CORSConfig. The origins come from the deployment (``CORS_ALLOW_ORIGI
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import CORSConfig
+from aws_lambda_powertools.event_handler.api_gateway import CORSConfig
 
 # What AWS SDK v3 and Amplify send from a browser: SigV4 headers, the SDK's tracking headers, JSON.
 ALLOW_HEADERS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
 
 from homing.domain.errors import BadRequest, Conflict, HomingError, MethodNotAllowed, NotFound, PayloadTooLarge
 from homing.observability import logger

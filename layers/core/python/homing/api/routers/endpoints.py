@@ -3,7 +3,7 @@ Homing extension ListEndpoints (GET /v1/apps/{application-id}/endpoints)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
