@@ -38,8 +38,8 @@ def rows_of(app_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def populate(call: Any, process: Any, app: str) -> None:
     """Endpoints of two users, attributes, events counted into analytics and funnel timelines, a stream."""
-    from homing.adapters.dynamodb.repositories import EventStreamRepository
-    from homing.domain.model import EventStream
+    from homing.adapters.dynamodb.event_streams import EventStreamRepository
+    from homing.domain.event_streams import EventStream
 
     for i in range(4):
         body = {

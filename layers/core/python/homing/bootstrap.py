@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
+from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.models import bind_tables
 from homing.adapters.dynamodb.repositories import (
     AppRepository,
     CatalogRepository,
     EndpointRepository,
-    EventStreamRepository,
 )
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
