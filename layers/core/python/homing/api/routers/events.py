@@ -11,13 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from homing.api.responses import ok
 from homing.api.schemas import parse_body
+from homing.api.wire.events import put_events_request
 from homing.bootstrap import Services
-from homing.codec import build
-from homing.domain.errors import BadRequest, PayloadTooLarge
-from homing.domain.events import Event, EventsBatch
 from homing.domain.keys import SORT_KEY_BYTES, check_key_part
-from homing.domain.limits import QUOTAS
-from homing.domain.model import EndpointRequest
 from homing.observability import metrics
 
 if TYPE_CHECKING:  # the KPI and funnel modules load on first use (homing.bootstrap says why)
@@ -34,32 +30,6 @@ def _kpi_response(ids: dict[str, str], kpi: str, rng: Range, rows: list[Any]) ->
     }
 
 
-def parse_events_request(body: dict[str, Any]) -> dict[str, EventsBatch]:
-    items = body.get("BatchItem")
-    if not isinstance(items, dict) or not items:
-        raise BadRequest("BatchItem is required and must map endpoint ids to events")
-    batch = {}
-    for endpoint_id, item in items.items():
-        path = f"BatchItem.{endpoint_id}"
-        if not isinstance(item, dict):
-            raise BadRequest(f"{path} must be an object")
-        events = item.get("Events") or {}
-        if not isinstance(events, dict):
-            raise BadRequest(f"{path}.Events must map event ids to events")
-        endpoint = build(EndpointRequest, item["Endpoint"], f"{path}.Endpoint") if item.get("Endpoint") else None
-        parsed, refused = {}, {}
-        for eid, ev in events.items():
-            if not isinstance(ev, dict):
-                refused[eid] = "The event must be an object"
-                continue
-            try:  # one malformed event is refused alone (a per-event 400), as Pinpoint answers
-                parsed[eid] = build(Event, ev)  # messages name the field within the event
-            except BadRequest as exc:
-                refused[eid] = exc.message
-        batch[endpoint_id] = EventsBatch(endpoint=endpoint, events=parsed, refused=refused)
-    return batch
-
-
 def router(svc: Services) -> APIGatewayRouter:
     r = APIGatewayRouter()
 
@@ -68,10 +38,7 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.post("/v1/apps/<application_id>/events")
     def put_events(application_id: str) -> Response[str]:
-        raw = r.current_event.body or ""
-        if len(raw.encode()) > QUOTAS.events_request_bytes:
-            raise PayloadTooLarge("A PutEvents request can be at most 4 MB")
-        batch = parse_events_request(parse_body(raw, strict_text=False))
+        batch = put_events_request(r.current_event.body)
         request_id = str(r.current_event.request_context.request_id or "")
         result = svc.events.put_events(application_id, batch, request_id)
         metrics.add_metric(
