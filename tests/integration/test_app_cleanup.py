@@ -38,8 +38,8 @@ def rows_of(app_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def populate(call: Any, process: Any, app: str) -> None:
     """Endpoints of two users, attributes, events counted into analytics and funnel timelines, a stream."""
-    from homing.adapters.dynamodb.repositories import EventStreamRepository
-    from homing.domain.model import EventStream
+    from homing.adapters.dynamodb.event_streams import EventStreamRepository
+    from homing.domain.event_streams import EventStream
 
     for i in range(4):
         body = {
@@ -279,22 +279,22 @@ def run_together(n: int, work: Any) -> list[BaseException]:
 def test_sixteen_concurrent_tag_resource_calls_keep_all_sixteen_tags(aws: None) -> None:
     from homing.bootstrap import services
 
-    apps = services().apps
+    apps, tags = services().apps, services().tags
     app = apps.create("shop", {"base": "1"})
-    assert run_together(16, lambda i: apps.tag(app.arn, {f"k{i}": str(i)})) == []
-    assert apps.list_tags(app.arn) == {"base": "1", **{f"k{i}": str(i) for i in range(16)}}
+    assert run_together(16, lambda i: tags.tag(app.arn, {f"k{i}": str(i)})) == []
+    assert tags.list_tags(app.arn) == {"base": "1", **{f"k{i}": str(i) for i in range(16)}}
 
 
 def test_the_fifty_tag_cap_holds_under_concurrency(aws: None) -> None:
     from homing.bootstrap import services
     from homing.domain.errors import BadRequest
 
-    apps = services().apps
+    apps, tags = services().apps, services().tags
     app = apps.create("shop", {f"t{i}": "x" for i in range(40)})
-    errors = run_together(16, lambda i: apps.tag(app.arn, {f"k{i}": str(i)}))
+    errors = run_together(16, lambda i: tags.tag(app.arn, {f"k{i}": str(i)}))
     assert len(errors) == 6
     assert all(isinstance(e, BadRequest) for e in errors)
-    assert len(apps.list_tags(app.arn)) == 50
+    assert len(tags.list_tags(app.arn)) == 50
 
 
 def test_concurrent_settings_updates_of_different_structures_merge(aws: None) -> None:
@@ -326,7 +326,7 @@ def test_tagging_a_deleted_app_is_not_found_and_writes_nothing(aws: None) -> Non
     app = apps.create("shop", None)
     apps.delete(app.id)
     with pytest.raises(NotFound):
-        apps.tag(app.arn, {"a": "1"})
+        services().tags.tag(app.arn, {"a": "1"})
     from homing.adapters.dynamodb.models import AppItem
 
     assert AppItem.get(app.id).tags == {}
@@ -336,6 +336,7 @@ def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_wit
     from homing.adapters.dynamodb.repositories import AppRepository
     from homing.domain.errors import Conflict
     from homing.services.apps import WRITE_ATTEMPTS, AppService
+    from homing.services.tags import TagService
 
     class Racing(AppRepository):
         """Before each of the first ``races`` puts, another writer adds a tag (so the put is stale)."""
@@ -359,16 +360,20 @@ def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_wit
 
     sleeps: list[float] = []
 
+    prefix = "arn:aws:mobiletargeting:us-east-1:1"
+
     def service(repo: AppRepository) -> AppService:
-        prefix = "arn:aws:mobiletargeting:us-east-1:1"
         return AppService(repo, arn_prefix=prefix, clock=lambda: NOW, cleanup=Scheduler(), sleep=sleeps.append)
 
+    def tagging(repo: AppRepository) -> TagService:
+        return TagService(service(repo), arn_prefix=prefix)
+
     app = service(AppRepository()).create("shop", None)
-    service(Racing(3)).tag(app.arn, {"mine": "1"})
-    assert service(AppRepository()).list_tags(app.arn) == {"mine": "1", "r0": "x", "r1": "x", "r2": "x"}
+    tagging(Racing(3)).tag(app.arn, {"mine": "1"})
+    assert tagging(AppRepository()).list_tags(app.arn) == {"mine": "1", "r0": "x", "r1": "x", "r2": "x"}
     assert len(sleeps) == 3
     assert all(0 <= s <= 0.2 for s in sleeps)
 
     with pytest.raises(Conflict, match="retry the request"):
-        service(Racing(WRITE_ATTEMPTS)).tag(app.arn, {"lost": "1"})
-    assert "lost" not in service(AppRepository()).list_tags(app.arn)
+        tagging(Racing(WRITE_ATTEMPTS)).tag(app.arn, {"lost": "1"})
+    assert "lost" not in tagging(AppRepository()).list_tags(app.arn)

@@ -108,7 +108,7 @@ def _app_of(svc: Any) -> type[_State]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=batches)
 def test_whatever_put_events_accepts_is_counted(aws: None, body: dict[str, Any]) -> None:
-    from homing.api.routers.events import parse_events_request
+    from homing.api.wire.events import parse_events_request
     from homing.bootstrap import services
     from homing.domain.analytics import is_activity
     from homing.services.processing import StreamRecord

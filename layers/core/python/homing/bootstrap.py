@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
+from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.models import bind_tables
 from homing.adapters.dynamodb.repositories import (
     AppRepository,
     CatalogRepository,
     EndpointRepository,
-    EventStreamRepository,
 )
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
+from homing.services.tags import TagService
 from homing.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Services:
             clock=_utc_now,
             cleanup=_LazyCleanup(self),
         )
+        self.tags = TagService(self.apps, arn_prefix=settings.resource_arn_prefix)
         self.endpoints = EndpointService(
             self.apps, endpoints_repo, self._catalog, clock=_utc_now, forget_activity=self._forget_activity
         )

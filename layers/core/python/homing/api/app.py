@@ -1,4 +1,4 @@
-"""The API resolver: one Powertools router per resource family, errors mapped in one place."""
+"""The API resolver: the routers of the families listed in homing.api.families, errors mapped in one place."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 
 from homing.api import errors
 from homing.api.cors import cors_config
+from homing.api.families import FAMILY_ROUTERS
 from homing.api.paths import path_problem
-from homing.api.routers import apps, endpoints, events, tags
 from homing.bootstrap import Services
 from homing.codec import check_text
 from homing.domain.errors import HomingError
@@ -62,8 +62,6 @@ class PinpointResolver(APIGatewayRestResolver):
 def build_resolver(svc: Services) -> PinpointResolver:
     resolver = PinpointResolver(cors=cors_config(svc.settings.cors_allow_origins))
     errors.register(resolver)
-    resolver.include_router(apps.router(svc))
-    resolver.include_router(endpoints.router(svc))
-    resolver.include_router(tags.router(svc))
-    resolver.include_router(events.router(svc))
+    for family in FAMILY_ROUTERS:
+        resolver.include_router(family.router(svc))
     return resolver

@@ -1,14 +1,13 @@
-"""The wire edge: Pinpoint's JSON shapes <-> domain records, and request helpers."""
+"""Request helpers every family's wire module shares: the JSON body, page-size, strings and string maps."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from homing.codec import check_text, dump
+from homing.codec import check_text
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS
-from homing.domain.model import App, Endpoint
 
 # Pinpoint's deepest request shapes (journeys) nest about a dozen levels; anything far deeper is hostile.
 MAX_JSON_DEPTH = 64
@@ -89,33 +88,3 @@ def string_map(value: Any, field: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise BadRequest(f"{field} must be a map of strings")
     return value
-
-
-def application_response(app: App) -> dict[str, Any]:
-    return {"Arn": app.arn, "Id": app.id, "Name": app.name, "tags": app.tags, "CreationDate": app.creation_date}
-
-
-def settings_response(app: App) -> dict[str, Any]:
-    body = dump(app.settings)
-    # CloudWatchMetricsEnabled/EventTaggingEnabled are write-only in Pinpoint's model.
-    body.pop("CloudWatchMetricsEnabled", None)
-    body.pop("EventTaggingEnabled", None)
-    return {
-        "ApplicationId": app.id,
-        "LastModifiedDate": app.settings_modified or app.creation_date,
-        "CampaignHook": {},
-        "Limits": {},
-        "QuietTime": {},
-        **body,
-    }
-
-
-def endpoint_response(endpoint: Endpoint) -> dict[str, Any]:
-    return dump(endpoint)  # type: ignore[no-any-return]
-
-
-def endpoints_response(endpoints: list[Endpoint], next_token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Item": [endpoint_response(e) for e in endpoints]}
-    if next_token:
-        body["NextToken"] = next_token
-    return body

@@ -148,14 +148,3 @@ class Endpoint:
     @property
     def user_id(self) -> str | None:
         return self.user.user_id or None
-
-
-@dataclass(frozen=True)
-class EventStream:
-    """An app's PutEventStream destination: a Kinesis stream or Firehose, written with the app's role."""
-
-    application_id: str
-    destination_stream_arn: str
-    role_arn: str
-    last_modified_date: str
-    last_updated_by: str | None = None

@@ -1,4 +1,4 @@
-"""Apps (Pinpoint projects), their settings and tags.
+"""Apps (Pinpoint projects) and their settings; tags (homing.services.tags) live on the app item too.
 
 Writes to the app item are optimistic: each reads the item's version, plans the change and stores it
 only if the version is unchanged; on a conflict it re-reads, re-plans and tries again (bounded, with
@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
-from urllib.parse import unquote
 
 from homing.adapters.dynamodb.repositories import AppRepository, StaleVersion
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import App, ApplicationSettings
+from homing.domain.tags import check_tags
 from homing.domain.timestamps import iso_now
 
 _QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -69,7 +69,7 @@ class AppService:
     def create(self, name: str | None, tags: dict[str, str] | None) -> App:
         if name is None or not name.strip():
             raise BadRequest("Name is required")
-        self.check_tags(tags or {}, "tags")
+        check_tags(tags or {}, "tags", self._quotas)
         if self._apps.count() >= self._quotas.apps_per_account:
             raise BadRequest(f"Exceeded the maximum of {self._quotas.apps_per_account} applications")
         app = App(id=uuid.uuid4().hex, arn="", name=name, creation_date=iso_now(self._clock()), tags=dict(tags or {}))
@@ -93,6 +93,19 @@ class AppService:
                 ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
                 self._sleep(self._rng.uniform(0, ceiling))  # full jitter: racing writers spread out
         raise Conflict(f"Application {app_id} is being changed by other requests; retry the request")
+
+    def change(self, app_id: str, plan: Callable[[App], App]) -> App:
+        """Store ``plan(app)`` in place of the app, re-planned from a fresh read on a version conflict.
+
+        The write loop of every family kept on the app item (settings, tags): ``plan`` must be pure.
+        """
+
+        def store(app: App) -> App:
+            updated = plan(app)
+            self._apps.put(updated)
+            return updated
+
+        return self._write(app_id, store)
 
     def delete(self, app_id: str) -> App:
         """Tombstone the app (NotFound for every operation from now on), then schedule its clean-up.
@@ -127,53 +140,6 @@ class AppService:
             return updated
 
         return self._write(app_id, store)
-
-    # --- tags -------------------------------------------------------------------------------
-
-    def check_tags(self, tags: dict[str, str], field: str) -> None:
-        q = self._quotas
-        if len(tags) > q.tags_per_resource:
-            raise BadRequest(f"{field}: a resource can have at most {q.tags_per_resource} tags")
-        for key, value in tags.items():
-            if not key or len(key) > q.tag_key_length or key.lower().startswith("aws:"):
-                raise BadRequest(f"{field}.{key}: tag keys are 1-{q.tag_key_length} characters, not starting aws:")
-            if len(value) > q.tag_value_length:
-                raise BadRequest(f"{field}.{key}: tag values are at most {q.tag_value_length} characters")
-
-    def _app_id_for_arn(self, arn: str) -> str:
-        arn = unquote(arn)
-        prefix = f"{self._arn_prefix}:apps/"
-        if not arn.startswith(prefix) or "/" in arn[len(prefix) :] or len(arn) == len(prefix):
-            raise BadRequest(f"ResourceArn {arn} is not the ARN of a resource of this Homing deployment")
-        return arn[len(prefix) :]
-
-    def _app_for_arn(self, arn: str) -> App:
-        return self.require(self._app_id_for_arn(arn))
-
-    def list_tags(self, arn: str) -> dict[str, str]:
-        return self._app_for_arn(arn).tags
-
-    def tag(self, arn: str, tags: dict[str, str]) -> None:
-        app_id = self._app_id_for_arn(arn)
-
-        def store(app: App) -> App:
-            merged = {**app.tags, **tags}
-            self.check_tags(merged, "tags")  # the 50-tag cap, checked on what is actually stored
-            self._apps.put(dataclasses.replace(app, tags=merged))
-            return app
-
-        self._write(app_id, store)
-
-    def untag(self, arn: str, keys: list[str]) -> None:
-        if not keys:
-            raise BadRequest("tagKeys is required")
-        app_id = self._app_id_for_arn(arn)
-
-        def store(app: App) -> App:
-            self._apps.put(dataclasses.replace(app, tags={k: v for k, v in app.tags.items() if k not in keys}))
-            return app
-
-        self._write(app_id, store)
 
 
 def validate_settings(s: ApplicationSettings) -> None:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 
-from homing.adapters.dynamodb.repositories import EventStreamRepository
-from homing.domain.errors import BadRequest, NotFound
-from homing.domain.model import EventStream
+from homing.adapters.dynamodb.event_streams import EventStreamRepository
+from homing.domain.errors import NotFound
+from homing.domain.event_streams import EventStream, check_destination, in_allowed_accounts
 from homing.domain.timestamps import iso_now
 from homing.observability import logger
 from homing.services.apps import AppService
-
-STREAM_ARN = re.compile(
-    r"^arn:aws[a-z-]*:(kinesis:[a-z0-9-]+:\d{12}:stream|firehose:[a-z0-9-]+:\d{12}:deliverystream)/[\w.-]+$"
-)
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-
-
-def arn_account(arn: str) -> str:
-    return arn.split(":")[4]
 
 
 class EventStreamService:
@@ -35,22 +25,9 @@ class EventStreamService:
         self._apps, self._repo, self._clock = apps, repo, clock
         self._allowed = allowed_accounts
 
-    def allowed(self, arn: str) -> bool:
-        return arn_account(arn) in self._allowed
-
     def put(self, app_id: str, destination: str | None, role: str | None, caller: str | None) -> EventStream:
         self._apps.require(app_id)
-        if not destination or not STREAM_ARN.match(destination):
-            raise BadRequest(
-                "DestinationStreamArn must be the ARN of a Kinesis data stream or a Firehose delivery stream"
-            )
-        if not role or not ROLE_ARN.match(role):
-            raise BadRequest("RoleArn must be the ARN of an IAM role")
-        accounts = ", ".join(sorted(self._allowed))
-        if not self.allowed(destination):
-            raise BadRequest(f"DestinationStreamArn must be in an allowed account ({accounts})")
-        if not self.allowed(role):
-            raise BadRequest(f"RoleArn must be in an allowed account ({accounts})")
+        destination, role = check_destination(destination, role, self._allowed)
         stream = EventStream(app_id, destination, role, iso_now(self._clock()), caller)
         self._repo.put(stream)
         return stream
@@ -74,7 +51,7 @@ class EventStreamService:
         stream = self._repo.get(app_id)
         if stream is None:
             return None
-        if not (self.allowed(stream.destination_stream_arn) and self.allowed(stream.role_arn)):
+        if not in_allowed_accounts(stream, self._allowed):
             logger.warning("event stream in a disallowed account skipped", extra={"application_id": app_id})
             return None
         return stream.destination_stream_arn, stream.role_arn

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
-from homing.adapters.dynamodb.models import CatalogItem, EndpointItem, EventStreamItem
+from homing.adapters.dynamodb.event_streams import EventStreamItem
+from homing.adapters.dynamodb.models import CatalogItem, EndpointItem
 
 
 class AppDataEraser:

@@ -2,7 +2,9 @@
 
 The CDK DataStack builds its tables from these models (stacks/constructs/tables.py), so the
 deployed key schema and the code that reads it cannot drift apart. Table names are bound at
-cold start by ``bind_tables`` from Settings.
+cold start by ``bind_tables`` from Settings. Models that moved to their family's adapter module
+(``event_streams.EventStreamItem``) are imported here, so ``ALL_MODELS`` and ``bind_tables`` still see
+every table and the CDK DataStack still finds them in one place.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+from homing.adapters.dynamodb.event_streams import EventStreamItem
 
 
 class AppItem(Model):
@@ -155,18 +159,16 @@ class TimelineItem(Model):
     expires = TTLAttribute(null=True)
 
 
-class EventStreamItem(Model):
-    """The app's event stream (PutEventStream): where every event is also forwarded."""
-
-    class Meta:
-        table_name = "event-streams"
-
-    application_id = UnicodeAttribute(hash_key=True)
-    destination_stream_arn = UnicodeAttribute()
-    role_arn = UnicodeAttribute()
-    last_modified_date = UnicodeAttribute()
-    last_updated_by = UnicodeAttribute(null=True)
-
+__all__ = [
+    "ALL_MODELS",
+    "AnalyticsItem",
+    "AppItem",
+    "CatalogItem",
+    "EndpointItem",
+    "EventStreamItem",
+    "TimelineItem",
+    "bind_tables",
+]
 
 ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem, AnalyticsItem, EventStreamItem, TimelineItem)
 

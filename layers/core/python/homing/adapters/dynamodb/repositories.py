@@ -12,12 +12,12 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
-from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem, EventStreamItem
+from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
 from homing.adapters.dynamodb.paging import decode_token, encode_token
 from homing.codec import build, dump, snake
 from homing.domain.endpoints import endpoint_key
 from homing.domain.errors import BadRequest
-from homing.domain.model import App, ApplicationSettings, Endpoint, EventStream
+from homing.domain.model import App, ApplicationSettings, Endpoint
 
 Page = tuple[list[Any], str | None]
 
@@ -26,7 +26,6 @@ __all__ = [
     "AppRepository",
     "CatalogRepository",
     "EndpointRepository",
-    "EventStreamRepository",
     "decode_token",
     "encode_token",
 ]
@@ -423,32 +422,3 @@ class CatalogRepository:
         """A field-level ``DELETE``: it merges with concurrent additions and never needs a retry."""
         if entries:
             CatalogItem(app_id, ATTRIBUTES_ENTRY).update(actions=[CatalogItem.names.delete(entries)])
-
-
-class EventStreamRepository:
-    """Each app's PutEventStream destination."""
-
-    def get(self, app_id: str) -> EventStream | None:
-        try:
-            item = EventStreamItem.get(app_id)
-        except EventStreamItem.DoesNotExist:
-            return None
-        return EventStream(
-            application_id=item.application_id,
-            destination_stream_arn=item.destination_stream_arn,
-            role_arn=item.role_arn,
-            last_modified_date=item.last_modified_date,
-            last_updated_by=item.last_updated_by,
-        )
-
-    def put(self, stream: EventStream) -> None:
-        EventStreamItem(
-            stream.application_id,
-            destination_stream_arn=stream.destination_stream_arn,
-            role_arn=stream.role_arn,
-            last_modified_date=stream.last_modified_date,
-            last_updated_by=stream.last_updated_by,
-        ).save()
-
-    def delete(self, app_id: str) -> None:
-        EventStreamItem(app_id).delete()

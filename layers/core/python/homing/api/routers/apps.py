@@ -6,16 +6,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from homing.api.responses import ok
-from homing.api.schemas import application_response, page_size, parse_body, settings_response, string_map
+from homing.api.schemas import page_size
+from homing.api.wire.apps import (
+    application_response,
+    applications_response,
+    create_app_request,
+    settings_request,
+    settings_response,
+)
 from homing.bootstrap import Services
-from homing.codec import build
-from homing.domain.errors import BadRequest
-from homing.domain.keys import check_item_size
-from homing.domain.model import ApplicationSettings
-
-# Pinpoint's project names are short; Homing keeps an app, its tags and settings in one item.
-MAX_NAME_CHARS = 1024
-MAX_SETTINGS_BYTES = 32 * 1024
 
 
 def router(svc: Services) -> APIGatewayRouter:
@@ -23,23 +22,13 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.post("/v1/apps")
     def create_app() -> Response[str]:
-        body = parse_body(r.current_event.body)
-        name = body.get("Name")
-        if name is not None and not isinstance(name, str):
-            name = None
-        if name is not None and len(name) > MAX_NAME_CHARS:
-            raise BadRequest(f"Name must be at most {MAX_NAME_CHARS} characters")
-        app = svc.apps.create(name, string_map(body.get("tags"), "tags"))
-        return ok(application_response(app), 201)
+        name, tags = create_app_request(r.current_event.body)
+        return ok(application_response(svc.apps.create(name, tags)), 201)
 
     @r.get("/v1/apps")
     def get_apps() -> Response[str]:
         q = r.current_event.query_string_parameters or {}
-        apps, token = svc.apps.page(page_size(q.get("page-size")), q.get("token"))
-        body: dict[str, object] = {"Item": [application_response(a) for a in apps]}
-        if token:
-            body["NextToken"] = token
-        return ok(body)
+        return ok(applications_response(*svc.apps.page(page_size(q.get("page-size")), q.get("token"))))
 
     @r.get("/v1/apps/<application_id>")
     def get_app(application_id: str) -> Response[str]:
@@ -55,9 +44,6 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.put("/v1/apps/<application_id>/settings")
     def update_settings(application_id: str) -> Response[str]:
-        body = parse_body(r.current_event.body)
-        check_item_size(body, "The application settings", MAX_SETTINGS_BYTES)
-        changes = build(ApplicationSettings, body)
-        return ok(settings_response(svc.apps.update_settings(application_id, changes)))
+        return ok(settings_response(svc.apps.update_settings(application_id, settings_request(r.current_event.body))))
 
     return r

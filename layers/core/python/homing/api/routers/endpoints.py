@@ -8,12 +8,19 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from homing.api.responses import ok
-from homing.api.schemas import endpoint_response, endpoints_response, page_size, parse_body
+from homing.api.schemas import page_size
+from homing.api.wire.endpoints import (
+    accepted_response,
+    attributes_response,
+    endpoint_batch_request,
+    endpoint_request,
+    endpoint_response,
+    endpoints_response,
+    list_filters,
+    remove_attributes_request,
+)
 from homing.bootstrap import Services
-from homing.codec import build
-from homing.domain.errors import BadRequest
 from homing.domain.keys import check_endpoint_key, check_user_id
-from homing.domain.model import CHANNEL_TYPES, EndpointRequest
 from homing.observability import metrics
 
 
@@ -23,27 +30,20 @@ def router(svc: Services) -> APIGatewayRouter:
     def request_id() -> str:
         return str(r.current_event.request_context.request_id or "")
 
-    def accepted() -> Response[str]:
-        return ok({"Message": "Accepted", "RequestID": request_id()}, 202)
-
     @r.put("/v1/apps/<application_id>/endpoints/<endpoint_id>")
     def update_endpoint(application_id: str, endpoint_id: str) -> Response[str]:
         check_endpoint_key(endpoint_id, "endpoint-id")
-        req = build(EndpointRequest, parse_body(r.current_event.body))
+        req = endpoint_request(r.current_event.body)
         svc.endpoints.update_endpoint(application_id, endpoint_id, req, request_id())
         metrics.add_metric(name="EndpointsUpserted", unit=MetricUnit.Count, value=1)
-        return accepted()
+        return ok(accepted_response(request_id()), 202)
 
     @r.put("/v1/apps/<application_id>/endpoints")
     def update_endpoints_batch(application_id: str) -> Response[str]:
-        body = parse_body(r.current_event.body)
-        items = body.get("Item")
-        if not isinstance(items, list):
-            raise BadRequest("Item is required and must be a list of endpoints")
-        reqs = [build(EndpointRequest, item, f"Item[{i}]") for i, item in enumerate(items)]
+        reqs = endpoint_batch_request(r.current_event.body)
         svc.endpoints.update_endpoints_batch(application_id, reqs, request_id())
         metrics.add_metric(name="EndpointsUpserted", unit=MetricUnit.Count, value=len(reqs))
-        return accepted()
+        return ok(accepted_response(request_id()), 202)
 
     @r.get("/v1/apps/<application_id>/endpoints/<endpoint_id>")
     def get_endpoint(application_id: str, endpoint_id: str) -> Response[str]:
@@ -58,12 +58,7 @@ def router(svc: Services) -> APIGatewayRouter:
     @r.get("/v1/apps/<application_id>/endpoints")
     def list_endpoints(application_id: str) -> Response[str]:
         q = r.current_event.query_string_parameters or {}
-        channel = q.get("channel-type") or None
-        if channel is not None and channel not in CHANNEL_TYPES:
-            raise BadRequest(f"channel-type must be one of {', '.join(sorted(CHANNEL_TYPES))}")
-        user_id = q.get("user-id") or None
-        if user_id is not None:
-            check_user_id(user_id, "user-id")
+        channel, user_id = list_filters(q)
         found, token = svc.endpoints.list_endpoints(
             application_id, page_size(q.get("page-size")), q.get("token"), channel, user_id
         )
@@ -81,10 +76,8 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.put("/v1/apps/<application_id>/attributes/<attribute_type>")
     def remove_attributes(application_id: str, attribute_type: str) -> Response[str]:
-        blacklist = parse_body(r.current_event.body).get("Blacklist")
-        if not isinstance(blacklist, list) or not all(isinstance(b, str) for b in blacklist):
-            raise BadRequest("Blacklist must be a list of attribute names")
+        blacklist = remove_attributes_request(r.current_event.body)
         removed = svc.endpoints.remove_attributes(application_id, attribute_type, blacklist)
-        return ok({"ApplicationId": application_id, "AttributeType": attribute_type, "Attributes": removed})
+        return ok(attributes_response(application_id, attribute_type, removed))
 
     return r

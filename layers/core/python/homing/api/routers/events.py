@@ -1,4 +1,4 @@
-"""PutEvents, Put/Get/DeleteEventStream, the date-range KPI operations, and the Homing extensions
+"""PutEvents, the date-range KPI operations, and the Homing extensions
 for custom event statistics and funnels."""
 
 from __future__ import annotations
@@ -10,30 +10,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from homing.api.responses import ok
-from homing.api.schemas import optional_string, parse_body
+from homing.api.schemas import parse_body
+from homing.api.wire.events import put_events_request
 from homing.bootstrap import Services
-from homing.codec import build
-from homing.domain.errors import BadRequest, PayloadTooLarge
-from homing.domain.events import Event, EventsBatch
 from homing.domain.keys import SORT_KEY_BYTES, check_key_part
-from homing.domain.limits import QUOTAS
-from homing.domain.model import EndpointRequest, EventStream
 from homing.observability import metrics
 
 if TYPE_CHECKING:  # the KPI and funnel modules load on first use (homing.bootstrap says why)
     from homing.services.kpis import Range
-
-
-def _stream_response(s: EventStream) -> dict[str, Any]:
-    body = {
-        "ApplicationId": s.application_id,
-        "DestinationStreamArn": s.destination_stream_arn,
-        "RoleArn": s.role_arn,
-        "LastModifiedDate": s.last_modified_date,
-    }
-    if s.last_updated_by:
-        body["LastUpdatedBy"] = s.last_updated_by
-    return body
 
 
 def _kpi_response(ids: dict[str, str], kpi: str, rng: Range, rows: list[Any]) -> dict[str, Any]:
@@ -46,32 +30,6 @@ def _kpi_response(ids: dict[str, str], kpi: str, rng: Range, rows: list[Any]) ->
     }
 
 
-def parse_events_request(body: dict[str, Any]) -> dict[str, EventsBatch]:
-    items = body.get("BatchItem")
-    if not isinstance(items, dict) or not items:
-        raise BadRequest("BatchItem is required and must map endpoint ids to events")
-    batch = {}
-    for endpoint_id, item in items.items():
-        path = f"BatchItem.{endpoint_id}"
-        if not isinstance(item, dict):
-            raise BadRequest(f"{path} must be an object")
-        events = item.get("Events") or {}
-        if not isinstance(events, dict):
-            raise BadRequest(f"{path}.Events must map event ids to events")
-        endpoint = build(EndpointRequest, item["Endpoint"], f"{path}.Endpoint") if item.get("Endpoint") else None
-        parsed, refused = {}, {}
-        for eid, ev in events.items():
-            if not isinstance(ev, dict):
-                refused[eid] = "The event must be an object"
-                continue
-            try:  # one malformed event is refused alone (a per-event 400), as Pinpoint answers
-                parsed[eid] = build(Event, ev)  # messages name the field within the event
-            except BadRequest as exc:
-                refused[eid] = exc.message
-        batch[endpoint_id] = EventsBatch(endpoint=endpoint, events=parsed, refused=refused)
-    return batch
-
-
 def router(svc: Services) -> APIGatewayRouter:
     r = APIGatewayRouter()
 
@@ -80,32 +38,13 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.post("/v1/apps/<application_id>/events")
     def put_events(application_id: str) -> Response[str]:
-        raw = r.current_event.body or ""
-        if len(raw.encode()) > QUOTAS.events_request_bytes:
-            raise PayloadTooLarge("A PutEvents request can be at most 4 MB")
-        batch = parse_events_request(parse_body(raw, strict_text=False))
+        batch = put_events_request(r.current_event.body)
         request_id = str(r.current_event.request_context.request_id or "")
         result = svc.events.put_events(application_id, batch, request_id)
         metrics.add_metric(
             name="EventsReceived", unit=MetricUnit.Count, value=sum(len(b.events) for b in batch.values())
         )
         return ok(result, 202)
-
-    @r.post("/v1/apps/<application_id>/eventstream")
-    def put_event_stream(application_id: str) -> Response[str]:
-        body = parse_body(r.current_event.body)
-        caller = r.current_event.request_context.identity.user_arn
-        destination, role = optional_string(body, "DestinationStreamArn"), optional_string(body, "RoleArn")
-        stream = svc.event_streams.put(application_id, destination, role, caller)
-        return ok(_stream_response(stream))
-
-    @r.get("/v1/apps/<application_id>/eventstream")
-    def get_event_stream(application_id: str) -> Response[str]:
-        return ok(_stream_response(svc.event_streams.get(application_id)))
-
-    @r.delete("/v1/apps/<application_id>/eventstream")
-    def delete_event_stream(application_id: str) -> Response[str]:
-        return ok(_stream_response(svc.event_streams.delete(application_id)))
 
     @r.get("/v1/apps/<application_id>/kpis/daterange/<kpi_name>")
     def application_kpi(application_id: str, kpi_name: str) -> Response[str]:
