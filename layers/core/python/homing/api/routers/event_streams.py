@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from homing.api.responses import ok
