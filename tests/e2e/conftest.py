@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 READY_PREFIX = "Homing API: "
 START_TIMEOUT_SECONDS = 180.0
+# A clean stop lets batches in flight finish (pollers, scheduler, workers); a loaded CI machine needs time.
+STOP_TIMEOUT_SECONDS = 90.0
 CLEANUP_GRACE_SECONDS = 2  # the deployed default is 360 s; see stacks/constructs/app_cleanup.py
 REGION = "us-east-1"
 ACCESS_KEY = os.environ.get("HOMING_LOCAL_ACCESS_KEY_ID", "homing")
@@ -106,7 +108,7 @@ class LocalStackProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
