@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -13,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
 
 TIMEOUT = Duration.minutes(5)  # a task stops starting chunks a minute before this (cleanup.MIN_REMAINING_MS)
@@ -108,18 +108,11 @@ class AppCleanup(Construct):
             batch_size=1,  # one task = one bounded chunk of work
             report_batch_item_failures=True,
         )
-        self.dead_letters_alarm = cloudwatch.Alarm(
+        self.dead_letters_alarm = dead_letters_alarm(
             self,
-            "DeadLettersAlarm",
-            alarm_description=(
+            self.dead_letters,
+            (
                 "A deleted app's clean-up task failed five times; the queue holds the task (app id and "
                 "progress). Its data stays until the task is redriven to the clean-up queue."
             ),
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                statistic=cloudwatch.Stats.MAXIMUM, period=Duration.minutes(5)
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )

@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
 
 # Kinesis consumer defaults (house style 4.4 item 6). 500 records or 5 s, whichever comes first:
@@ -144,20 +145,13 @@ class EventProcessing(Construct):
             evaluation_periods=3,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic, no metric
         )
-        self.dead_letters_alarm = cloudwatch.Alarm(
+        self.dead_letters_alarm = dead_letters_alarm(
             self,
-            "DeadLettersAlarm",
-            alarm_description=(
+            self.dead_letters,
+            (
                 "Event records failed process_events after all retries; the queue holds their shard and "
                 "sequence range (replay them from the archive)"
             ),
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                statistic=cloudwatch.Stats.MAXIMUM, period=Duration.minutes(5)
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     @property
