@@ -235,13 +235,16 @@ def hostile_requests(app_id: str) -> list[tuple[str, str, str, bytes]]:
 def probe_hostile(url: str, app_id: str) -> None:
     probes = hostile_requests(app_id)
     seen: Counter[int] = Counter()
-    five_xx = []
+    five_xx, accepted = [], []
     for label, method, path, body in probes:
         status, error_type = signed(url, method, path, body)
         seen[status] += 1
         if status >= 500:
             five_xx.append(f"{label} -> {status} {error_type}")
+        elif status < 300:
+            accepted.append(label)
     print(f"hostile requests: {len(probes)} tried; statuses {dict(sorted(seen.items()))}; 5xx: {len(five_xx)}")
+    print(f"  answered 2xx (PutEvents answers per event inside its 202): {', '.join(accepted)}")
     for line in five_xx:
         print(f"  5xx: {line}")
     body = b'{"ChannelType":"EMAIL","Address":"p@example.com"}'
