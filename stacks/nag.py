@@ -33,6 +33,16 @@ def _ack(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{PACK}-{rule}", reason=reason))
 
 
+def _ack_tracing(role: IConstruct) -> None:
+    """Every function role: Lambda active tracing writes to X-Ray, which has no resource-level permissions."""
+    _ack(
+        role,
+        "IAM5[Resource::*]",
+        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
+        "Resource '*': these actions have no resource-level permissions.",
+    )
+
+
 def _import_name(producer: Stack, value: Any) -> str:
     """The export name CDK uses when another stack references ``value`` of ``producer``.
 
@@ -62,12 +72,7 @@ def _acknowledge_data(data: DataStack) -> None:
 
 def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
     role = api.cleanup.clean_up_app.role
-    _ack(
-        role,
-        "IAM5[Resource::*]",
-        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
-        "Resource '*': these actions have no resource-level permissions.",
-    )
+    _ack_tracing(role)
     endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
     _ack(
         role,
@@ -86,12 +91,7 @@ def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
     role = api.api_function.role
-    _ack(
-        role,
-        "IAM5[Resource::*]",
-        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
-        "Resource '*': these actions have no resource-level permissions.",
-    )
+    _ack_tracing(role)
     endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
     _ack(
         role,
@@ -176,12 +176,7 @@ def _acknowledge_identity_pool(api: ApiStack) -> None:
 def _acknowledge_events(events: EventsStack, data: DataStack) -> None:
     processing = events.processing
     role = processing.process_events.role
-    _ack(
-        role,
-        "IAM5[Resource::*]",
-        "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda active tracing) use "
-        "Resource '*': these actions have no resource-level permissions.",
-    )
+    _ack_tracing(role)
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
         _ack(
             role,

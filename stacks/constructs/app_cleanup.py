@@ -14,6 +14,7 @@ from constructs import Construct
 
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
+from stacks.constructs.queues import secure_queue
 
 TIMEOUT = Duration.minutes(5)  # a task stops starting chunks a minute before this (cleanup.MIN_REMAINING_MS)
 # Lambda's advice for SQS sources: a visibility timeout of at least six times the function timeout.
@@ -54,25 +55,17 @@ class AppCleanup(Construct):
         super().__init__(scope, construct_id)
         if grace_seconds < 1:  # under 30 s (the API's limit) only for tests: a racing write could be missed
             raise ValueError(f"{GRACE_CONTEXT_KEY} must be at least 1 second, not {grace_seconds}")
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-            removal_policy=removal_policy,
+        self.dead_letters = secure_queue(
+            self, "DeadLetters", key=key, retention=RETENTION, removal_policy=removal_policy
         )
-        self.queue = sqs.Queue(
+        self.queue = secure_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
+            key=key,
+            retention=RETENTION,
+            removal_policy=removal_policy,
             visibility_timeout=VISIBILITY_TIMEOUT,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
-            removal_policy=removal_policy,
         )
         self.clean_up_app = HomingFunction(
             self,

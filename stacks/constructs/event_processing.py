@@ -13,11 +13,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
+from stacks.constructs.queues import secure_queue
 
 # Kinesis consumer defaults (house style 4.4 item 6). 500 records or 5 s, whichever comes first:
 # big batches amortize the per-invocation checkpoint read and transaction.
@@ -102,14 +102,8 @@ class EventProcessing(Construct):
         )
 
         # On-failure destination of the event-source mapping (a dead-letter queue, not a work queue).
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=dead_letter_key,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-            removal_policy=removal_policy,
+        self.dead_letters = secure_queue(
+            self, "DeadLetters", key=dead_letter_key, retention=DEAD_LETTER_RETENTION, removal_policy=removal_policy
         )
 
         # An explicit EventSourceMapping (rather than KinesisEventSource) keeps its logical id free of

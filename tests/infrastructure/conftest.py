@@ -85,13 +85,12 @@ class Synthesized:
         return value
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    """The whole app synthesized into ``outdir``; a cdk-nag failure is kept in ``error``, not raised."""
     import app as cdk_app
     from stacks.config import EnvConfig
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    application = cdk_app.build_app(context=TEST_CONTEXT, outdir=str(outdir))
+    application = cdk_app.build_app(context=context, outdir=str(outdir))
     error: BaseException | None = None
     try:
         application.synth()
@@ -110,6 +109,11 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     for path in outdir.glob("*.template.json"):
         result.templates[path.name.removesuffix(".template.json")] = json.loads(path.read_text())
     return result
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(TEST_CONTEXT, tmp_path_factory.mktemp("cdk.out"))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.conftest import REPO_ROOT, TEST_CONTEXT, Synthesized
+from tests.infrastructure.conftest import REPO_ROOT, TEST_CONTEXT, Synthesized, synthesize
 
 pytestmark = pytest.mark.xdist_group("infrastructure")
 
@@ -69,29 +69,7 @@ def _topic_policy(synth: Synthesized) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def overridden(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The whole app synthesized with every setting overridden from the command-line context."""
-    import app as cdk_app
-    from stacks.config import EnvConfig
-
-    outdir = tmp_path_factory.mktemp("cdk.out.overridden")
-    application = cdk_app.build_app(context={**TEST_CONTEXT, **OVERRIDES}, outdir=str(outdir))
-    error: BaseException | None = None
-    try:
-        application.synth()
-    except Exception as exc:
-        error = exc
-    config = EnvConfig.from_context(application.node)
-    result = Synthesized(
-        outdir=outdir,
-        app=application,
-        data=application.node.find_child(config.stack_id("Data")),
-        api=application.node.find_child(config.stack_id("Api")),
-        events=application.node.find_child(config.stack_id("Events")),
-        monitoring=application.node.find_child(config.stack_id("Monitoring")),
-        error=error,
-    )
-    for path in outdir.glob("*.template.json"):
-        result.templates[path.name.removesuffix(".template.json")] = json.loads(path.read_text())
-    return result
+    return synthesize({**TEST_CONTEXT, **OVERRIDES}, tmp_path_factory.mktemp("cdk.out.overridden"))
 
 
 # -- archive retention ----------------------------------------------------------------------------

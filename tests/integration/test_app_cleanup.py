@@ -335,7 +335,8 @@ def test_tagging_a_deleted_app_is_not_found_and_writes_nothing(aws: None) -> Non
 def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_with_nothing_written(aws: None) -> None:
     from homing.adapters.dynamodb.repositories import AppRepository
     from homing.domain.errors import Conflict
-    from homing.services.apps import WRITE_ATTEMPTS, AppService
+    from homing.services.apps import AppService
+    from homing.services.retry import WRITE_ATTEMPTS
     from homing.services.tags import TagService
 
     class Racing(AppRepository):

@@ -22,7 +22,8 @@ from homing.adapters.dynamodb.repositories import (
 from homing.codec import build
 from homing.domain.errors import BadRequest, Conflict, HomingError
 from homing.domain.model import EndpointRequest
-from homing.services.endpoints import MAX_ATTEMPTS, EndpointService
+from homing.services.endpoints import EndpointService
+from homing.services.retry import WRITE_ATTEMPTS
 
 
 @pytest.fixture
@@ -225,10 +226,10 @@ def test_a_writer_that_commits_between_read_and_write_makes_the_request_re_plan(
 
 def test_exhausted_retries_are_a_409_that_wrote_nothing(svc: Any, app_id: str) -> None:
     svc.endpoints.update_endpoint(app_id, "ep", req({"ChannelType": "EMAIL", "Address": "a@example.com"}), "r0")
-    repo = _Interposing(svc.endpoints, app_id, "ep", times=MAX_ATTEMPTS)
+    repo = _Interposing(svc.endpoints, app_id, "ep", times=WRITE_ATTEMPTS)
     with pytest.raises(Conflict, match="retry the request"):
         _service(svc, repo).update_endpoint(app_id, "ep", req({"Attributes": {"mine": ["y"]}}), "r1")
-    assert repo.commits == MAX_ATTEMPTS
+    assert repo.commits == WRITE_ATTEMPTS
     assert "mine" not in svc.endpoints.get_endpoint(app_id, "ep").attributes
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from homing.local.sqs_esm import failed_message_ids, sqs_event
+from homing.local.esm import batch_failures
+from homing.local.sqs_esm import sqs_event
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:q"
 
@@ -26,6 +27,10 @@ def test_sqs_event_has_lambdas_record_shape() -> None:
     assert record["messageAttributes"]["k"]["stringValue"] == "v"
     assert record["messageAttributes"]["k"]["dataType"] == "String"
     assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:sqs", QUEUE_ARN, "us-east-1")
+
+
+def failed_message_ids(payload: bytes, ids: list[str]) -> set[str]:
+    return set(batch_failures(payload, False, ids, report_item_failures=True))
 
 
 def test_partial_batch_responses_as_lambda_reads_them() -> None:

@@ -19,11 +19,12 @@ come back after the visibility timeout, as in AWS).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from homing.local.esm import batch_failures  # the same reading of a partial batch response as Kinesis'
 
 log = logging.getLogger("homing.local")
 
@@ -81,23 +82,6 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             }
         )
     return {"Records": records}
-
-
-def failed_message_ids(payload: bytes, batch_ids: list[str]) -> set[str]:
-    """Message ids to keep after a ReportBatchItemFailures response (all of them if it is malformed)."""
-    try:
-        response = json.loads(payload or b"null")
-    except ValueError:
-        return set(batch_ids)
-    if response is None or (isinstance(response, dict) and not response.get("batchItemFailures")):
-        return set()
-    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
-    if not isinstance(failures, list):
-        return set(batch_ids)
-    ids = {f.get("itemIdentifier") for f in failures if isinstance(f, dict)}
-    if not ids <= set(batch_ids) or None in ids:
-        return set(batch_ids)  # Lambda treats an unknown or missing identifier as a failed batch
-    return {str(i) for i in ids}
 
 
 class SqsPoller:
@@ -162,9 +146,8 @@ class SqsPoller:
                 len(messages),
             )
             return len(messages)
-        keep: set[str] = set()
-        if "ReportBatchItemFailures" in (esm.function_response_types or []):
-            keep = failed_message_ids(payload, [m["MessageId"] for m in messages])
+        report = "ReportBatchItemFailures" in (esm.function_response_types or [])
+        keep = set(batch_failures(payload, False, [m["MessageId"] for m in messages], report))
         for m in messages:
             if m["MessageId"] not in keep:
                 with contextlib.suppress(Exception):  # already deleted (e.g. a purge): nothing to do

@@ -24,16 +24,13 @@ from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import App, ApplicationSettings
 from homing.domain.tags import check_tags
 from homing.domain.timestamps import iso_now
+from homing.services.retry import WRITE_ATTEMPTS, back_off
 
 _QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # A tombstone outlives the events stream's retention (at most 7 days as configured), so an event of a
 # deleted app that is still on the stream is recognised and dropped rather than counted afresh.
 TOMBSTONE_TTL = timedelta(days=8)
-# The concurrency model's retry policy (docs/decisions.md): N racing writers need about N rounds.
-WRITE_ATTEMPTS = 25
-BACKOFF_BASE_SECONDS = 0.005
-BACKOFF_CAP_SECONDS = 0.2
 
 
 class CleanupScheduler(Protocol):
@@ -90,8 +87,7 @@ class AppService:
             try:
                 return store(app)
             except StaleVersion:
-                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-                self._sleep(self._rng.uniform(0, ceiling))  # full jitter: racing writers spread out
+                back_off(attempt, self._rng, self._sleep)
         raise Conflict(f"Application {app_id} is being changed by other requests; retry the request")
 
     def change(self, app_id: str, plan: Callable[[App], App]) -> App:

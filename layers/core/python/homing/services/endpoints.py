@@ -44,12 +44,9 @@ from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import EVICTABLE_CHANNELS, Endpoint, EndpointRequest, EndpointUser
 from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.services.apps import AppService
+from homing.services.retry import WRITE_ATTEMPTS, back_off
 
 _T = TypeVar("_T")
-
-
-MAX_ATTEMPTS = 25  # a hot endpoint with N concurrent writers needs about N rounds; beyond that, 409
-BACKOFF_BASE, BACKOFF_CAP = 0.005, 0.2  # seconds; full jitter
 
 
 class _TooLarge(Exception):
@@ -207,7 +204,7 @@ class EndpointService:
         request_id: str,
         plan: EndpointChanges | None,
     ) -> dict[str, Endpoint]:
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
             changes = plan or self._plan(app_id, writes, now, request_id)
             plan = None
             if changes.size() > MAX_TRANSACTION_ITEMS:
@@ -224,7 +221,7 @@ class EndpointService:
                 continue
             return {endpoint_key(e.id): e for e, _ in changes.puts}
         raise Conflict(
-            f"{writes[0][2] or 'EndpointId'}: the endpoint was changed by {MAX_ATTEMPTS} concurrent requests "
+            f"{writes[0][2] or 'EndpointId'}: the endpoint was changed by {WRITE_ATTEMPTS} concurrent requests "
             "while this one was applied; nothing was written, retry the request"
         )
 
@@ -360,8 +357,8 @@ class EndpointService:
         return endpoints
 
     def _retrying(self, plan: Callable[[], tuple[EndpointChanges, _T]], field: str) -> _T:
-        """Plan, commit conditionally, and on a race re-plan, at most MAX_ATTEMPTS times (then 409)."""
-        for attempt in range(MAX_ATTEMPTS):
+        """Plan, commit conditionally, and on a race re-plan, at most WRITE_ATTEMPTS times (then 409)."""
+        for attempt in range(WRITE_ATTEMPTS):
             changes, result = plan()
             try:
                 self._endpoints.commit(changes)
@@ -370,12 +367,12 @@ class EndpointService:
                 continue
             return result
         raise Conflict(
-            f"{field}: changed by concurrent requests {MAX_ATTEMPTS} times while this one was applied; "
+            f"{field}: changed by concurrent requests {WRITE_ATTEMPTS} times while this one was applied; "
             "nothing was written, retry the request"
         )
 
     def _backoff(self, attempt: int) -> None:
-        self._sleep(self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+        back_off(attempt, self._rng, self._sleep)
 
     def list_endpoints(
         self, app_id: str, page_size: int, token: str | None, channel: str | None, user_id: str | None
