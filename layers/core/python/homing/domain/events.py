@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from homing.codec import dump
+from homing.codec import check_text, dump
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.model import Endpoint, EndpointRequest
@@ -86,14 +86,6 @@ def to_ms(value: str, field: str) -> int:
     return int(parse_timestamp(value, field).timestamp() * 1000)
 
 
-def _utf8(value: str, field: str) -> None:
-    """Lone surrogates survive JSON but not UTF-8: DynamoDB, Kinesis consumers and Athena need UTF-8."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{field} must be valid Unicode (no unpaired surrogates)") from None
-
-
 def check_time(value: str, field: str, now: datetime) -> datetime:
     """An event time Homing can count: from 2000 to 24 hours ahead of the server's clock."""
     at = parse_timestamp(value, field)
@@ -111,7 +103,7 @@ def check_event(event: Event, quotas: Quotas = QUOTAS, now: datetime | None = No
         raise BadRequest("EventType is required")
     if len(event.event_type) > quotas.event_type_length:
         raise BadRequest(f"EventType must be at most {quotas.event_type_length} characters")
-    _utf8(event.event_type, "EventType")
+    check_text(event.event_type, "EventType")
     if not event.timestamp:
         raise BadRequest("Timestamp is required")
     check_time(event.timestamp, "Timestamp", now)
@@ -119,14 +111,14 @@ def check_event(event: Event, quotas: Quotas = QUOTAS, now: datetime | None = No
     if len(attributes) + len(metrics) > quotas.event_keys:
         raise BadRequest(f"Number of attributes per event submitted should be less than {quotas.event_keys}.")
     for name, value in attributes.items():
-        _utf8(name, "Attributes (a name)")
+        check_text(name, "Attributes (a name)")
         if not name or len(name) > quotas.event_key_length:
             raise BadRequest(f"Attributes.{name}: attribute names are 1-{quotas.event_key_length} characters")
-        _utf8(value, f"Attributes.{name}")
+        check_text(value, f"Attributes.{name}")
         if len(value) > quotas.event_attribute_value_length:
             raise BadRequest(f"Attributes.{name}: values are at most {quotas.event_attribute_value_length} characters")
     for name, number in metrics.items():
-        _utf8(name, "Metrics (a name)")
+        check_text(name, "Metrics (a name)")
         if not name or len(name) > quotas.event_key_length:
             raise BadRequest(f"Metrics.{name}: metric names are 1-{quotas.event_key_length} characters")
         if not -MAX_METRIC <= number <= MAX_METRIC:
@@ -134,11 +126,11 @@ def check_event(event: Event, quotas: Quotas = QUOTAS, now: datetime | None = No
     for field_name in ("app_package_name", "app_title", "app_version_code", "client_sdk_version", "sdk_name"):
         text = getattr(event, field_name)
         if text is not None:
-            _utf8(text, "".join(part.capitalize() for part in field_name.split("_")))
+            check_text(text, "".join(part.capitalize() for part in field_name.split("_")))
     if event.session is not None:
         if not event.session.id:
             raise BadRequest("Session.Id is required")
-        _utf8(event.session.id, "Session.Id")
+        check_text(event.session.id, "Session.Id")
         if not event.session.start_timestamp:
             raise BadRequest("Session.StartTimestamp is required")
         check_time(event.session.start_timestamp, "Session.StartTimestamp", now)

@@ -21,15 +21,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from homing.local.esm import batch_failures  # the same reading of a partial batch response as Kinesis'
+from homing.local.esm import Invoke, batch_failures  # the same reading of a partial batch response as Kinesis'
 
 log = logging.getLogger("homing.local")
 
 # (function ARN, event) -> (response payload, function errored): runs the real handler (runner.py).
-Invoke = Callable[[str, dict[str, Any]], tuple[bytes, bool]]
 
 WAIT_SECONDS = 1  # long poll per ReceiveMessage (AWS's pollers use 20 s)
 DISCOVER_SECONDS = 1.0  # new and deleted mappings are picked up this often
