@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, TIMELINES
-from homing.settings import Env
+from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.queues import secure_queue
@@ -22,7 +22,7 @@ MAX_RECEIVE_COUNT = 5  # a task that fails five times goes to the dead-letter qu
 RETENTION = Duration.days(14)  # the SQS maximum
 # Default time between DeleteApp and the final pass: longer than the API's 29 s and than
 # process_events' 5-minute timeout, the longest a write that read the app before its tombstone lasts.
-DEFAULT_GRACE_SECONDS = 360
+DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
 CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES)
