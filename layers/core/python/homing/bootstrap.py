@@ -18,13 +18,8 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from homing.adapters.dynamodb.apps import AppRepository
-from homing.adapters.dynamodb.catalog import CatalogRepository
-from homing.adapters.dynamodb.endpoints import EndpointRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.tables import bind_tables
-from homing.services.apps import AppService
-from homing.services.endpoints import EndpointService
-from homing.services.tags import TagService
 from homing.settings import ApiSettings, CleanupSettings, ProcessingSettings
 
 if TYPE_CHECKING:
@@ -45,6 +40,13 @@ class Services:
     """The api function's services."""
 
     def __init__(self, settings: ApiSettings) -> None:
+        # Imported here, not at the top: process_events and clean_up_app import this module too.
+        from homing.adapters.dynamodb.catalog import CatalogRepository
+        from homing.adapters.dynamodb.endpoints import EndpointRepository
+        from homing.services.apps import AppService
+        from homing.services.endpoints import EndpointService
+        from homing.services.tags import TagService
+
         bind_tables(settings.tables, settings.region)
         self.settings = settings
         self._catalog = CatalogRepository()
