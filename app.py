@@ -43,33 +43,8 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
 
     data = DataStack(app, config.stack_id("Data"), config=config)
     monitoring = MonitoringStack(app, config.stack_id("Monitoring"), config=config)
-    api = ApiStack(
-        app,
-        config.stack_id("Api"),
-        config=config,
-        apps_table=data.apps_table,
-        endpoints_table=data.endpoints_table,
-        catalog_table=data.catalog_table,
-        analytics_table=data.analytics_table,
-        event_streams_table=data.event_streams_table,
-        timelines_table=data.timelines_table,
-        event_stream=data.event_stream,
-        data_key=data.key,
-    )
-    events = EventsStack(
-        app,
-        config.stack_id("Events"),
-        config=config,
-        apps_table=data.apps_table,
-        endpoints_table=data.endpoints_table,
-        catalog_table=data.catalog_table,
-        analytics_table=data.analytics_table,
-        event_streams_table=data.event_streams_table,
-        timelines_table=data.timelines_table,
-        event_stream=data.event_stream,
-        archive_bucket=data.archive_bucket,
-        data_key=data.key,
-    )
+    api = ApiStack(app, config.stack_id("Api"), config=config, data=data.resources)
+    events = EventsStack(app, config.stack_id("Events"), config=config, data=data.resources)
     events.add_stack_dependency(data)  # implied by the references too; explicit for readers and deploy order
     monitoring.notify_on_every_alarm(app)  # every alarm of every stack, including ones added later
     for stack in (data, monitoring, api, events):

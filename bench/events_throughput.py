@@ -113,17 +113,17 @@ def bench_processing(total: int) -> None:
     with mock_aws():
         import boto3
 
-        from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
+        from homing.adapters.dynamodb.tables import ALL_MODELS, bind_tables, table_names
+        from homing.bootstrap import processing
         from homing.domain.analytics import Aggregator, State, parse_record
         from homing.local.moto_fixes import copy_tables_once_per_transaction
-        from homing.settings import Settings
 
         copy_tables_once_per_transaction()
 
-        bind_tables(Settings.from_env())
+        bind_tables(table_names(os.environ), ENV["AWS_REGION"])
         for model in ALL_MODELS:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
-        from homing.adapters.dynamodb.models import AppItem
+        from homing.adapters.dynamodb.apps import AppItem
 
         AppItem("bench-app", name="bench", creation_date="2026-11-01T00:00:00Z", version=1).save()  # a live app
         import process_events.handler as handler
@@ -154,7 +154,7 @@ def bench_processing(total: int) -> None:
         print(f"process_events, {total} events per batch size, event mix: {', '.join(t for t, _ in MIX)}")
         seq = 10_000
         for batch_size in (100, 500):
-            handler._processing = None
+            processing.cache_clear()
             cpu = 0.0
             calls.clear()
             for start in range(0, total, batch_size):

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Fn, Stack
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kinesis as kinesis
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, TIMELINES
+from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
-from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
+from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.management_api import ManagementApi
+from stacks.resources import DataResources, function_environment
+
+# The tables the api function uses: its environment names exactly these, and each has a grant below.
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES)
 
 
 class ApiStack(Stack):
@@ -32,40 +35,16 @@ class ApiStack(Stack):
         construct_id: str,
         *,
         config: EnvConfig,
-        apps_table: dynamodb.ITable,
-        endpoints_table: dynamodb.ITable,
-        catalog_table: dynamodb.ITable,
-        analytics_table: dynamodb.ITable,
-        event_streams_table: dynamodb.ITable,
-        timelines_table: dynamodb.ITable,
-        event_stream: kinesis.IStream,
-        data_key: kms.IKey,
+        data: DataResources,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Homing ({config.name}): management API", **kwargs)
         self.config = config
-        tables_env = {
-            "APPS_TABLE": apps_table.table_name,
-            "ENDPOINTS_TABLE": endpoints_table.table_name,
-            "CATALOG_TABLE": catalog_table.table_name,
-            "ANALYTICS_TABLE": analytics_table.table_name,
-            "EVENT_STREAMS_TABLE": event_streams_table.table_name,
-            "TIMELINES_TABLE": timelines_table.table_name,
-            "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
-            **OBSERVABILITY_ENV,
-        }
         # DeleteApp tombstones the app and sends one message; this removes the rest, asynchronously.
         self.cleanup = AppCleanup(
             self,
             "AppCleanup",
-            apps_table=apps_table,
-            endpoints_table=endpoints_table,
-            catalog_table=catalog_table,
-            analytics_table=analytics_table,
-            event_streams_table=event_streams_table,
-            timelines_table=timelines_table,
-            env=tables_env,
-            key=data_key,
+            data=data,
             grace_seconds=int(self.node.try_get_context(GRACE_CONTEXT_KEY) or DEFAULT_GRACE_SECONDS),
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
@@ -76,27 +55,31 @@ class ApiStack(Stack):
             "Api",
             entry="api",
             description="Homing management API (Amazon Pinpoint REST operations)",
-            env={
-                **tables_env,
-                "EVENT_STREAM_NAME": event_stream.stream_name,
-                "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
-                "CLEANUP_QUEUE_URL": self.cleanup.queue.queue_url,
-                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
-            },
+            env=function_environment(
+                data,
+                API_TABLES,
+                {
+                    Env.RESOURCE_ARN_PREFIX: resource_arn_prefix(),
+                    Env.EVENT_STREAM_NAME: data.event_stream.stream_name,
+                    Env.CORS_ALLOW_ORIGINS: ",".join(config.cors_allow_origins),
+                    Env.CLEANUP_QUEUE_URL: self.cleanup.queue.queue_url,
+                    Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts(self)),
+                },
+            ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
             timeout=Duration.seconds(29),
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
         )
         function = self.api_function.function
-        for table in (apps_table, endpoints_table, catalog_table, event_streams_table):
-            table.grant_read_write_data(function)
-        analytics_table.grant_read_data(function)
-        timelines_table.grant_read_data(function)  # funnels read what process_events wrote
-        analytics_table.grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
+        for table in (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS):
+            data.tables[table].grant_read_write_data(function)
+        data.tables[ANALYTICS].grant_read_data(function)
+        data.tables[TIMELINES].grant_read_data(function)  # funnels read what process_events wrote
+        data.tables[ANALYTICS].grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
         self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
-        event_stream.grant_write(function)
+        data.event_stream.grant_write(function)
 
         self.api = ManagementApi(
             self,

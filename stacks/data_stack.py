@@ -10,16 +10,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from homing.adapters.dynamodb.models import (
-    AnalyticsItem,
-    AppItem,
-    CatalogItem,
-    EndpointItem,
-    EventStreamItem,
-    TimelineItem,
-)
+from homing.adapters.dynamodb.tables import TABLES, Table
 from stacks.config import EnvConfig
 from stacks.constructs.tables import ModelTable
+from stacks.resources import DataResources
 
 # Versioning keeps a deleted or expired archive object this long (to undo a mistake), then it is gone.
 ARCHIVE_NONCURRENT_RETENTION = Duration.days(30)
@@ -45,7 +39,7 @@ def archive_lifecycle_rules(retention_days: int | None) -> list[s3.LifecycleRule
 
 
 class DataStack(Stack):
-    """Stateful stack; stateless stacks receive its resources as constructor arguments.
+    """Stateful stack; the stateless stacks receive its resources as one bundle (``resources``).
 
     Construct ids here are part of the deployed state: never rename them.
     """
@@ -69,15 +63,10 @@ class DataStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        self.apps_table = ModelTable(self, "Apps", model=AppItem, encryption_key=self.key)
-        self.endpoints_table = ModelTable(self, "Endpoints", model=EndpointItem, encryption_key=self.key)
-        self.catalog_table = ModelTable(self, "Catalog", model=CatalogItem, encryption_key=self.key)
-        # Counters, activity states and shard checkpoints of process_events.
-        self.analytics_table = ModelTable(self, "Analytics", model=AnalyticsItem, encryption_key=self.key)
-        # Each app's own event stream (PutEventStream) that process_events forwards events to.
-        self.event_streams_table = ModelTable(self, "EventStreams", model=EventStreamItem, encryption_key=self.key)
-        # One item per event for funnels, expiring after 90 days (TTL); most of the write volume.
-        self.timelines_table = ModelTable(self, "Timelines", model=TimelineItem, encryption_key=self.key)
+        # Every table of the registry, built from its PynamoDB model (keys, indexes, TTL).
+        self.tables: dict[Table, ModelTable] = {
+            table: ModelTable(self, table.construct_id, model=table.model, encryption_key=self.key) for table in TABLES
+        }
 
         # PutEvents goes here; EventsStack consumes it (analytics, export to apps' streams, archive).
         # Provisioned by default: one shard (~$11/month) carries 1 MB/s or 1,000 records/s in;
@@ -125,14 +114,6 @@ class DataStack(Stack):
             lifecycle_rules=archive_lifecycle_rules(config.archive_retention_days),
             removal_policy=RemovalPolicy.RETAIN,
         )
-
-    @property
-    def tables(self) -> tuple[ModelTable, ...]:
-        return (
-            self.apps_table,
-            self.endpoints_table,
-            self.catalog_table,
-            self.analytics_table,
-            self.event_streams_table,
-            self.timelines_table,
+        self.resources = DataResources(
+            tables=self.tables, event_stream=self.event_stream, archive_bucket=self.archive_bucket, key=self.key
         )

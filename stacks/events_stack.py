@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Fn, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kinesis as kinesis
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.arns import event_stream_accounts, resource_arn_prefix
+from stacks.arns import event_stream_accounts
 from stacks.config import EnvConfig
 from stacks.constructs.event_archive import EventArchive
 from stacks.constructs.event_processing import EventProcessing
-from stacks.constructs.function import OBSERVABILITY_ENV
+from stacks.resources import DataResources
 
 
 class EventsStack(Stack):
@@ -28,15 +24,7 @@ class EventsStack(Stack):
         construct_id: str,
         *,
         config: EnvConfig,
-        apps_table: dynamodb.ITable,
-        endpoints_table: dynamodb.ITable,
-        catalog_table: dynamodb.ITable,
-        analytics_table: dynamodb.ITable,
-        event_streams_table: dynamodb.ITable,
-        timelines_table: dynamodb.ITable,
-        event_stream: kinesis.IStream,
-        archive_bucket: s3.IBucket,
-        data_key: kms.IKey,
+        data: DataResources,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -47,35 +35,17 @@ class EventsStack(Stack):
         self.processing = EventProcessing(
             self,
             "Processing",
-            event_stream=event_stream,
-            analytics_table=analytics_table,
-            event_streams_table=event_streams_table,
-            timelines_table=timelines_table,
-            env={
-                # Settings requires the three names; process_events only reads Apps (is an app deleted?).
-                "APPS_TABLE": apps_table.table_name,
-                "ENDPOINTS_TABLE": endpoints_table.table_name,
-                "CATALOG_TABLE": catalog_table.table_name,
-                "ANALYTICS_TABLE": analytics_table.table_name,
-                "EVENT_STREAMS_TABLE": event_streams_table.table_name,
-                "TIMELINES_TABLE": timelines_table.table_name,
-                "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
-                "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
-                **OBSERVABILITY_ENV,
-            },
-            dead_letter_key=data_key,
+            data=data,
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
             event_stream_accounts=event_stream_accounts(self),
         )
-        # process_events drops the records of deleted apps: one BatchGetItem on Apps per batch.
-        apps_table.grant(self.processing.process_events.function, "dynamodb:BatchGetItem")
         self.archive = EventArchive(
             self,
             "Archive",
-            event_stream=event_stream,
-            bucket=archive_bucket,
-            encryption_key=data_key,
+            event_stream=data.event_stream,
+            bucket=data.archive_bucket,
+            encryption_key=data.key,
             log_retention=config.log_retention,
             log_removal_policy=config.removal_policy,
         )
@@ -90,7 +60,7 @@ class EventsStack(Stack):
                 "The events stream throttles PutEvents' writes: raise event_stream_shards (docs/capacity.md); "
                 "events past PutEvents' retries are answered with a per-event 500"
             ),
-            metric=event_stream.metric_write_provisioned_throughput_exceeded(
+            metric=data.event_stream.metric_write_provisioned_throughput_exceeded(
                 statistic=cloudwatch.Stats.SUM, period=Duration.minutes(5)
             ),
             threshold=0,

@@ -14,6 +14,7 @@ from aws_cdk import Acknowledgment, App, Aws, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from homing.adapters.dynamodb.tables import ENDPOINTS
 from stacks.arns import event_stream_accounts
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def _acknowledge_data(data: DataStack) -> None:
 def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
     role = api.cleanup.clean_up_app.role
     _ack_tracing(role)
-    endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
+    endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
     _ack(
         role,
         f"IAM5[Resource::{endpoints_arn}/index/*]",
@@ -92,7 +93,7 @@ def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:
     role = api.api_function.role
     _ack_tracing(role)
-    endpoints_arn = _import_name(data, data.endpoints_table.table_arn)
+    endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
     _ack(
         role,
         f"IAM5[Resource::{endpoints_arn}/index/*]",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+
+from homing.adapters.dynamodb.tables import TABLES
 
 
 @pytest.fixture(autouse=True)
@@ -26,13 +29,9 @@ def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+# Every table of the registry, as ``homing-<construct id in kebab case>`` (homing-event-streams, …).
 API_ENV = {
-    "APPS_TABLE": "homing-apps",
-    "ENDPOINTS_TABLE": "homing-endpoints",
-    "CATALOG_TABLE": "homing-catalog",
-    "ANALYTICS_TABLE": "homing-analytics",
-    "EVENT_STREAMS_TABLE": "homing-event-streams",
-    "TIMELINES_TABLE": "homing-timelines",
+    **{t.env: "homing-" + re.sub(r"(?<!^)(?=[A-Z])", "-", t.construct_id).lower() for t in TABLES},
     "EVENT_STREAM_NAME": "homing-events",
     "RESOURCE_ARN_PREFIX": "arn:aws:mobiletargeting:us-east-1:123456789012",
     "POWERTOOLS_SERVICE_NAME": "homing",
@@ -46,17 +45,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto with Homing's tables created from the PynamoDB models, and the api env vars set."""
     from moto import mock_aws
 
-    from homing.adapters.dynamodb.models import ALL_MODELS, bind_tables
-    from homing.bootstrap import services
+    from homing.adapters.dynamodb.tables import ALL_MODELS, bind_tables, table_names
+    from homing.bootstrap import cleanup, processing, services
     from homing.local.moto_fixes import atomic_writes, copy_tables_once_per_transaction
-    from homing.settings import Settings
 
     for key, value in API_ENV.items():
         monkeypatch.setenv(key, value)
     copy_tables_once_per_transaction()
     atomic_writes()
     with mock_aws():
-        bind_tables(Settings.from_env())
+        bind_tables(table_names(API_ENV), "us-east-1")
         for model in ALL_MODELS:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
         import boto3
@@ -65,9 +63,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         queue = boto3.client("sqs").create_queue(QueueName="homing-cleanup")["QueueUrl"]
         monkeypatch.setenv("CLEANUP_QUEUE_URL", queue)
         monkeypatch.setenv("CLEANUP_GRACE_SECONDS", "0")
-        services.cache_clear()
+        compositions = (services, processing, cleanup)
+        for composition in compositions:
+            composition.cache_clear()
         yield
-        services.cache_clear()
+        for composition in compositions:
+            composition.cache_clear()
 
 
 @dataclass
@@ -205,8 +206,6 @@ def clean_up(aws: None) -> Any:
 def process(aws: None) -> Any:
     """Run the real process_events handler on Kinesis records (a Lambda Kinesis event)."""
     import process_events.handler as handler_module
-
-    handler_module._processing = None
 
     def _process(records: list[dict[str, Any]]) -> dict[str, Any]:
         return handler_module.lambda_handler({"Records": records}, LambdaContext(function_name="process_events"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from homing.bootstrap import services
+from homing.bootstrap import cleanup
 from homing.observability import logger, metrics
 
 
@@ -14,11 +14,11 @@ from homing.observability import logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Each record is a task (services/cleanup.py); a failed one is reported and retried alone."""
-    cleanup = services().cleanup
+    service = cleanup()
     failures = []
     for record in event.get("Records", []):
         try:
-            cleanup.run(record["body"], context.get_remaining_time_in_millis)
+            service.run(record["body"], context.get_remaining_time_in_millis)
         except Exception:
             logger.exception("clean-up task failed", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": record["messageId"]})

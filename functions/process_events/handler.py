@@ -7,20 +7,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from homing.bootstrap import services
+from homing.bootstrap import processing
 from homing.observability import logger, metrics
-from homing.services.processing import ProcessingService, StreamRecord
-
-_processing: ProcessingService | None = None
+from homing.services.processing import StreamRecord
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Reports malformed records as batch item failures (ReportBatchItemFailures); the rest are counted."""
-    global _processing
-    if _processing is None:
-        _processing = services().processing()
     records = [
         StreamRecord(
             shard=r["eventID"].split(":", 1)[0],
@@ -29,6 +24,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         for r in event.get("Records", [])
     ]
-    failed = _processing.process(records)
+    failed = processing().process(records)
     metrics.add_metric(name="EventsProcessed", unit="Count", value=len(records) - len(failed))
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, TIMELINES
+from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.queues import secure_queue
+from stacks.resources import DataResources, function_environment
 
 TIMEOUT = Duration.minutes(5)  # a task stops starting chunks a minute before this (cleanup.MIN_REMAINING_MS)
 # Lambda's advice for SQS sources: a visibility timeout of at least six times the function timeout.
@@ -23,8 +22,10 @@ MAX_RECEIVE_COUNT = 5  # a task that fails five times goes to the dead-letter qu
 RETENTION = Duration.days(14)  # the SQS maximum
 # Default time between DeleteApp and the final pass: longer than the API's 29 s and than
 # process_events' 5-minute timeout, the longest a write that read the app before its tombstone lasts.
-DEFAULT_GRACE_SECONDS = 360
+DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
+# Everything a deleted app owned: its environment names exactly these, and each has a grant below.
+CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES)
 
 
 class AppCleanup(Construct):
@@ -40,19 +41,13 @@ class AppCleanup(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        apps_table: dynamodb.ITable,
-        endpoints_table: dynamodb.ITable,
-        catalog_table: dynamodb.ITable,
-        analytics_table: dynamodb.ITable,
-        event_streams_table: dynamodb.ITable,
-        timelines_table: dynamodb.ITable,
-        env: Mapping[str, str],
-        key: kms.IKey,
+        data: DataResources,
         grace_seconds: int,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        key, tables = data.key, data.tables
         if grace_seconds < 1:  # under 30 s (the API's limit) only for tests: a racing write could be missed
             raise ValueError(f"{GRACE_CONTEXT_KEY} must be at least 1 second, not {grace_seconds}")
         self.dead_letters = secure_queue(
@@ -72,22 +67,22 @@ class AppCleanup(Construct):
             "CleanUpApp",
             entry="clean_up_app",
             description="Homing: removes what a deleted app owned, one bounded chunk per queue message",
-            env={
-                **env,
-                "CLEANUP_QUEUE_URL": self.queue.queue_url,
-                "CLEANUP_GRACE_SECONDS": str(grace_seconds),
-            },
+            env=function_environment(
+                data,
+                CLEANUP_TABLES,
+                {Env.CLEANUP_QUEUE_URL: self.queue.queue_url, Env.CLEANUP_GRACE_SECONDS: str(grace_seconds)},
+            ),
             timeout=TIMEOUT,
             log_retention=log_retention,
             log_removal_policy=removal_policy,
         )
         function = self.clean_up_app.function
-        apps_table.grant(function, "dynamodb:GetItem")
-        for table in (endpoints_table, catalog_table):
-            table.grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
-        event_streams_table.grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
-        for table in (analytics_table, timelines_table):
-            table.grant(function, "dynamodb:Scan", "dynamodb:BatchWriteItem")
+        tables[APPS].grant(function, "dynamodb:GetItem")
+        for table in (ENDPOINTS, CATALOG):
+            tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
+        tables[EVENT_STREAMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
+        for table in (ANALYTICS, TIMELINES):
+            tables[table].grant(function, "dynamodb:Scan", "dynamodb:BatchWriteItem")
         key.grant_encrypt_decrypt(function)  # the tables' and the queue's customer-managed key
         self.queue.grant_send_messages(function)  # continuations and the final pass
         self.queue.grant_consume_messages(function)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kinesis as kinesis
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, EVENT_STREAMS, TIMELINES
+from homing.settings import Env
+from stacks.arns import resource_arn_prefix
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.queues import secure_queue
+from stacks.resources import DataResources, function_environment
 
 # Kinesis consumer defaults (house style 4.4 item 6). 500 records or 5 s, whichever comes first:
 # big batches amortize the per-invocation checkpoint read and transaction.
@@ -38,6 +37,8 @@ TIMEOUT = Duration.minutes(5)
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum: time to inspect and replay from the archive
 ITERATOR_AGE_THRESHOLD = Duration.minutes(5)
+# The tables process_events uses: its environment names exactly these, and each has a grant below.
+PROCESSING_TABLES = (APPS, ANALYTICS, EVENT_STREAMS, TIMELINES)
 
 
 class EventProcessing(Construct):
@@ -48,11 +49,11 @@ class EventProcessing(Construct):
     sequence numbers; not the records) goes to an encrypted SQS queue, so one bad record never
     stalls a shard. Alarms: the function falls behind the stream, and anything in that queue.
 
-    Grants follow what the code uses: Analytics read/write (counters, states, checkpoints),
-    EventStreams read (each app's export target), read on the events stream, and ``sts:AssumeRole``
-    on any role: events are forwarded with the role the customer registered with PutEventStream,
-    which may live in any account (as with Pinpoint). The Apps/Endpoints/Catalog table names are
-    in the environment only because Settings requires them; the function never touches those tables.
+    Grants follow what the code uses: Apps BatchGetItem (records of deleted apps are dropped),
+    Analytics read/write (counters, states, checkpoints), EventStreams read (each app's export
+    target), Timelines write, read on the events stream, and ``sts:AssumeRole`` on roles in the
+    allowed accounts: events are forwarded with the role the customer registered with
+    PutEventStream. Its environment names those four tables and no other.
     """
 
     def __init__(
@@ -60,24 +61,27 @@ class EventProcessing(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        event_stream: kinesis.IStream,
-        analytics_table: dynamodb.ITable,
-        event_streams_table: dynamodb.ITable,
-        timelines_table: dynamodb.ITable,
-        env: Mapping[str, str],
-        dead_letter_key: kms.IKey,
+        data: DataResources,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         event_stream_accounts: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
+        tables, event_stream = data.tables, data.event_stream
 
         self.process_events = HomingFunction(
             self,
             "ProcessEvents",
             entry="process_events",
             description="Homing event processing: analytics aggregates (exactly once), export to apps' event streams",
-            env=env,
+            env=function_environment(
+                data,
+                PROCESSING_TABLES,
+                {
+                    Env.RESOURCE_ARN_PREFIX: resource_arn_prefix(),
+                    Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts),
+                },
+            ),
             memory=MEMORY_MB,
             timeout=TIMEOUT,
             log_retention=log_retention,
@@ -85,9 +89,11 @@ class EventProcessing(Construct):
         )
         function = self.process_events.function
 
-        analytics_table.grant_read_write_data(function)
-        event_streams_table.grant_read_data(function)
-        timelines_table.grant_write_data(function)  # funnel timelines: batch writes only
+        # Records of deleted apps are dropped: one BatchGetItem on Apps per batch.
+        tables[APPS].grant(function, "dynamodb:BatchGetItem")
+        tables[ANALYTICS].grant_read_write_data(function)
+        tables[EVENT_STREAMS].grant_read_data(function)
+        tables[TIMELINES].grant_write_data(function)  # funnel timelines: batch writes only
         self.process_events.role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeCustomerEventStreamRoles",
@@ -103,7 +109,7 @@ class EventProcessing(Construct):
 
         # On-failure destination of the event-source mapping (a dead-letter queue, not a work queue).
         self.dead_letters = secure_queue(
-            self, "DeadLetters", key=dead_letter_key, retention=DEAD_LETTER_RETENTION, removal_policy=removal_policy
+            self, "DeadLetters", key=data.key, retention=DEAD_LETTER_RETENTION, removal_policy=removal_policy
         )
 
         # An explicit EventSourceMapping (rather than KinesisEventSource) keeps its logical id free of

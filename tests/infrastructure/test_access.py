@@ -17,11 +17,9 @@ APP = "0123456789abcdef0123456789abcdef"
 def _served_routes() -> set[tuple[str, str]]:
     """(method, path pattern) of every route of the api function's resolver, parameters as ``*``."""
     from homing.api.app import build_resolver
-    from homing.settings import Settings
+    from homing.settings import ApiSettings
 
-    settings = Settings(
-        apps_table="a", endpoints_table="e", catalog_table="c", region="us-east-1", resource_arn_prefix=""
-    )
+    settings = ApiSettings(region="us-east-1", resource_arn_prefix="")
     resolver = build_resolver(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
     routes = resolver._static_routes + resolver._dynamic_routes
     return {

@@ -62,12 +62,28 @@ def test_event_source_mapping_hands_one_task_at_a_time_and_reports_failures(synt
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_function_environment_names_the_queue_and_the_grace_period(synth: Synthesized) -> None:
+def test_function_environment_names_the_queue_the_grace_period_and_its_tables(synth: Synthesized) -> None:
     function = _function(synth)
     env = synth.resolve_import(function["Environment"]["Variables"])
+    tables = {
+        "APPS_TABLE": "Apps",
+        "ENDPOINTS_TABLE": "Endpoints",
+        "CATALOG_TABLE": "Catalog",
+        "EVENT_STREAMS_TABLE": "EventStreams",
+        "ANALYTICS_TABLE": "Analytics",
+        "TIMELINES_TABLE": "Timelines",
+    }
+    assert set(env) == {
+        *tables,
+        "CLEANUP_QUEUE_URL",
+        "CLEANUP_GRACE_SECONDS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "LOG_LEVEL",
+    }
     assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
     assert env["CLEANUP_GRACE_SECONDS"] == "360"  # default: > the API's 29 s and process_events' 5 minutes
-    for name, table in (("APPS_TABLE", "Apps"), ("ANALYTICS_TABLE", "Analytics"), ("TIMELINES_TABLE", "Timelines")):
+    for name, table in tables.items():
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(table))}
     assert function["Handler"] == "clean_up_app.handler.lambda_handler"
     assert function["Timeout"] == 300
@@ -110,21 +126,28 @@ def test_dead_letters_alarm(synth: Synthesized) -> None:
 def test_grace_period_must_be_positive() -> None:
     from aws_cdk import App, RemovalPolicy, Stack
     from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_kinesis as kinesis
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_s3 as s3
 
+    from homing.adapters.dynamodb.tables import TABLES
     from stacks.constructs.app_cleanup import AppCleanup
+    from stacks.resources import DataResources
 
     stack = Stack(App(), "S")
     table = dynamodb.Table(stack, "T", partition_key=dynamodb.Attribute(name="k", type=dynamodb.AttributeType.STRING))
-    tables = ("apps", "endpoints", "catalog", "analytics", "event_streams", "timelines")
+    data = DataResources(
+        tables=dict.fromkeys(TABLES, table),
+        event_stream=kinesis.Stream(stack, "E"),
+        archive_bucket=s3.Bucket(stack, "B"),
+        key=kms.Key(stack, "K"),
+    )
     with pytest.raises(ValueError, match="at least 1 second"):
         AppCleanup(
             stack,
             "C",
-            **{f"{n}_table": table for n in tables},
-            env={},
-            key=kms.Key(stack, "K"),
+            data=data,
             grace_seconds=0,
             log_retention=logs.RetentionDays.ONE_DAY,
             removal_policy=RemovalPolicy.DESTROY,

@@ -11,10 +11,8 @@ from tests.infrastructure.conftest import Synthesized
 
 pytestmark = pytest.mark.xdist_group("infrastructure")
 
-PROCESS_EVENTS_ENV = {
+PROCESS_EVENTS_ENV = {  # only the tables it uses: no Endpoints, no Catalog
     "APPS_TABLE": "Apps",
-    "ENDPOINTS_TABLE": "Endpoints",
-    "CATALOG_TABLE": "Catalog",
     "ANALYTICS_TABLE": "Analytics",
     "EVENT_STREAMS_TABLE": "EventStreams",
     "TIMELINES_TABLE": "Timelines",

@@ -23,7 +23,7 @@ def rows_of(app_id: str) -> dict[str, list[dict[str, Any]]]:
     """Every item of every Homing table whose key mentions ``app_id`` (read straight from DynamoDB)."""
     import boto3
 
-    from homing.adapters.dynamodb.models import ALL_MODELS
+    from homing.adapters.dynamodb.tables import ALL_MODELS
 
     client = boto3.client("dynamodb")
     found: dict[str, list[dict[str, Any]]] = {}
@@ -134,8 +134,8 @@ class Clock:
 
 
 def cleanup_service(queue: RecordingQueue, clock: Clock, budget: int = 5000, grace: int = 60) -> Any:
+    from homing.adapters.dynamodb.apps import AppRepository
     from homing.adapters.dynamodb.erasure import AppDataEraser
-    from homing.adapters.dynamodb.repositories import AppRepository
     from homing.services.cleanup import CleanupService
 
     return CleanupService(
@@ -144,7 +144,7 @@ def cleanup_service(queue: RecordingQueue, clock: Clock, budget: int = 5000, gra
 
 
 def tombstone(app_id: str, at: datetime) -> None:
-    from homing.adapters.dynamodb.repositories import AppRepository
+    from homing.adapters.dynamodb.apps import AppRepository
 
     repo = AppRepository()
     live = repo.get(app_id)
@@ -181,7 +181,8 @@ def test_clean_up_works_in_bounded_chunks_waits_for_the_grace_period_and_removes
 
     # A write that raced the delete (it read the app before the tombstone) lands after the first pass.
     assert call("PUT", f"/v1/apps/{app}/endpoints/late", {"ChannelType": "SMS", "Address": "+1"}).status == 404
-    from homing.adapters.dynamodb.models import AnalyticsItem, EndpointItem
+    from homing.adapters.dynamodb.analytics_tables import AnalyticsItem
+    from homing.adapters.dynamodb.endpoints import EndpointItem
 
     EndpointItem(app, "late", endpoint_id="late", body={"channel_type": "SMS"}).save()
     AnalyticsItem(f"EVT#{app}#late", "2026-11-30").save()  # a process_events batch that found the app alive
@@ -299,7 +300,7 @@ def test_the_fifty_tag_cap_holds_under_concurrency(aws: None) -> None:
 
 def test_concurrent_settings_updates_of_different_structures_merge(aws: None) -> None:
     from homing.bootstrap import services
-    from homing.domain.model import ApplicationSettings, CampaignHook, CampaignLimits, QuietTime
+    from homing.domain.apps import ApplicationSettings, CampaignHook, CampaignLimits, QuietTime
 
     apps = services().apps
     app = apps.create("shop", None)
@@ -327,13 +328,13 @@ def test_tagging_a_deleted_app_is_not_found_and_writes_nothing(aws: None) -> Non
     apps.delete(app.id)
     with pytest.raises(NotFound):
         services().tags.tag(app.arn, {"a": "1"})
-    from homing.adapters.dynamodb.models import AppItem
+    from homing.adapters.dynamodb.apps import AppItem
 
     assert AppItem.get(app.id).tags == {}
 
 
 def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_with_nothing_written(aws: None) -> None:
-    from homing.adapters.dynamodb.repositories import AppRepository
+    from homing.adapters.dynamodb.apps import AppRepository
     from homing.domain.errors import Conflict
     from homing.services.apps import AppService
     from homing.services.retry import WRITE_ATTEMPTS

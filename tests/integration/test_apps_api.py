@@ -44,7 +44,7 @@ def test_app_quota_is_enforced(aws: None) -> None:
 
     import pytest
 
-    from homing.adapters.dynamodb.repositories import AppRepository
+    from homing.adapters.dynamodb.apps import AppRepository
     from homing.domain.errors import BadRequest
     from homing.domain.limits import Quotas
     from homing.services.apps import AppService
@@ -116,7 +116,8 @@ def test_delete_app_removes_everything_it_owns(call: Any, clean_up: Any) -> None
     assert call("GET", f"/v1/apps/{app['Id']}").status == 404  # at once; the rest goes asynchronously
     clean_up()
 
-    from homing.adapters.dynamodb.models import CatalogItem, EndpointItem
+    from homing.adapters.dynamodb.catalog import CatalogItem
+    from homing.adapters.dynamodb.endpoints import EndpointItem
 
     assert list(EndpointItem.query(app["Id"])) == []
     assert list(CatalogItem.query(app["Id"])) == []

@@ -14,14 +14,11 @@ from typing import Any
 
 import pytest
 
-from homing.adapters.dynamodb.repositories import (
-    CatalogRepository,
-    EndpointChanges,
-    EndpointRepository,
-)
+from homing.adapters.dynamodb.catalog import CatalogRepository
+from homing.adapters.dynamodb.endpoints import EndpointChanges, EndpointRepository
 from homing.codec import build
+from homing.domain.endpoints import EndpointRequest
 from homing.domain.errors import BadRequest, Conflict, HomingError
-from homing.domain.model import EndpointRequest
 from homing.services.endpoints import EndpointService
 from homing.services.retry import WRITE_ATTEMPTS
 
@@ -277,7 +274,7 @@ def test_delete_user_endpoints_removes_the_record_and_the_user_can_start_again(s
 
 
 def test_users_stored_before_records_are_counted_from_the_index(svc: Any, app_id: str) -> None:
-    from homing.adapters.dynamodb.models import CatalogItem
+    from homing.adapters.dynamodb.catalog import CatalogItem
 
     for i in range(15):
         body = {"ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": "u"}}

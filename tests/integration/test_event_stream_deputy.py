@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from homing.adapters.streams import StreamForwarder
-from homing.settings import Settings
+from homing.settings import ApiSettings
 from tests.conftest import API_ENV
 from tests.integration.test_apps_api import create
 
@@ -48,9 +48,9 @@ def test_put_event_stream_accepts_the_own_account(call: Any) -> None:
 
 
 def test_allowed_accounts_setting(call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings.from_env({**API_ENV, "EVENT_STREAM_ACCOUNTS": "111111111111, 222222222222"})
+    settings = ApiSettings.from_env({**API_ENV, "EVENT_STREAM_ACCOUNTS": "111111111111, 222222222222"})
     assert settings.allowed_event_stream_accounts == {"111111111111", "222222222222"}
-    assert Settings.from_env(API_ENV).allowed_event_stream_accounts == {OWN}
+    assert ApiSettings.from_env(API_ENV).allowed_event_stream_accounts == {OWN}
 
     from homing.bootstrap import services
 

@@ -96,12 +96,13 @@ def _app_of(svc: Any) -> type[_State]:
     if _State.services is not svc:
         import api.handler as handler_module
         from api.handler import lambda_handler
+        from homing.bootstrap import processing
         from tests.conftest import LambdaContext, api_event
 
         handler_module._resolver = None
         out = lambda_handler(api_event("POST", "/v1/apps", {"Name": "prop"}), LambdaContext())
         _State.services, _State.app = svc, json.loads(out["body"])["Id"]
-        _State.processing, _State.counted, _State.seen = svc.processing(), 0.0, set()
+        _State.processing, _State.counted, _State.seen = processing(), 0.0, set()
     return _State
 
 

@@ -20,11 +20,9 @@ PACKAGE = Path(homing.__file__).parent
 
 def _resolver() -> Any:
     from homing.api.app import build_resolver
-    from homing.settings import Settings
+    from homing.settings import ApiSettings
 
-    settings = Settings(
-        apps_table="a", endpoints_table="e", catalog_table="c", region="us-east-1", resource_arn_prefix=""
-    )
+    settings = ApiSettings(region="us-east-1", resource_arn_prefix="")
     return build_resolver(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
 
 

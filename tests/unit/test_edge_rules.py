@@ -7,9 +7,9 @@ import pytest
 from homing.adapters.dynamodb.paging import decode_token, encode_token
 from homing.api.paths import canonical_segment, path_problem
 from homing.codec import check_number, check_text
+from homing.domain.endpoints import ADDRESS_BYTES, EndpointRequest, EndpointUser, check_endpoint_request_keys
 from homing.domain.errors import BadRequest, NotFound
-from homing.domain.keys import ADDRESS_BYTES, USER_ID_BYTES, check_endpoint_request_keys
-from homing.domain.model import EndpointRequest, EndpointUser
+from homing.domain.keys import USER_ID_BYTES
 
 APP = "0123456789abcdef0123456789abcdef"
 KEY = b"k" * 32

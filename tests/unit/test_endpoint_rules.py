@@ -7,9 +7,16 @@ import random
 import pytest
 
 from homing.codec import build, dump, snake
-from homing.domain.endpoints import check_complete, endpoint_key, merge, validate_endpoint_id, validate_request
+from homing.domain.endpoints import (
+    Endpoint,
+    EndpointRequest,
+    check_complete,
+    endpoint_key,
+    merge,
+    validate_endpoint_id,
+    validate_request,
+)
 from homing.domain.errors import BadRequest
-from homing.domain.model import Endpoint, EndpointRequest
 
 
 def _merge(stored: Endpoint | None, body: dict, now: str = "2026-11-28T10:00:00.000Z") -> Endpoint:

@@ -1,8 +1,14 @@
-"""Composition root: builds the services once per cold start from Settings.
+"""Composition roots, one per function, each built once per cold start from that function's settings.
 
-Apps and endpoints are built eagerly. The event and analytics services are built, and their modules
-imported, on first use: most API calls never need them, and importing them costs ~30 ms of the
-api function's cold start (target: 300 ms of imports).
+- ``services()``, the api function: apps, tags and endpoints are built eagerly; the event, analytics,
+  event-stream, KPI and funnel services are built, and their modules imported, on first use: most API
+  calls never need them, and importing them costs ~30 ms of the api function's cold start (target:
+  300 ms of imports).
+- ``processing()``, process_events: the processing service on the tables it touches (Apps, Analytics,
+  EventStreams, Timelines) and nothing else.
+- ``cleanup()``, clean_up_app: the clean-up service.
+
+Each binds only the tables its function was given (homing.adapters.dynamodb.tables).
 """
 
 from __future__ import annotations
@@ -11,21 +17,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
+from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
-from homing.adapters.dynamodb.models import bind_tables
-from homing.adapters.dynamodb.repositories import (
-    AppRepository,
-    CatalogRepository,
-    EndpointRepository,
-)
-from homing.services.apps import AppService
-from homing.services.endpoints import EndpointService
-from homing.services.tags import TagService
-from homing.settings import Settings
+from homing.adapters.dynamodb.tables import bind_tables
+from homing.settings import ApiSettings, CleanupSettings, ProcessingSettings
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
-    from homing.services.cleanup import CleanupService
+    from homing.services.cleanup import CleanupService, CleanupStarter
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
@@ -38,8 +37,17 @@ def _utc_now() -> datetime:
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
-        bind_tables(settings)
+    """The api function's services."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        # Imported here, not at the top: process_events and clean_up_app import this module too.
+        from homing.adapters.dynamodb.catalog import CatalogRepository
+        from homing.adapters.dynamodb.endpoints import EndpointRepository
+        from homing.services.apps import AppService
+        from homing.services.endpoints import EndpointService
+        from homing.services.tags import TagService
+
+        bind_tables(settings.tables, settings.region)
         self.settings = settings
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
@@ -61,18 +69,11 @@ class Services:
         self.analytics.delete_activity(app_id, endpoint_ids, user_id)
 
     @cached_property
-    def cleanup(self) -> CleanupService:
-        from homing.adapters.dynamodb.erasure import AppDataEraser
+    def cleanup_starter(self) -> CleanupStarter:
         from homing.adapters.queues import SqsQueue
-        from homing.services.cleanup import CleanupService
+        from homing.services.cleanup import CleanupStarter
 
-        return CleanupService(
-            self._app_repo,
-            AppDataEraser(self.analytics),
-            SqsQueue(self.settings.cleanup_queue_url),
-            clock=_utc_now,
-            grace=timedelta(seconds=self.settings.cleanup_grace_seconds),
-        )
+        return CleanupStarter(SqsQueue(self.settings.cleanup_queue_url))
 
     @cached_property
     def analytics(self) -> AnalyticsRepository:
@@ -119,18 +120,6 @@ class Services:
 
         return FunnelService(self.apps, self.analytics, clock=_utc_now)
 
-    def processing(self) -> ProcessingService:
-        from homing.adapters.streams import StreamForwarder  # boto3 clients: only process_events needs them
-        from homing.services.processing import ProcessingService
-
-        return ProcessingService(
-            self.analytics,
-            StreamForwarder(self.event_streams.target),
-            clock=_utc_now,
-            funnel_timelines=self.settings.funnel_timelines,
-            live_apps=self._app_repo.live,
-        )
-
 
 class _LazyCleanup:
     """DeleteApp's CleanupScheduler: the clean-up module is imported only when an app is deleted."""
@@ -139,14 +128,59 @@ class _LazyCleanup:
         self._services = services
 
     def schedule(self, app_id: str) -> None:
-        self._services.cleanup.schedule(app_id)
+        self._services.cleanup_starter.schedule(app_id)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: ApiSettings) -> Services:
     return Services(settings)
+
+
+def build_processing(settings: ProcessingSettings) -> ProcessingService:
+    """process_events: count into Analytics and Timelines, forward to EventStreams' targets, skip deleted apps."""
+    from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.streams import StreamForwarder
+    from homing.services.event_streams import stream_target
+    from homing.services.processing import ProcessingService
+
+    bind_tables(settings.tables, settings.region)
+    streams, allowed = EventStreamRepository(), settings.allowed_event_stream_accounts
+    return ProcessingService(
+        AnalyticsRepository(),
+        StreamForwarder(lambda app_id: stream_target(streams, app_id, allowed)),
+        clock=_utc_now,
+        funnel_timelines=settings.funnel_timelines,
+        live_apps=AppRepository().live,
+    )
+
+
+def build_cleanup(settings: CleanupSettings) -> CleanupService:
+    from homing.adapters.dynamodb.erasure import AppDataEraser
+    from homing.adapters.queues import SqsQueue
+    from homing.services.cleanup import CleanupService
+
+    bind_tables(settings.tables, settings.region)
+    return CleanupService(
+        AppRepository(),
+        AppDataEraser(),
+        SqsQueue(settings.cleanup_queue_url),
+        clock=_utc_now,
+        grace=timedelta(seconds=settings.cleanup_grace_seconds),
+    )
 
 
 @cache
 def services() -> Services:
-    """The process-wide services, built from the environment on first use (cold start)."""
-    return build_services(Settings.from_env())
+    """The api function's services, built from the environment on first use (cold start)."""
+    return build_services(ApiSettings.from_env())
+
+
+@cache
+def processing() -> ProcessingService:
+    """process_events' service, built from the environment on first use (cold start)."""
+    return build_processing(ProcessingSettings.from_env())
+
+
+@cache
+def cleanup() -> CleanupService:
+    """clean_up_app's service, built from the environment on first use (cold start)."""
+    return build_cleanup(CleanupSettings.from_env())

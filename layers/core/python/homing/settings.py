@@ -1,60 +1,126 @@
-"""Runtime settings, read once from the environment into a frozen object."""
+"""Runtime settings: one frozen object per function, read once from that function's environment.
+
+Each function's stack gives it only what it uses (stacks/resources.py, ``function_environment``).
+The variable names are defined once, shared by the stacks that write them and the readers here:
+tables in the table registry (``Table.env``, homing.adapters.dynamodb.tables), the rest in ``Env``.
+Nothing else in the code reads ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from homing.adapters.dynamodb.tables import TableNames, table_names
+
+
+class Env:
+    """Names of the environment variables other than table names."""
+
+    RESOURCE_ARN_PREFIX = "RESOURCE_ARN_PREFIX"  # arn:<partition>:mobiletargeting:<region>:<account>
+    EVENT_STREAM_NAME = "EVENT_STREAM_NAME"
+    CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"
+    CLEANUP_QUEUE_URL = "CLEANUP_QUEUE_URL"
+    CLEANUP_GRACE_SECONDS = "CLEANUP_GRACE_SECONDS"
+    EVENT_STREAM_ACCOUNTS = "EVENT_STREAM_ACCOUNTS"
+    FUNNEL_TIMELINES = "FUNNEL_TIMELINES"
+
+
+DEFAULT_CLEANUP_GRACE_SECONDS = 360
+
+
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _arn_prefix(env: Mapping[str, str], region: str) -> str:
+    return env.get(Env.RESOURCE_ARN_PREFIX) or f"arn:aws:mobiletargeting:{region}:000000000000"
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _allowed_accounts(resource_arn_prefix: str, accounts: tuple[str, ...]) -> frozenset[str]:
+    """Accounts whose roles and streams PutEventStream may name (default: the deployment's own)."""
+    own = resource_arn_prefix.rsplit(":", 1)[-1]
+    return frozenset(accounts or (own,))
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the functions need to know about the deployment they run in.
+class ApiSettings:
+    """The api function: every table, the events stream (PutEvents), the clean-up queue (DeleteApp)."""
 
-    Table and stream names come from the CDK stacks through environment variables; nothing
-    else in the code reads ``os.environ``.
-    """
-
-    apps_table: str
-    endpoints_table: str
-    catalog_table: str
     region: str
-    resource_arn_prefix: str  # arn:<partition>:mobiletargeting:<region>:<account>
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
     event_stream_name: str = ""
-    analytics_table: str = ""
-    event_streams_table: str = ""
-    timelines_table: str = ""
-    funnel_timelines: bool = True
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
     cleanup_queue_url: str = ""
-    cleanup_grace_seconds: int = 360
-    # Accounts whose roles and streams PutEventStream may name (default: the deployment's own).
     event_stream_accounts: tuple[str, ...] = ()
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
-        own = self.resource_arn_prefix.rsplit(":", 1)[-1]
-        return frozenset(self.event_stream_accounts or (own,))
+        return _allowed_accounts(self.resource_arn_prefix, self.event_stream_accounts)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         env = os.environ if env is None else env
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        region = _region(env)
         return cls(
-            apps_table=env["APPS_TABLE"],
-            endpoints_table=env["ENDPOINTS_TABLE"],
-            catalog_table=env["CATALOG_TABLE"],
             region=region,
-            resource_arn_prefix=env.get("RESOURCE_ARN_PREFIX") or f"arn:aws:mobiletargeting:{region}:000000000000",
-            event_stream_name=env.get("EVENT_STREAM_NAME", ""),
-            analytics_table=env.get("ANALYTICS_TABLE", ""),
-            event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
-            timelines_table=env.get("TIMELINES_TABLE", ""),
-            funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
-            cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
-            cleanup_queue_url=env.get("CLEANUP_QUEUE_URL", ""),
-            cleanup_grace_seconds=int(env.get("CLEANUP_GRACE_SECONDS") or 360),
-            event_stream_accounts=tuple(
-                a.strip() for a in env.get("EVENT_STREAM_ACCOUNTS", "").split(",") if a.strip()
-            ),
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            event_stream_name=env.get(Env.EVENT_STREAM_NAME, ""),
+            cors_allow_origins=_list(env.get(Env.CORS_ALLOW_ORIGINS, "")),
+            cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
+            event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
+        )
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    """process_events: its tables, whether to write funnel timelines, which accounts' streams it may use."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    funnel_timelines: bool = True
+    event_stream_accounts: tuple[str, ...] = ()
+
+    @property
+    def allowed_event_stream_accounts(self) -> frozenset[str]:
+        return _allowed_accounts(self.resource_arn_prefix, self.event_stream_accounts)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessingSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            funnel_timelines=env.get(Env.FUNNEL_TIMELINES, "true").lower() != "false",
+            event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
+        )
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    """clean_up_app: the tables it empties, its own queue (continuations) and the grace period."""
+
+    region: str
+    tables: TableNames = field(default_factory=dict)
+    cleanup_queue_url: str = ""
+    cleanup_grace_seconds: int = DEFAULT_CLEANUP_GRACE_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CleanupSettings:
+        env = os.environ if env is None else env
+        return cls(
+            region=_region(env),
+            tables=table_names(env),
+            cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
+            cleanup_grace_seconds=int(env.get(Env.CLEANUP_GRACE_SECONDS) or DEFAULT_CLEANUP_GRACE_SECONDS),
         )

@@ -1,4 +1,8 @@
-"""Endpoint rules, pure: validation against Pinpoint's limits and the create-or-update merge.
+"""Endpoints: the records (snake_case; Pinpoint's JSON is in homing.api.wire.endpoints) and their pure
+rules: validation against Pinpoint's limits and the create-or-update merge.
+
+Every field of a request-side record is optional: ``None`` means "not given", which the merge rules treat
+as "keep what is stored" (below).
 
 Merge rules (docs/decisions.md, "Endpoint merge rules"):
 - a field that is absent keeps its stored value; a scalar that is sent replaces it;
@@ -14,21 +18,114 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from dataclasses import dataclass, field
 
 from homing.codec import dump, snake
 from homing.domain.errors import BadRequest
-from homing.domain.keys import check_endpoint_request_keys
+from homing.domain.keys import APP_ID_BYTES, PARTITION_KEY_BYTES, check_endpoint_key, check_key_part, check_user_id
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import (
-    CHANNEL_TYPES,
-    ENDPOINT_STATUSES,
-    OPT_OUT_VALUES,
-    AttributeMap,
-    Endpoint,
-    EndpointRequest,
-    EndpointUser,
-)
 from homing.domain.timestamps import parse_timestamp
+
+CHANNEL_TYPES = frozenset(
+    {
+        "PUSH", "GCM", "APNS", "APNS_SANDBOX", "APNS_VOIP", "APNS_VOIP_SANDBOX",
+        "ADM", "SMS", "VOICE", "EMAIL", "BAIDU", "CUSTOM", "IN_APP",
+    }
+)  # fmt: skip
+# Push-token channels whose oldest endpoint Pinpoint evicts when a user is at the endpoint cap.
+EVICTABLE_CHANNELS = frozenset({"ADM", "GCM", "APNS", "APNS_VOIP", "APNS_VOIP_SANDBOX", "BAIDU"})
+OPT_OUT_VALUES = frozenset({"ALL", "NONE"})
+ENDPOINT_STATUSES = frozenset({"ACTIVE", "INACTIVE"})
+
+AttributeMap = dict[str, list[str]]
+
+
+@dataclass
+class Demographic:
+    app_version: str | None = None
+    locale: str | None = None
+    make: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    platform: str | None = None
+    platform_version: str | None = None
+    timezone: str | None = None
+
+
+@dataclass
+class Location:
+    city: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    postal_code: str | None = None
+    region: str | None = None
+
+
+@dataclass
+class EndpointUser:
+    user_attributes: AttributeMap | None = None
+    user_id: str | None = None
+
+
+@dataclass
+class EndpointRequest:
+    """An UpdateEndpoint body or one UpdateEndpointsBatch item (``id`` is only set for batch items)."""
+
+    address: str | None = None
+    attributes: AttributeMap | None = None
+    channel_type: str | None = None
+    demographic: Demographic | None = None
+    effective_date: str | None = None
+    endpoint_status: str | None = None
+    id: str | None = None
+    location: Location | None = None
+    metrics: dict[str, float] | None = None
+    opt_out: str | None = None
+    request_id: str | None = None
+    user: EndpointUser | None = None
+
+
+@dataclass
+class Endpoint:
+    """A stored endpoint, as GetEndpoint returns it."""
+
+    id: str
+    application_id: str
+    creation_date: str
+    cohort_id: str
+    effective_date: str
+    endpoint_status: str = "ACTIVE"
+    opt_out: str = "NONE"
+    channel_type: str | None = None
+    address: str | None = None
+    attributes: AttributeMap = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    demographic: Demographic = field(default_factory=Demographic)
+    location: Location = field(default_factory=Location)
+    user: EndpointUser = field(default_factory=EndpointUser)
+    request_id: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.user.user_id or None
+
+
+_LONGEST_CHANNEL = max(len(c) for c in CHANNEL_TYPES)
+# GSI partition key of the by-address index: ``<app>#<channel>#<address>`` (adapters/dynamodb/endpoints.py).
+ADDRESS_BYTES = PARTITION_KEY_BYTES - APP_ID_BYTES - _LONGEST_CHANNEL - 2
+
+
+def check_endpoint_request_keys(req: EndpointRequest, path: str = "") -> None:
+    """The endpoint fields that become key attributes: ``Id``, ``Address``, ``User.UserId``."""
+    p = f"{path}." if path else ""
+    if req.id is not None:
+        check_endpoint_key(req.id, f"{p}Id")
+    if req.address is not None:
+        check_key_part(req.address, f"{p}Address", ADDRESS_BYTES)
+    if req.user is not None and req.user.user_id:
+        check_user_id(req.user.user_id, f"{p}User.UserId")
+
 
 # Attribute kinds as RemoveAttributes names them, with the endpoint field each one covers.
 ATTRIBUTE_TYPES = {

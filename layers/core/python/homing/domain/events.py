@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from homing.codec import check_text, dump
+from homing.domain.endpoints import Endpoint, EndpointRequest
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import Endpoint, EndpointRequest
 from homing.domain.timestamps import parse_timestamp
 
 # What PutEvents accepts beyond Pinpoint's documented quotas, so that every accepted event can be

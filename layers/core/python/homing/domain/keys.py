@@ -3,7 +3,7 @@
 DynamoDB refuses a partition key over 2048 bytes, a sort key over 1024 bytes (table and GSI keys
 alike) and an item over 400 KB with a ValidationException, and a batch refused half-way has
 already written its first items. Homing's keys embed user data (endpoint ids, user ids, addresses),
-so each value is checked against the key it ends up in (adapters/dynamodb/models.py).
+so each value is checked against the key it ends up in (adapters/dynamodb/endpoints.py and catalog.py).
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ import json
 from typing import Any
 
 from homing.domain.errors import BadRequest
-from homing.domain.model import CHANNEL_TYPES, EndpointRequest
 
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024
 ITEM_BYTES = 400 * 1024
 APP_ID_BYTES = 32  # uuid4().hex
-_LONGEST_CHANNEL = max(len(c) for c in CHANNEL_TYPES)
-# GSI partition keys: ``<app>#<user id>`` (by-user), ``<app>#<channel>#<address>`` (by-address).
-# A user id is also the sort key of the user's endpoint record (``$user#<user id>``, Catalog table),
-# the tighter of the two.
+# GSI partition key ``<app>#<user id>`` (by-user). A user id is also the sort key of the user's
+# endpoint record (``$user#<user id>``, Catalog table), the tighter of the two. The by-address key's
+# limit (ADDRESS_BYTES) is in homing.domain.endpoints, which knows the channel types.
 USER_RECORD_PREFIX_BYTES = len("$user#")
 USER_ID_BYTES = min(PARTITION_KEY_BYTES - APP_ID_BYTES - 1, SORT_KEY_BYTES - USER_RECORD_PREFIX_BYTES)
-ADDRESS_BYTES = PARTITION_KEY_BYTES - APP_ID_BYTES - _LONGEST_CHANNEL - 2
 # Sort key of the table and every GSI: the lower-cased endpoint id; lower() can grow a string.
 ENDPOINT_KEY_BYTES = SORT_KEY_BYTES
 
@@ -45,17 +42,6 @@ def check_user_id(user_id: str, field: str = "UserId") -> None:
 
 def check_endpoint_key(endpoint_id: str, field: str = "EndpointId") -> None:
     check_key_part(endpoint_id.lower(), field, ENDPOINT_KEY_BYTES)
-
-
-def check_endpoint_request_keys(req: EndpointRequest, path: str = "") -> None:
-    """The endpoint fields that become key attributes: ``Id``, ``Address``, ``User.UserId``."""
-    p = f"{path}." if path else ""
-    if req.id is not None:
-        check_endpoint_key(req.id, f"{p}Id")
-    if req.address is not None:
-        check_key_part(req.address, f"{p}Address", ADDRESS_BYTES)
-    if req.user is not None and req.user.user_id:
-        check_user_id(req.user.user_id, f"{p}User.UserId")
 
 
 def check_item_size(document: Any, field: str, limit: int = ITEM_BYTES) -> None:

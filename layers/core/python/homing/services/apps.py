@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from homing.adapters.dynamodb.repositories import AppRepository, StaleVersion
+from homing.adapters.dynamodb.apps import AppRepository, StaleVersion
+from homing.domain.apps import App, ApplicationSettings, validate_settings
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import App, ApplicationSettings
 from homing.domain.tags import check_tags
 from homing.domain.timestamps import iso_now
 from homing.services.retry import WRITE_ATTEMPTS, back_off
-
-_QUIET_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # A tombstone outlives the events stream's retention (at most 7 days as configured), so an event of a
 # deleted app that is still on the stream is recognised and dropped rather than counted afresh.
@@ -136,32 +133,3 @@ class AppService:
             return updated
 
         return self._write(app_id, store)
-
-
-def validate_settings(s: ApplicationSettings) -> None:
-    """Ranges from the Pinpoint model's member documentation (reference/pinpoint-api.md §7)."""
-    if s.campaign_hook is not None and s.campaign_hook.mode not in (None, "DELIVERY", "FILTER"):
-        raise BadRequest("CampaignHook.Mode must be DELIVERY or FILTER")
-    if s.limits is not None:
-        _in_range("Limits.Daily", s.limits.daily, 0, 100)
-        _in_range("Limits.Total", s.limits.total, 0, 100)
-        _in_range("Limits.MessagesPerSecond", s.limits.messages_per_second, 1, 20_000)
-        _in_range("Limits.MaximumDuration", s.limits.maximum_duration, 60, None)
-        _in_range("Limits.Session", s.limits.session, 0, None)
-    if s.quiet_time is not None:
-        for name, value in (("Start", s.quiet_time.start), ("End", s.quiet_time.end)):
-            if value is not None and not _QUIET_TIME.match(value):
-                raise BadRequest(f"QuietTime.{name} must be HH:MM in 24-hour time")
-    if s.journey_limits is not None:
-        _in_range("JourneyLimits.DailyCap", s.journey_limits.daily_cap, 0, 100)
-        _in_range("JourneyLimits.TotalCap", s.journey_limits.total_cap, 0, 100)
-        if s.journey_limits.timeframe_cap is not None:
-            _in_range("JourneyLimits.TimeframeCap.Cap", s.journey_limits.timeframe_cap.cap, 0, 100)
-            _in_range("JourneyLimits.TimeframeCap.Days", s.journey_limits.timeframe_cap.days, 0, 30)
-
-
-def _in_range(field: str, value: int | None, low: int, high: int | None) -> None:
-    if value is not None and (value < low or (high is not None and value > high)):
-        raise BadRequest(
-            f"{field} must be between {low} and {high}" if high is not None else f"{field} must be >= {low}"
-        )

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.erasure import AppDataEraser
-from homing.adapters.dynamodb.repositories import AppRepository
 from homing.domain.timestamps import parse_timestamp
 from homing.observability import logger
 
@@ -70,7 +70,20 @@ class CleanupTask:
         )
 
 
-class CleanupService:
+class CleanupStarter:
+    """DeleteApp's side of the clean-up: the first task on the queue, all the api function needs."""
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def schedule(self, app_id: str) -> None:
+        """Start the clean-up of a just-tombstoned app (AppService.delete)."""
+        self._queue.send(CleanupTask(app_id).to_json(), 0)
+
+
+class CleanupService(CleanupStarter):
+    """clean_up_app's side: runs the tasks (and can start one, as DeleteApp does)."""
+
     def __init__(
         self,
         apps: AppRepository,
@@ -82,12 +95,9 @@ class CleanupService:
         budget: int = DEFAULT_BUDGET,
         segments: int = DEFAULT_SEGMENTS,
     ) -> None:
-        self._apps, self._eraser, self._queue, self._clock = apps, eraser, queue, clock
+        super().__init__(queue)
+        self._apps, self._eraser, self._clock = apps, eraser, clock
         self._grace, self._budget, self._segments = grace, budget, segments
-
-    def schedule(self, app_id: str) -> None:
-        """Start the clean-up of a just-tombstoned app (AppService.delete)."""
-        self._queue.send(CleanupTask(app_id).to_json(), 0)
 
     def run(self, body: str, remaining_ms: Callable[[], int] = lambda: 900_000) -> None:
         """Handle one task: delete up to ``budget`` items, then send what comes next."""

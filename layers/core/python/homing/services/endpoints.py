@@ -16,22 +16,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from homing.adapters.dynamodb.repositories import (
-    MAX_TRANSACTION_ITEMS,
-    SORT_KEY_MAX_BYTES,
-    CatalogRepository,
-    EndpointChanges,
-    EndpointRepository,
-    UserSet,
-    UserSetWrite,
-    Versioned,
-    WriteConflict,
-    decode_token,
-    encode_token,
-    user_entry,
-)
+from homing.adapters.dynamodb.catalog import CatalogRepository, user_entry
+from homing.adapters.dynamodb.common import MAX_TRANSACTION_ITEMS, SORT_KEY_MAX_BYTES, WriteConflict
+from homing.adapters.dynamodb.endpoints import EndpointChanges, EndpointRepository, UserSet, UserSetWrite, Versioned
+from homing.adapters.dynamodb.paging import decode_token, encode_token
 from homing.domain.endpoints import (
     ATTRIBUTE_TYPES,
+    EVICTABLE_CHANNELS,
+    Endpoint,
+    EndpointRequest,
+    EndpointUser,
     attribute_names,
     check_complete,
     endpoint_key,
@@ -41,7 +35,6 @@ from homing.domain.endpoints import (
 )
 from homing.domain.errors import BadRequest, Conflict, HomingError, NotFound
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import EVICTABLE_CHANNELS, Endpoint, EndpointRequest, EndpointUser
 from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.services.apps import AppService
 from homing.services.retry import WRITE_ATTEMPTS, back_off

@@ -45,13 +45,17 @@ class EventStreamService:
         return stream
 
     def target(self, app_id: str) -> tuple[str, str] | None:
-        """(destination ARN, role ARN) for process_events: one read per app and batch, so a change
-        made with PutEventStream or DeleteEventStream applies from the next batch on. A stream
-        registered before its account was disallowed is not used."""
-        stream = self._repo.get(app_id)
-        if stream is None:
-            return None
-        if not in_allowed_accounts(stream, self._allowed):
-            logger.warning("event stream in a disallowed account skipped", extra={"application_id": app_id})
-            return None
-        return stream.destination_stream_arn, stream.role_arn
+        return stream_target(self._repo, app_id, self._allowed)
+
+
+def stream_target(repo: EventStreamRepository, app_id: str, allowed: frozenset[str]) -> tuple[str, str] | None:
+    """(destination ARN, role ARN) for process_events: one read per app and batch, so a change
+    made with PutEventStream or DeleteEventStream applies from the next batch on. A stream
+    registered before its account was disallowed is not used."""
+    stream = repo.get(app_id)
+    if stream is None:
+        return None
+    if not in_allowed_accounts(stream, allowed):
+        logger.warning("event stream in a disallowed account skipped", extra={"application_id": app_id})
+        return None
+    return stream.destination_stream_arn, stream.role_arn

@@ -11,12 +11,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from homing.adapters.dynamodb.repositories import CatalogRepository
-from homing.domain.endpoints import validate_endpoint_id
+from homing.adapters.dynamodb.catalog import CatalogRepository
+from homing.domain.endpoints import Endpoint, validate_endpoint_id
 from homing.domain.errors import BadRequest, HomingError
 from homing.domain.events import EventsBatch, check_event, is_custom, partition_key, stream_record
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import Endpoint
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from homing.domain.apps import App
 from homing.domain.errors import BadRequest
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.model import App
 from homing.domain.tags import check_tags, tagged_app_id
 from homing.services.apps import AppService
 

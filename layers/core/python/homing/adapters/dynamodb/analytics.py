@@ -17,7 +17,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from homing.adapters.dynamodb.models import AnalyticsItem, TimelineItem
+from homing.adapters.dynamodb.analytics_tables import AnalyticsItem, TimelineItem
 from homing.domain.analytics import (
     VALUE_COUNTER,
     Key,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
+from homing.adapters.dynamodb.catalog import CatalogItem
+from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
-from homing.adapters.dynamodb.models import CatalogItem, EndpointItem
 
 
 class AppDataEraser:

@@ -21,8 +21,9 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
+from pynamodb.pagination import ResultIterator
 
-from homing.adapters.dynamodb.models import CatalogItem
+from homing.adapters.dynamodb.catalog import CatalogItem
 from homing.domain.errors import BadRequest
 
 VERSION = "v1"
@@ -93,6 +94,15 @@ def encode_token(last_key: dict[str, Any] | None, scope: str = "", key: bytes | 
         return None
     payload = _b64(json.dumps({"s": scope, "k": last_key}, separators=(",", ":")).encode())
     return f"{VERSION}.{payload}.{_mac(key or signing_key(), payload)}"
+
+
+Page = tuple[list[Any], str | None]  # (items, token of the next page or None)
+
+
+def page(results: ResultIterator[Any], page_size: int, scope: str) -> Page:
+    """A query's page and the token of the next one (None once a page comes back short)."""
+    items = list(results)
+    return items, encode_token(results.last_evaluated_key, scope) if len(items) >= page_size else None
 
 
 def decode_token(token: str | None, scope: str = "", key: bytes | None = None) -> dict[str, Any] | None:

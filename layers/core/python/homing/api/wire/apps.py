@@ -7,9 +7,9 @@ from typing import Any
 
 from homing.api.schemas import parse_body, string_map
 from homing.codec import build, dump
+from homing.domain.apps import App, ApplicationSettings
 from homing.domain.errors import BadRequest
 from homing.domain.keys import check_item_size
-from homing.domain.model import App, ApplicationSettings
 
 # Pinpoint's project names are short; Homing keeps an app, its tags and settings in one item.
 MAX_NAME_CHARS = 1024

@@ -7,9 +7,9 @@ from typing import Any
 
 from homing.api.schemas import parse_body
 from homing.codec import build, dump
+from homing.domain.endpoints import CHANNEL_TYPES, Endpoint, EndpointRequest
 from homing.domain.errors import BadRequest
 from homing.domain.keys import check_user_id
-from homing.domain.model import CHANNEL_TYPES, Endpoint, EndpointRequest
 
 
 def endpoint_request(raw: str | None) -> EndpointRequest:

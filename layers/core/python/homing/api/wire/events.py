@@ -6,10 +6,10 @@ from typing import Any
 
 from homing.api.schemas import parse_body
 from homing.codec import build
+from homing.domain.endpoints import EndpointRequest
 from homing.domain.errors import BadRequest, PayloadTooLarge
 from homing.domain.events import Event, EventsBatch
 from homing.domain.limits import QUOTAS
-from homing.domain.model import EndpointRequest
 
 
 def put_events_request(raw: str | None) -> dict[str, EventsBatch]:

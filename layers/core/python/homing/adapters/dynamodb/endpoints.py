@@ -1,156 +1,80 @@
-"""Repositories: the only code that knows PynamoDB. They map items <-> domain records."""
+"""The Endpoints table (with its by-user, by-address and by-channel indexes) and the endpoint repository.
+
+A request's writes are one transaction (``EndpointChanges``): endpoint items, the users' endpoint
+sets and the attribute-name catalogue (both in the Catalog table), each conditional on what was read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition, size
-from pynamodb.pagination import ResultIterator
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from homing.adapters.dynamodb.models import AppItem, CatalogItem, EndpointItem
-from homing.adapters.dynamodb.paging import decode_token, encode_token
+from homing.adapters.dynamodb.catalog import ATTRIBUTES_ENTRY, CatalogItem, user_entry
+from homing.adapters.dynamodb.common import HASH_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES, WriteConflict
+from homing.adapters.dynamodb.paging import Page, decode_token, page
 from homing.codec import build, dump, snake
-from homing.domain.endpoints import endpoint_key
+from homing.domain.endpoints import Endpoint, endpoint_key
 from homing.domain.errors import BadRequest
-from homing.domain.model import App, ApplicationSettings, Endpoint
-
-Page = tuple[list[Any], str | None]
 
 
-__all__ = [
-    "AppRepository",
-    "CatalogRepository",
-    "EndpointRepository",
-    "decode_token",
-    "encode_token",
-]
+class ByUserIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints of one user in one app (sparse: only endpoints with a UserId)."""
+
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    app_user = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
 
 
-def _page(results: ResultIterator[Any], page_size: int, scope: str) -> tuple[list[Any], str | None]:
-    items = list(results)
-    return items, encode_token(results.last_evaluated_key, scope) if len(items) >= page_size else None
+class ByAddressIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints sharing one address in one app: the newest writer stays ACTIVE."""
+
+    class Meta:
+        index_name = "by-address"
+        projection = KeysOnlyProjection()
+
+    app_address = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
 
 
-class StaleVersion(Exception):
-    """The item changed (or was deleted) since it was read: re-read and re-plan the write."""
+class ByChannelIndex(GlobalSecondaryIndex["EndpointItem"]):
+    """Endpoints of one channel type in one app (the list-endpoints extension's filter)."""
+
+    class Meta:
+        index_name = "by-channel"
+        projection = AllProjection()
+
+    app_channel = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
 
 
-class AppRepository:
-    """Apps and their tombstones. Every read is strongly consistent: a deleted app is gone at once."""
+class EndpointItem(Model):
+    """One endpoint. ``endpoint_key`` is the lower-cased id: Pinpoint endpoint ids are case-insensitive."""
 
-    @staticmethod
-    def _to_app(item: AppItem) -> App:
-        return App(
-            id=item.application_id,
-            arn="",  # filled in by the service, which knows the deployment's ARN prefix
-            name=item.name or "",
-            creation_date=item.creation_date or "",
-            tags=dict(item.tags or {}),
-            settings=build(ApplicationSettings, item.settings or {}, key_of=snake),
-            settings_modified=item.settings_modified,
-            version=int(item.version or 0),
-        )
+    class Meta:
+        table_name = "endpoints"
 
-    def get(self, app_id: str) -> App | None:
-        """The live app, or None if there is none or it is deleted (a tombstone)."""
-        try:
-            item = AppItem.get(app_id, consistent_read=True)
-        except AppItem.DoesNotExist:
-            return None
-        return None if item.deleted else self._to_app(item)
+    application_id = UnicodeAttribute(hash_key=True)
+    endpoint_key = UnicodeAttribute(range_key=True)
+    endpoint_id = UnicodeAttribute()
+    body = JSONAttribute()  # the endpoint's fields as a snake_case dict (domain.endpoints.Endpoint)
+    app_user = UnicodeAttribute(null=True)
+    app_address = UnicodeAttribute(null=True)
+    app_channel = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)  # +1 on every write; each write is conditional on the one read
 
-    def deleted_at(self, app_id: str) -> str | None:
-        """When the app was deleted, if its tombstone is still there."""
-        try:
-            item = AppItem.get(app_id, consistent_read=True, attributes_to_get=["application_id", "deleted"])
-        except AppItem.DoesNotExist:
-            return None
-        return item.deleted
-
-    def live(self, app_ids: Iterable[str]) -> set[str]:
-        """Which of ``app_ids`` exist and are not deleted (one BatchGetItem per 100 ids)."""
-        wanted = list(set(app_ids))
-        if not wanted:
-            return set()
-        found = AppItem.batch_get(wanted, attributes_to_get=["application_id", "deleted"])
-        return {i.application_id for i in found if not i.deleted}
-
-    @staticmethod
-    def _at_version(version: int) -> Condition:
-        """The stored app is live and still at ``version`` (0: written before apps had versions)."""
-        live = AppItem.deleted.does_not_exist()
-        if version == 0:
-            condition: Condition = AppItem.application_id.exists() & AppItem.version.does_not_exist() & live
-        else:
-            condition = (AppItem.version == version) & live
-        return condition
-
-    @staticmethod
-    def _save(item: AppItem, condition: Condition) -> None:
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise StaleVersion(item.application_id) from exc
-            raise
-
-    @staticmethod
-    def _item(app: App, version: int) -> AppItem:
-        return AppItem(
-            app.id,
-            name=app.name,
-            creation_date=app.creation_date,
-            tags=app.tags,
-            settings=dump(app.settings, snake),
-            settings_modified=app.settings_modified,
-            version=version,
-        )
-
-    def create(self, app: App) -> None:
-        self._save(self._item(app, 1), AppItem.application_id.does_not_exist())
-
-    def put(self, app: App) -> None:
-        """Store ``app`` if the item is still at the version it was read at; else StaleVersion."""
-        self._save(self._item(app, app.version + 1), self._at_version(app.version))
-
-    def tombstone(self, app: App, deleted: str, expires: datetime) -> None:
-        """Replace the app by its tombstone (id, when, TTL) if it is still at ``app.version``."""
-        tombstone = AppItem(app.id, deleted=deleted, expires=expires, version=app.version + 1)
-        self._save(tombstone, self._at_version(app.version))
-
-    def untombstone(self, app: App) -> None:
-        """Undo ``tombstone`` (the clean-up could not be scheduled): put the app back as it was."""
-        self._save(self._item(app, app.version + 2), AppItem.version == app.version + 1)
-
-    def count(self) -> int:
-        # Model.count() without a key reads DescribeTable's ItemCount, which lags by hours. Tombstones
-        # do not count against the quota.
-        scan = AppItem.scan(AppItem.deleted.does_not_exist(), attributes_to_get=["application_id", "deleted"])
-        return sum(1 for _ in scan)
-
-    def list(self, page_size: int, token: str | None) -> Page:
-        # Tombstones are filtered out after DynamoDB's limit applies, so read on until the page is full;
-        # the next page starts after the last app returned.
-        results = AppItem.scan(
-            AppItem.deleted.does_not_exist(), last_evaluated_key=decode_token(token, "apps"), page_size=page_size
-        )
-        items: list[AppItem] = []
-        for item in results:
-            items.append(item)
-            if len(items) == page_size:
-                break
-        last = {"application_id": {"S": items[-1].application_id}} if len(items) == page_size else None
-        next_token = encode_token(last, "apps")
-        return [self._to_app(i) for i in items], next_token
-
-
-class WriteConflict(Exception):
-    """A condition failed: another request changed an item this one read. Re-plan and retry."""
+    by_user = ByUserIndex()
+    by_address = ByAddressIndex()
+    by_channel = ByChannelIndex()
 
 
 @dataclass(frozen=True)
@@ -196,17 +120,6 @@ class EndpointChanges:
         """Transaction items this needs (user sets that do not change are not written)."""
         users = sum(1 for w in self.users if w.keys != w.stored.keys)
         return len(self.puts) + len(self.deletes) + users + len(self.user_deletes) + (1 if self.new_names else 0)
-
-
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB TransactWriteItems
-ATTRIBUTES_ENTRY = "$attrs"
-USER_ENTRY = "$user#"
-SORT_KEY_MAX_BYTES = 1024  # DynamoDB's key size limits (tables and indexes)
-HASH_KEY_MAX_BYTES = 2048
-
-
-def user_entry(user_id: str) -> str:
-    return f"{USER_ENTRY}{user_id}"
 
 
 def _version_condition(version: int | None) -> Condition:
@@ -375,7 +288,7 @@ class EndpointRepository:
             results = EndpointItem.by_channel.query(f"{app_id}#{channel}", limit=page_size, last_evaluated_key=start)
         else:
             results = EndpointItem.query(app_id, limit=page_size, last_evaluated_key=start)
-        items, next_token = _page(results, page_size, scope)
+        items, next_token = page(results, page_size, scope)
         return [self._to_endpoint(i) for i in items], next_token
 
     def all_keys(self, app_id: str) -> Iterator[str]:
@@ -392,33 +305,3 @@ class EndpointRepository:
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:
     """Addresses are unique per app and channel: an SMS and a VOICE endpoint may share a number."""
     return f"{app_id}#{channel}#{address}" if channel and address else None
-
-
-class CatalogRepository:
-    """Per-app name catalogue; entries are ``<kind>#<name>``."""
-
-    def names(self, app_id: str, kind_prefix: str) -> set[str]:
-        condition = CatalogItem.entry.startswith(kind_prefix) if kind_prefix else None
-        return {i.entry for i in CatalogItem.query(app_id, condition)}
-
-    def add(self, app_id: str, entries: Iterable[str]) -> None:
-        with CatalogItem.batch_write() as batch:
-            for entry in entries:
-                batch.save(CatalogItem(app_id, entry))
-
-    def remove(self, app_id: str, entries: Iterable[str]) -> None:
-        with CatalogItem.batch_write() as batch:
-            for entry in entries:
-                batch.delete(CatalogItem(app_id, entry))
-
-    def attribute_names(self, app_id: str) -> set[str]:
-        """The app's endpoint attribute names, ``<type>#<name>`` (strongly consistent: writers check the cap on it)."""
-        try:
-            return set(CatalogItem.get(app_id, ATTRIBUTES_ENTRY, consistent_read=True).names or ())
-        except CatalogItem.DoesNotExist:
-            return set()
-
-    def remove_attribute_names(self, app_id: str, entries: set[str]) -> None:
-        """A field-level ``DELETE``: it merges with concurrent additions and never needs a retry."""
-        if entries:
-            CatalogItem(app_id, ATTRIBUTES_ENTRY).update(actions=[CatalogItem.names.delete(entries)])
