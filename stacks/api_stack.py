@@ -38,6 +38,7 @@ class ApiStack(Stack):
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
         timelines_table: dynamodb.ITable,
+        segments_table: dynamodb.ITable,
         event_stream: kinesis.IStream,
         data_key: kms.IKey,
         **kwargs: Any,
@@ -51,6 +52,7 @@ class ApiStack(Stack):
             "ANALYTICS_TABLE": analytics_table.table_name,
             "EVENT_STREAMS_TABLE": event_streams_table.table_name,
             "TIMELINES_TABLE": timelines_table.table_name,
+            "SEGMENTS_TABLE": segments_table.table_name,
             "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
             **OBSERVABILITY_ENV,
         }
@@ -64,6 +66,7 @@ class ApiStack(Stack):
             analytics_table=analytics_table,
             event_streams_table=event_streams_table,
             timelines_table=timelines_table,
+            segments_table=segments_table,
             env=tables_env,
             key=data_key,
             grace_seconds=int(self.node.try_get_context(GRACE_CONTEXT_KEY) or DEFAULT_GRACE_SECONDS),
@@ -89,7 +92,7 @@ class ApiStack(Stack):
             log_removal_policy=config.removal_policy,
         )
         function = self.api_function.function
-        for table in (apps_table, endpoints_table, catalog_table, event_streams_table):
+        for table in (apps_table, endpoints_table, catalog_table, event_streams_table, segments_table):
             table.grant_read_write_data(function)
         analytics_table.grant_read_data(function)
         timelines_table.grant_read_data(function)  # funnels read what process_events wrote

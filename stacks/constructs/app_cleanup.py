@@ -46,6 +46,7 @@ class AppCleanup(Construct):
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
         timelines_table: dynamodb.ITable,
+        segments_table: dynamodb.ITable,
         env: Mapping[str, str],
         key: kms.IKey,
         grace_seconds: int,
@@ -83,7 +84,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         apps_table.grant(function, "dynamodb:GetItem")
-        for table in (endpoints_table, catalog_table):
+        for table in (endpoints_table, catalog_table, segments_table):
             table.grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         event_streams_table.grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
         for table in (analytics_table, timelines_table):

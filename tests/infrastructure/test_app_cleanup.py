@@ -82,6 +82,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Endpoints")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(endpoints_indexes): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Catalog")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Segments")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "EventStreams")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},

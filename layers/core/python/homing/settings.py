@@ -24,6 +24,7 @@ class Settings:
     analytics_table: str = ""
     event_streams_table: str = ""
     timelines_table: str = ""
+    segments_table: str = ""
     funnel_timelines: bool = True
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
     cleanup_queue_url: str = ""
@@ -50,6 +51,7 @@ class Settings:
             analytics_table=env.get("ANALYTICS_TABLE", ""),
             event_streams_table=env.get("EVENT_STREAMS_TABLE", ""),
             timelines_table=env.get("TIMELINES_TABLE", ""),
+            segments_table=env.get("SEGMENTS_TABLE", ""),
             funnel_timelines=env.get("FUNNEL_TIMELINES", "true").lower() != "false",
             cors_allow_origins=tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
             cleanup_queue_url=env.get("CLEANUP_QUEUE_URL", ""),
