@@ -118,7 +118,7 @@ def test_grace_period_must_be_positive() -> None:
 
     stack = Stack(App(), "S")
     table = dynamodb.Table(stack, "T", partition_key=dynamodb.Attribute(name="k", type=dynamodb.AttributeType.STRING))
-    tables = ("apps", "endpoints", "catalog", "analytics", "event_streams", "timelines")
+    tables = ("apps", "endpoints", "catalog", "analytics", "event_streams", "timelines", "segments")
     with pytest.raises(ValueError, match="at least 1 second"):
         AppCleanup(
             stack,
