@@ -181,3 +181,46 @@ def test_unknown_app_and_segment(call: Any) -> None:
     assert call("GET", f"/v1/apps/{app}/segments/nope").error_type == "NotFoundException"
     assert call("PUT", f"/v1/apps/{app}/segments/nope", {"Name": "x"}).error_type == "NotFoundException"
     assert call("POST", f"/v1/apps/{app}/segments", None).status == 400
+
+
+def test_concurrent_updates_each_make_a_version_and_none_is_lost(call: Any, api_services: Any) -> None:
+    """Real threads race UpdateSegment: the conditional transaction makes the losers re-plan."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from homing.domain.segments import SegmentDefinition
+
+    app = create(call)["Id"]
+    seg_id = new_segment(call, app)["Id"]
+    names = [f"n{i}" for i in range(6)]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        written = list(
+            pool.map(lambda n: api_services.segments.update(app, seg_id, SegmentDefinition(name=n)).version, names)
+        )
+    assert sorted(written) == list(range(2, 2 + len(names)))  # every writer got its own version
+    versions = call("GET", f"/v1/apps/{app}/segments/{seg_id}/versions").body["Item"]
+    assert [v["Version"] for v in versions] == list(range(1, 2 + len(names)))
+    assert sorted(v["Name"] for v in versions[1:]) == names
+    head = call("GET", f"/v1/apps/{app}/segments/{seg_id}").body
+    assert head == versions[-1]
+
+
+def test_a_stale_head_is_replanned_not_overwritten(call: Any, api_services: Any, monkeypatch: Any) -> None:
+    """A writer that read version 1 while another wrote version 2 re-reads and writes version 3."""
+    from homing.domain.segments import SegmentDefinition
+
+    app = create(call)["Id"]
+    seg_id = new_segment(call, app, Dimensions=DIMENSIONS)["Id"]
+    repo = api_services.segments._repo
+    original = repo.write
+    raced: list[int] = []
+
+    def racing_write(segment: Any, read_version: int | None) -> None:
+        if not raced:
+            raced.append(read_version)
+            assert call("PUT", f"/v1/apps/{app}/segments/{seg_id}", {"tags": {"by": "other"}}).status == 200
+        original(segment, read_version)
+
+    monkeypatch.setattr(repo, "write", racing_write)
+    mine = api_services.segments.update(app, seg_id, SegmentDefinition(name="mine"))
+    assert raced == [1]
+    assert (mine.version, mine.name, mine.tags) == (3, "mine", {"by": "other"})  # the other write is kept
