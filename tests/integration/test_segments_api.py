@@ -212,7 +212,7 @@ def test_a_stale_head_is_replanned_not_overwritten(call: Any, api_services: Any,
     seg_id = new_segment(call, app, Dimensions=DIMENSIONS)["Id"]
     repo = api_services.segments._repo
     original = repo.write
-    raced: list[int] = []
+    raced: list[int | None] = []
 
     def racing_write(segment: Any, read_version: int | None) -> None:
         if not raced:
