@@ -224,3 +224,38 @@ def test_a_stale_head_is_replanned_not_overwritten(call: Any, api_services: Any,
     mine = api_services.segments.update(app, seg_id, SegmentDefinition(name="mine"))
     assert raced == [1]
     assert (mine.version, mine.name, mine.tags) == (3, "mine", {"by": "other"})  # the other write is kept
+
+
+KEYS = [
+    "Name", "Dimensions", "SegmentGroups", "tags", "Demographic", "Location", "Behavior", "Recency", "Attributes",
+    "UserAttributes", "Metrics", "Platform", "Channel", "Country", "GPSPoint", "Coordinates", "Latitude",
+    "Longitude", "RangeInKilometers", "Values", "DimensionType", "AttributeType", "ComparisonOperator", "Value",
+    "Duration", "RecencyType", "Groups", "Include", "SourceSegments", "SourceType", "Type", "Id", "Version", "a",
+]  # fmt: skip
+
+
+def test_no_request_body_gets_a_5xx(call: Any) -> None:
+    """Random JSON in Pinpoint's vocabulary: every answer is a 201 or a 4xx, and a 4xx writes nothing."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    app = create(call)["Id"]
+    scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False, width=32)
+    scalars |= st.sampled_from(["INCLUSIVE", "BETWEEN", "ALL", "NONE", "DAY_7", "ACTIVE", "EQUAL", "", "2025-01-01"])
+    json_values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
+        max_leaves=25,
+    )
+    bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=4)
+
+    @settings(derandomize=True, max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(bodies)
+    def check(body: dict[str, Any]) -> None:
+        before = len(call("GET", f"/v1/apps/{app}/segments", query={"page-size": ["1000"]}).body["Item"])
+        r = call("POST", f"/v1/apps/{app}/segments", body)
+        assert r.status in (201, 400), (r.status, r.body, body)
+        after = len(call("GET", f"/v1/apps/{app}/segments", query={"page-size": ["1000"]}).body["Item"])
+        assert after == before + (1 if r.status == 201 else 0)
+
+    check()
