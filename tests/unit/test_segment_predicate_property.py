@@ -7,6 +7,7 @@ that endpoints often match a criterion and often do not.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -78,6 +79,7 @@ endpoints = st.fixed_dictionaries(
                 "longitude": st.sampled_from([-122.3, -122.0, 151.2, 0.0]),
             },
         ),
+        "id": st.sampled_from(["e1", "e2", "e3"]),
         "user": st.fixed_dictionaries(
             {}, optional={"user_attributes": st.dictionaries(st.sampled_from(NAMES), attr_values, max_size=2)}
         ),
@@ -201,6 +203,9 @@ def segments(draw: st.DrawFn) -> tuple[Segment, dict[str, Segment]]:
             if bases
             else []
         )
+        if draw(st.integers(0, 4)) == 0:  # exactly one imported base segment instead
+            bases["imp"] = dataclasses.replace(segment("imp", None, None), segment_type="IMPORT")
+            refs = [SegmentReference(id="imp")]
         groups = SegmentGroupList(
             include=draw(combination),
             groups=[
@@ -229,7 +234,11 @@ def test_compiled_predicate_agrees_with_the_reference_evaluator(
             raise NotFound(seg_id)
         return bases[seg_id]
 
-    predicate = compile_segment(top, resolve, now_ms=NOW_MS)
+    def imported(segment: Segment, body: Any) -> bool:
+        """The import jobs define membership; here: endpoints e1 and e2 were imported."""
+        return body.get("id") in ("e1", "e2")
+
+    predicate = compile_segment(top, resolve, now_ms=NOW_MS, imported=imported)
     for body, active in population:
-        expected = reference_matches(top, body, active, now_ms=NOW_MS, resolve_base=resolve)
+        expected = reference_matches(top, body, active, now_ms=NOW_MS, resolve_base=resolve, imported=imported)
         assert predicate(body, active) is expected, (predicate.__doc__, body, active)
