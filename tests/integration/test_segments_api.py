@@ -47,12 +47,16 @@ def test_create_get_update_versions_delete(call: Any) -> None:
     assert updated.status == 200
     assert (updated.body["Version"], updated.body["Name"]) == (2, "renamed")
     assert updated.body["Dimensions"] == DIMENSIONS  # not sent: kept
+    assert updated.body["tags"] == {"team": "growth"}
+    assert call("PUT", path, {"tags": None}).body["tags"] == {"team": "growth"}  # null is "not sent"
+    updated = call("PUT", path, {"tags": {}})
+    assert (updated.body["Version"], updated.body["tags"]) == (4, {})
     assert updated.body["CreationDate"] == seg["CreationDate"]
     assert call("GET", f"{path}/versions/1").body == seg  # old versions stay readable
-    assert call("GET", f"{path}/versions/2").body == updated.body
+    assert call("GET", f"{path}/versions/4").body == updated.body
     versions = call("GET", f"{path}/versions").body
-    assert [v["Version"] for v in versions["Item"]] == [1, 2]
-    assert call("GET", f"{path}/versions/3").status == 404
+    assert [v["Version"] for v in versions["Item"]] == [1, 2, 3, 4]
+    assert call("GET", f"{path}/versions/5").status == 404
     assert call("GET", f"{path}/versions/x").status == 400
 
     deleted = call("DELETE", path)

@@ -265,7 +265,7 @@ def compile_segment(
     version: Segment,
     resolve_base: ResolveBase,
     *,
-    now_ms: int,
+    now_ms: int,  # epoch_ms(now)
     imported: ImportedMembership | None = None,
 ) -> Predicate:
     """The segment version (and its base segments, resolved once) as one predicate.
@@ -303,5 +303,5 @@ def count_audience(predicate: Predicate, endpoints: Iterable[tuple[Mapping[str, 
     return counts
 
 
-def now_ms(now: datetime) -> int:
+def epoch_ms(now: datetime) -> int:
     return int(now.timestamp() * 1000)

@@ -21,7 +21,7 @@ from homing.codec import dump, snake
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.keys import check_item_size
 from homing.domain.limits import QUOTAS, Quotas
-from homing.domain.segment_predicate import Predicate, compile_segment
+from homing.domain.segment_predicate import Predicate, compile_segment, epoch_ms
 from homing.domain.segments import (
     IMPORT_FORMATS,
     MAX_DIMENSIONS,
@@ -231,6 +231,4 @@ class SegmentService:
 
     def predicate(self, segment: Segment, *, now: datetime, imported: ImportedMembership | None = None) -> Predicate:
         """The segment version compiled once, its base segments read once, Recency windows fixed at ``now``."""
-        return compile_segment(
-            segment, self.resolver(segment.application_id), now_ms=int(now.timestamp() * 1000), imported=imported
-        )
+        return compile_segment(segment, self.resolver(segment.application_id), now_ms=epoch_ms(now), imported=imported)

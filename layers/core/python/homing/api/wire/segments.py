@@ -31,7 +31,7 @@ def write_segment_request(raw: str | None) -> SegmentDefinition:
         segment_groups=build(SegmentGroupList, body["SegmentGroups"], "SegmentGroups", wire_name)
         if body.get("SegmentGroups") is not None
         else None,
-        tags=string_map(body.get("tags"), "tags") if "tags" in body else None,
+        tags=string_map(body["tags"], "tags") if body.get("tags") is not None else None,
     )
 
 
