@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Fn, Stack
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, TIMELINES
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, SEGMENTS, TIMELINES
 from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
@@ -18,7 +18,7 @@ from stacks.constructs.management_api import ManagementApi
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS)
 
 
 class ApiStack(Stack):
@@ -72,7 +72,7 @@ class ApiStack(Stack):
             log_removal_policy=config.removal_policy,
         )
         function = self.api_function.function
-        for table in (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS):
+        for table in (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, SEGMENTS):
             data.tables[table].grant_read_write_data(function)
         data.tables[ANALYTICS].grant_read_data(function)
         data.tables[TIMELINES].grant_read_data(function)  # funnels read what process_events wrote

@@ -62,6 +62,14 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "PutEventStream": (Operation("POST", f"{_APPS}/eventstream"),),
     "GetEventStream": (Operation("GET", f"{_APPS}/eventstream"),),
     "DeleteEventStream": (Operation("DELETE", f"{_APPS}/eventstream"),),
+    # segments
+    "CreateSegment": (Operation("POST", f"{_APPS}/segments"),),
+    "GetSegments": (Operation("GET", f"{_APPS}/segments"),),
+    "GetSegment": (Operation("GET", f"{_APPS}/segments/*"),),
+    "UpdateSegment": (Operation("PUT", f"{_APPS}/segments/*"),),
+    "DeleteSegment": (Operation("DELETE", f"{_APPS}/segments/*"),),
+    "GetSegmentVersions": (Operation("GET", f"{_APPS}/segments/*/versions"),),
+    "GetSegmentVersion": (Operation("GET", f"{_APPS}/segments/*/versions/*"),),
     # analytics
     "GetApplicationDateRangeKpi": (Operation("GET", f"{_APPS}/kpis/daterange/*"),),
     "GetCampaignDateRangeKpi": (Operation("GET", f"{_APPS}/campaigns/*/kpis/daterange/*"),),

@@ -18,6 +18,7 @@ API_ENV_NAMES = {
     "ANALYTICS_TABLE",
     "EVENT_STREAMS_TABLE",
     "TIMELINES_TABLE",
+    "SEGMENTS_TABLE",
     "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
     "CORS_ALLOW_ORIGINS",
@@ -171,6 +172,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("ANALYTICS_TABLE", "Analytics"),
         ("EVENT_STREAMS_TABLE", "EventStreams"),
         ("TIMELINES_TABLE", "Timelines"),
+        ("SEGMENTS_TABLE", "Segments"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -219,7 +221,7 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines")
+        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments")
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
@@ -247,6 +249,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         json.dumps(endpoints_indexes, sort_keys=True): TABLE_READ_WRITE,
         _arn(tables["Catalog"]): TABLE_READ_WRITE,
         _arn(tables["EventStreams"]): TABLE_READ_WRITE,
+        _arn(tables["Segments"]): TABLE_READ_WRITE,
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
     }

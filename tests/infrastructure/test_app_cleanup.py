@@ -72,6 +72,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "EVENT_STREAMS_TABLE": "EventStreams",
         "ANALYTICS_TABLE": "Analytics",
         "TIMELINES_TABLE": "Timelines",
+        "SEGMENTS_TABLE": "Segments",
     }
     assert set(env) == {
         *tables,
@@ -98,6 +99,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Endpoints")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(endpoints_indexes): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Catalog")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Segments")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "EventStreams")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},

@@ -37,7 +37,8 @@ def rows_of(app_id: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def populate(call: Any, process: Any, app: str) -> None:
-    """Endpoints of two users, attributes, events counted into analytics and funnel timelines, a stream."""
+    """Endpoints of two users, attributes, events counted into analytics and funnel timelines, a stream,
+    a segment with two versions."""
     from homing.adapters.dynamodb.event_streams import EventStreamRepository
     from homing.domain.event_streams import EventStream
 
@@ -76,6 +77,9 @@ def populate(call: Any, process: Any, app: str) -> None:
     EventStreamRepository().put(
         EventStream(app, "arn:aws:kinesis:us-east-1:123456789012:stream/s", "arn:aws:iam::123456789012:role/r", "x")
     )
+    segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "s", "Dimensions": {"Metrics": {}}})
+    assert segment.status == 201
+    assert call("PUT", f"/v1/apps/{app}/segments/{segment.body['Id']}", {"Name": "s2"}).status == 200
 
 
 def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
@@ -85,7 +89,10 @@ def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
     populate(call, process, app)
     populate(call, process, other)
     before = rows_of(app)
-    assert {"EndpointItem", "CatalogItem", "AnalyticsItem", "TimelineItem", "EventStreamItem"} <= set(before)
+    assert {"EndpointItem", "CatalogItem", "AnalyticsItem", "TimelineItem", "EventStreamItem", "SegmentItem"} <= set(
+        before
+    )
+    assert len(before["SegmentItem"]) == 3  # the head and two versions
     assert any(i["pk"]["S"].startswith(("CMP#", "EVT#", "EVA#", "CDE#")) for i in before["AnalyticsItem"])
     other_rows = rows_of(other)
 
@@ -175,7 +182,7 @@ def test_clean_up_works_in_bounded_chunks_waits_for_the_grace_period_and_removes
         assert len(queue.sent) == 2
         del queue.sent[1]
         first_pass += 1
-    assert first_pass > 4  # 4 endpoints at 2 per invocation, catalogue, stream, two scans
+    assert first_pass > 5  # 4 endpoints at 2 per invocation, catalogue, stream, two scans, segments
     assert delay == 60  # the final pass is delayed by the grace period
     assert set(rows_of(app)) == {"AppItem"}
 

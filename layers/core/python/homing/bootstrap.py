@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from homing.services.funnels import FunnelService
     from homing.services.kpis import KpiService
     from homing.services.processing import ProcessingService
+    from homing.services.segments import SegmentService
 
 
 def _utc_now() -> datetime:
@@ -106,6 +107,15 @@ class Services:
             self._event_stream_repo,
             clock=_utc_now,
             allowed_accounts=self.settings.allowed_event_stream_accounts,
+        )
+
+    @cached_property
+    def segments(self) -> SegmentService:
+        from homing.adapters.dynamodb.segments import SegmentRepository
+        from homing.services.segments import SegmentService
+
+        return SegmentService(
+            self.apps, SegmentRepository(), arn_prefix=self.settings.resource_arn_prefix, clock=_utc_now
         )
 
     @cached_property

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from homing.adapters.dynamodb.apps import AppRepository, StaleVersion
+from homing.adapters.dynamodb.apps import AppRepository
+from homing.adapters.dynamodb.common import StaleVersion
 from homing.domain.apps import App, ApplicationSettings, validate_settings
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.limits import QUOTAS, Quotas

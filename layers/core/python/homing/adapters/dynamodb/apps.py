@@ -10,6 +10,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
+from homing.adapters.dynamodb.common import StaleVersion
 from homing.adapters.dynamodb.paging import Page, decode_token, encode_token
 from homing.codec import build, dump, snake
 from homing.domain.apps import App, ApplicationSettings
@@ -36,10 +37,6 @@ class AppItem(Model):
     version = NumberAttribute(null=True)  # absent on items written before versions existed: 0
     deleted = UnicodeAttribute(null=True)  # ISO time of DeleteApp: the item is a tombstone
     expires = TTLAttribute(null=True)  # tombstones only
-
-
-class StaleVersion(Exception):
-    """The item changed (or was deleted) since it was read: re-read and re-plan the write."""
 
 
 class AppRepository:

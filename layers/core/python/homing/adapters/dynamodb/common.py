@@ -1,4 +1,4 @@
-"""What every table's adapter shares: the re-plan signal and DynamoDB's limits on transactions and keys."""
+"""What every table's adapter shares: the re-plan signals and DynamoDB's limits on transactions and keys."""
 
 from __future__ import annotations
 
@@ -10,3 +10,7 @@ HASH_KEY_MAX_BYTES = 2048
 
 class WriteConflict(Exception):
     """A condition failed: another request changed an item this one read. Re-plan and retry."""
+
+
+class StaleVersion(Exception):
+    """The item changed (or was deleted) since it was read: re-read and re-plan the write."""

@@ -1,6 +1,6 @@
 """Deleting what a deleted app owned, a bounded chunk at a time (used by services/cleanup.py).
 
-Tables keyed by the app id (Endpoints, Catalog, EventStreams) are read with queries: deleting the
+Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments) are read with queries: deleting the
 first N keys of the partition and asking again makes progress without a cursor, so a chunk that
 runs twice deletes nothing twice. Analytics and Timelines embed the app id in string keys and are
 scanned (see AnalyticsRepository.delete_app_page).
@@ -14,6 +14,7 @@ from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.adapters.dynamodb.catalog import CatalogItem
 from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
+from homing.adapters.dynamodb.segments import SegmentItem
 
 
 class AppDataEraser:
@@ -33,6 +34,14 @@ class AppDataEraser:
         with CatalogItem.batch_write() as batch:
             for entry in entries:
                 batch.delete(CatalogItem(app_id, entry))
+        return len(entries)
+
+    def segments(self, app_id: str, limit: int) -> int:
+        """Up to ``limit`` of the app's segment heads and versions."""
+        entries = [i.entry for i in SegmentItem.query(app_id, attributes_to_get=["entry"], limit=limit)]
+        with SegmentItem.batch_write() as batch:
+            for entry in entries:
+                batch.delete(SegmentItem(app_id, entry))
         return len(entries)
 
     def event_stream(self, app_id: str, limit: int) -> int:

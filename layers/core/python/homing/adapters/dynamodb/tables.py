@@ -19,6 +19,7 @@ from homing.adapters.dynamodb.apps import AppItem
 from homing.adapters.dynamodb.catalog import CatalogItem
 from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
+from homing.adapters.dynamodb.segments import SegmentItem
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ ANALYTICS = Table("Analytics", AnalyticsItem, "ANALYTICS_TABLE")
 EVENT_STREAMS = Table("EventStreams", EventStreamItem, "EVENT_STREAMS_TABLE")
 # One item per event for funnels, expiring after 90 days (TTL); most of the write volume.
 TIMELINES = Table("Timelines", TimelineItem, "TIMELINES_TABLE")
+# Segments: a head item per segment and one immutable item per version.
+SEGMENTS = Table("Segments", SegmentItem, "SEGMENTS_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES)
+TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS)
 ALL_MODELS: tuple[type[Model], ...] = tuple(t.model for t in TABLES)
 
 TableNames = Mapping[Table, str]
