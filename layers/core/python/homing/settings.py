@@ -30,6 +30,10 @@ class Settings:
     cleanup_grace_seconds: int = 360
     # Accounts whose roles and streams PutEventStream may name (default: the deployment's own).
     event_stream_accounts: tuple[str, ...] = ()
+    jobs_table: str = ""
+    jobs_queue_url: str = ""
+    # Buckets (glob patterns) import and export jobs may read and write: what the stack granted.
+    job_buckets: tuple[str, ...] = ()
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -57,4 +61,7 @@ class Settings:
             event_stream_accounts=tuple(
                 a.strip() for a in env.get("EVENT_STREAM_ACCOUNTS", "").split(",") if a.strip()
             ),
+            jobs_table=env.get("JOBS_TABLE", ""),
+            jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
+            job_buckets=tuple(b.strip() for b in env.get("JOB_BUCKETS", "").split(",") if b.strip()),
         )

@@ -29,7 +29,7 @@ from homing.adapters.dynamodb.repositories import AppRepository
 from homing.domain.timestamps import parse_timestamp
 from homing.observability import logger
 
-KEYED_STAGES = ("endpoints", "catalog", "event_stream")  # queried by app id
+KEYED_STAGES = ("endpoints", "catalog", "event_stream", "jobs")  # queried by app id
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
 STAGES = KEYED_STAGES + SCANNED_STAGES
 DEFAULT_BUDGET = 5000  # items deleted per invocation (about 200 BatchWriteItem calls)

@@ -23,6 +23,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from homing.adapters.dynamodb.event_streams import EventStreamItem
+from homing.adapters.dynamodb.jobs import JobItem
 
 
 class AppItem(Model):
@@ -166,11 +167,20 @@ __all__ = [
     "CatalogItem",
     "EndpointItem",
     "EventStreamItem",
+    "JobItem",
     "TimelineItem",
     "bind_tables",
 ]
 
-ALL_MODELS: tuple[type[Model], ...] = (AppItem, EndpointItem, CatalogItem, AnalyticsItem, EventStreamItem, TimelineItem)
+ALL_MODELS: tuple[type[Model], ...] = (
+    AppItem,
+    EndpointItem,
+    CatalogItem,
+    AnalyticsItem,
+    EventStreamItem,
+    TimelineItem,
+    JobItem,
+)
 
 
 def bind_tables(settings: Any, region: str | None = None) -> None:
@@ -181,6 +191,7 @@ def bind_tables(settings: Any, region: str | None = None) -> None:
     AnalyticsItem.Meta.table_name = settings.analytics_table or "analytics"
     EventStreamItem.Meta.table_name = settings.event_streams_table or "event-streams"
     TimelineItem.Meta.table_name = settings.timelines_table or "timelines"
+    JobItem.Meta.table_name = getattr(settings, "jobs_table", "") or "jobs"
     for model in ALL_MODELS:
         model.Meta.region = region or settings.region
         # PynamoDB caches its connection per model; drop it so a new table name/region applies.
