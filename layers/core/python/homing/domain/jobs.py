@@ -202,13 +202,14 @@ def split_lines(
     *,
     first_index: int = 0,
     gzip: bool = False,
-    max_lines: int = PIECE_LINES,
-    max_bytes: int = PIECE_BYTES,
+    max_lines: int | None = None,
+    max_bytes: int | None = None,
 ) -> list[Piece]:
     """Cut one file (its lines, each with its newline) into pieces that start at a record boundary.
 
     A CSV file's first line is its header: every piece carries it, and the first piece starts on line 2.
     """
+    max_lines, max_bytes = max_lines or PIECE_LINES, max_bytes or PIECE_BYTES
     pieces: list[Piece] = []
     header: tuple[str, ...] | None = None
     offset = 0
