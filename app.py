@@ -53,6 +53,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         analytics_table=data.analytics_table,
         event_streams_table=data.event_streams_table,
         timelines_table=data.timelines_table,
+        jobs_table=data.jobs_table,
         event_stream=data.event_stream,
         data_key=data.key,
     )

@@ -15,6 +15,7 @@ from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.function import OBSERVABILITY_ENV, HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
+from stacks.constructs.jobs import Jobs, job_buckets
 from stacks.constructs.management_api import ManagementApi
 
 
@@ -38,6 +39,7 @@ class ApiStack(Stack):
         analytics_table: dynamodb.ITable,
         event_streams_table: dynamodb.ITable,
         timelines_table: dynamodb.ITable,
+        jobs_table: dynamodb.ITable,
         event_stream: kinesis.IStream,
         data_key: kms.IKey,
         **kwargs: Any,
@@ -51,6 +53,7 @@ class ApiStack(Stack):
             "ANALYTICS_TABLE": analytics_table.table_name,
             "EVENT_STREAMS_TABLE": event_streams_table.table_name,
             "TIMELINES_TABLE": timelines_table.table_name,
+            "JOBS_TABLE": jobs_table.table_name,
             "RESOURCE_ARN_PREFIX": resource_arn_prefix(),
             **OBSERVABILITY_ENV,
         }
@@ -71,6 +74,21 @@ class ApiStack(Stack):
             removal_policy=config.removal_policy,
         )
 
+        jobs_table.grant(self.cleanup.clean_up_app.function, "dynamodb:Query", "dynamodb:BatchWriteItem")
+        self.jobs = Jobs(
+            self,
+            "Jobs",
+            apps_table=apps_table,
+            endpoints_table=endpoints_table,
+            catalog_table=catalog_table,
+            jobs_table=jobs_table,
+            env=tables_env,
+            key=data_key,
+            buckets=job_buckets(self),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+
         self.api_function = HomingFunction(
             self,
             "Api",
@@ -82,6 +100,8 @@ class ApiStack(Stack):
                 "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
                 "CLEANUP_QUEUE_URL": self.cleanup.queue.queue_url,
                 "EVENT_STREAM_ACCOUNTS": Fn.join(",", event_stream_accounts(self)),
+                "JOBS_QUEUE_URL": self.jobs.queue.queue_url,
+                "JOB_BUCKETS": ",".join(self.jobs.buckets),
             },
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
             timeout=Duration.seconds(29),
@@ -95,6 +115,8 @@ class ApiStack(Stack):
         timelines_table.grant_read_data(function)  # funnels read what process_events wrote
         analytics_table.grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
         self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up
+        jobs_table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")  # create, get, list
+        self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         event_stream.grant_write(function)
 

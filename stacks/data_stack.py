@@ -16,6 +16,7 @@ from homing.adapters.dynamodb.models import (
     CatalogItem,
     EndpointItem,
     EventStreamItem,
+    JobItem,
     TimelineItem,
 )
 from stacks.config import EnvConfig
@@ -78,6 +79,8 @@ class DataStack(Stack):
         self.event_streams_table = ModelTable(self, "EventStreams", model=EventStreamItem, encryption_key=self.key)
         # One item per event for funnels, expiring after 90 days (TTL); most of the write volume.
         self.timelines_table = ModelTable(self, "Timelines", model=TimelineItem, encryption_key=self.key)
+        # Import and export jobs: their progress, and the ids each import piece registered.
+        self.jobs_table = ModelTable(self, "Jobs", model=JobItem, encryption_key=self.key)
 
         # PutEvents goes here; EventsStack consumes it (analytics, export to apps' streams, archive).
         # Provisioned by default: one shard (~$11/month) carries 1 MB/s or 1,000 records/s in;
@@ -135,4 +138,5 @@ class DataStack(Stack):
             self.analytics_table,
             self.event_streams_table,
             self.timelines_table,
+            self.jobs_table,
         )

@@ -14,6 +14,7 @@ from homing.adapters.dynamodb.models import (
     CatalogItem,
     EndpointItem,
     EventStreamItem,
+    JobItem,
     TimelineItem,
 )
 from tests.infrastructure.conftest import Synthesized
@@ -27,6 +28,7 @@ TABLES = {
     "Analytics": AnalyticsItem,
     "EventStreams": EventStreamItem,
     "Timelines": TimelineItem,
+    "Jobs": JobItem,
 }
 
 
