@@ -284,3 +284,39 @@ def test_delete_app_removes_its_jobs(call: Any, jobs: Any, clean_up: Any) -> Non
     assert call("DELETE", f"/v1/apps/{app}").status == 200
     clean_up()
     assert set(rows_of(app)) == {"AppItem"}  # the tombstone, until its TTL
+
+
+def test_a_piece_short_of_time_hands_the_rest_on_and_counts_once(call: Any, jobs: Any) -> None:
+    import boto3
+
+    from homing.bootstrap import services
+
+    app = create(call)["Id"]
+    rows = "".join(f"EMAIL,long{i}@example.com,{'x' if i == 3 else i}\n" for i in range(250))
+    put("long.csv", "ChannelType,Address,Metrics.n\n" + rows)
+    created = import_job(call, app, f"s3://{BUCKET}/long.csv", "CSV")
+    sqs, url = boto3.client("sqs"), os.environ["JOBS_QUEUE_URL"]
+
+    def take() -> str:
+        m = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return str(m["Body"])
+
+    services().jobs.run(take())  # the plan: one piece
+    budget = iter([300_000, 1_000])  # one batch of 100, then a minute is no longer left
+    services().jobs.run(take(), lambda: next(budget, 1_000))
+    job = call("GET", f"/v1/apps/{app}/jobs/import/{created.body['Id']}").body
+    assert (job["JobStatus"], job["CompletedPieces"]) == ("PROCESSING", 0)
+    handed_on = jobs()
+    assert len(handed_on) == 1
+    assert json.loads(handed_on[0])["done"] == 100
+    job = call("GET", f"/v1/apps/{app}/jobs/import/{created.body['Id']}").body
+    assert (job["JobStatus"], job["CompletedPieces"], job["TotalProcessed"], job["TotalFailures"]) == (
+        "COMPLETED",
+        1,
+        250,
+        1,
+    )
+    assert job["Failures"] == ["long.csv line 5: Metrics.n must be a number"]
+    listed = call("GET", f"/v1/apps/{app}/endpoints", query={"page-size": ["1000"]}).body["Item"]
+    assert len(listed) == 249

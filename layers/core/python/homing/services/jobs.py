@@ -33,6 +33,7 @@ from homing.domain.jobs import (
     FINISHED,
     IMPORT,
     INITIALIZING,
+    MAX_FAILURES,
     PROCESSING,
     ExportDefinition,
     ImportDefinition,
@@ -168,7 +169,8 @@ class JobService:
         if op == "plan":
             self._plan_import(job) if job.type == IMPORT else self._plan_export(job)
         elif op == "import-piece":
-            self._import_piece(job, Piece(**{**task["piece"], "header": _header(task["piece"].get("header"))}))
+            piece = Piece(**{**task["piece"], "header": _header(task["piece"].get("header"))})
+            self._import_piece(job, piece, task, remaining_ms)
         elif op == "export-piece":
             self._export_piece(job, task, remaining_ms)
         else:
@@ -217,7 +219,9 @@ class JobService:
         for piece in pieces:
             self._send({"op": "import-piece", "app": job.application_id, "job": job.id, "piece": asdict(piece)})
 
-    def _import_piece(self, job: Job, piece: Piece) -> None:
+    def _import_piece(self, job: Job, piece: Piece, task: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+        """Register a piece's rows; with a minute left, hand the rest on to a continuation message that
+        carries how far it got and the failures so far (the piece is counted once, by its last part)."""
         definition = job.definition
         assert isinstance(definition, ImportDefinition)
         bucket, _ = parse_s3_url(definition.s3_url, "S3Url")
@@ -231,13 +235,27 @@ class JobService:
         except FileError as error:
             self._count(job, piece.index, 0, [str(error)], failed=True)
             return
-        failures = [failure_message(piece.key, r.line, r.error) for r in rows if r.error]
+        start = int(task.get("done", 0))
+        if start == 0:
+            failures = [failure_message(piece.key, r.line, r.error) for r in rows if r.error]
+            failure_count = len(failures)
+        else:  # a continuation: the row errors were counted by the first part
+            failures, failure_count = list(task.get("failures", [])), int(task.get("failure_count", 0))
         items = [(r.line, self._with_id(job, piece, r)) for r in rows if r.endpoint is not None]
-        stored = self._register(job, piece, items, failures) if definition.registers else {i.id or "" for _, i in items}
+        if definition.registers:
+            before = len(failures)
+            stored, done = self._register(job, piece, items, start, failures, remaining_ms)
+            failure_count += len(failures) - before
+        else:
+            stored, done = {i.id or "" for _, i in items}, len(items)
         if definition.define_segment:
-            users = {u for r in rows for u in r.user_ids}
-            self._repo.record_ids(job.application_id, job.id, piece.index, stored, users)
-        self._count(job, piece.index, len(rows), failures, failed=False)
+            users = {u for r in rows for u in r.user_ids} if start == 0 else set()
+            self._repo.record_ids(job.application_id, job.id, piece.index, start, stored, users)
+        if done < len(items):
+            carry = {"done": done, "failures": failures[:MAX_FAILURES], "failure_count": failure_count}
+            self._send({**task, **carry})
+            return
+        self._repo_count(job, piece.index, len(rows), failures[:MAX_FAILURES], failure_count)
 
     @staticmethod
     def _with_id(job: Job, piece: Piece, row: Row) -> EndpointRequest:
@@ -251,12 +269,21 @@ class JobService:
         return row.endpoint
 
     def _register(
-        self, job: Job, piece: Piece, items: list[tuple[int, EndpointRequest]], failures: list[str]
-    ) -> set[str]:
-        """Batch upserts; a refused batch is retried row by row so only the bad rows fail."""
+        self,
+        job: Job,
+        piece: Piece,
+        items: list[tuple[int, EndpointRequest]],
+        start: int,
+        failures: list[str],
+        remaining_ms: Callable[[], int],
+    ) -> tuple[set[str], int]:
+        """Batch upserts from ``start``; a refused batch is retried row by row so only the bad rows fail.
+        Returns the ids stored and how far it got (it stops with a minute of the invocation left)."""
         stored: set[str] = set()
-        for start in range(0, len(items), BATCH):
-            chunk = items[start : start + BATCH]
+        for first in range(start, len(items), BATCH):
+            if remaining_ms() < MIN_REMAINING_MS:
+                return stored, first
+            chunk = items[first : first + BATCH]
             try:
                 self._endpoints.update_endpoints_batch(job.application_id, [i for _, i in chunk], job.id)
                 stored |= {i.id or "" for _, i in chunk}
@@ -273,10 +300,15 @@ class JobService:
                     raise
                 except HomingError as error:
                     failures.append(failure_message(piece.key, line, error.message.removeprefix("Item[0].")))
-        return stored
+        return stored, len(items)
 
     def _count(self, job: Job, piece: int, processed: int, failures: list[str], *, failed: bool) -> None:
         after = self._repo.count_piece(job, piece, processed, failures, failed)
+        if after is not None:
+            self._finish(after)
+
+    def _repo_count(self, job: Job, piece: int, processed: int, failures: list[str], failure_count: int) -> None:
+        after = self._repo.count_piece(job, piece, processed, failures, False, failure_count)
         if after is not None:
             self._finish(after)
 

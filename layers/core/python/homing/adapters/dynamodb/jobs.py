@@ -151,8 +151,19 @@ class JobRepository:
             raise
         return _to_job(item)
 
-    def count_piece(self, job: Job, piece: int, processed: int, failures: list[str], failed: bool) -> Job | None:
-        """Count a piece once: None if it was counted before (a retried message). Returns the job after."""
+    def count_piece(
+        self,
+        job: Job,
+        piece: int,
+        processed: int,
+        failures: list[str],
+        failed: bool,
+        failure_count: int | None = None,
+    ) -> Job | None:
+        """Count a piece once: None if it was counted before (a retried message). Returns the job after.
+
+        ``failures`` are messages (the first ones); ``failure_count`` the rows that failed (default: one each).
+        """
         for _ in range(50):  # only failure messages contend (on size(failures)); counters merge with ADD
             current = self.get(job.application_id, job.type, job.id)
             if current is None:
@@ -164,7 +175,7 @@ class JobRepository:
                 JobItem.pieces_done.add({marker}),
                 (JobItem.failed_pieces if failed else JobItem.completed_pieces).add(1),
                 JobItem.total_processed.add(processed),
-                JobItem.total_failures.add(len(failures)),
+                JobItem.total_failures.add(len(failures) if failure_count is None else failure_count),
             ]
             kept = merge_failures(current.failures, failures)
             if len(kept) > len(current.failures):
@@ -186,9 +197,12 @@ class JobRepository:
             return _to_job(item)
         raise StatusConflict(job.id)
 
-    def record_ids(self, app_id: str, job_id: str, piece: int, endpoint_ids: set[str], user_ids: set[str]) -> None:
-        """The ids one piece read, for DefineSegment (rewritten whole: a retried piece writes the same)."""
-        JobItem(app_id, piece_entry(job_id, piece), endpoint_ids=endpoint_ids or None, user_ids=user_ids or None).save()
+    def record_ids(
+        self, app_id: str, job_id: str, piece: int, part: int, endpoint_ids: set[str], user_ids: set[str]
+    ) -> None:
+        """The ids one part of a piece stored, for DefineSegment (rewritten whole: a retry writes the same)."""
+        entry = f"{piece_entry(job_id, piece)}#{part:06d}"
+        JobItem(app_id, entry, endpoint_ids=endpoint_ids or None, user_ids=user_ids or None).save()
 
     def imported_ids(self, app_id: str, job_id: str) -> tuple[set[str], set[str]]:
         """(endpoint ids, user ids) every piece of an import read: what an imported segment holds."""
