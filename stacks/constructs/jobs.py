@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -31,10 +32,12 @@ DEFAULT_BUCKETS = ("homing-jobs-*",)
 
 
 def job_buckets(scope: Construct) -> tuple[str, ...]:
-    """The context's ``job_buckets`` (a list, or a comma-separated string), else DEFAULT_BUCKETS."""
+    """The context's ``job_buckets`` (a list, JSON list text or a comma-separated string), else DEFAULT_BUCKETS."""
     value = scope.node.try_get_context(BUCKETS_CONTEXT_KEY)
     if value is None:
         return DEFAULT_BUCKETS
+    if isinstance(value, str) and value.strip().startswith("["):
+        value = json.loads(value)  # -c job_buckets='["a","b"]'
     names = value.split(",") if isinstance(value, str) else list(value)
     return tuple(str(n).strip() for n in names if str(n).strip())
 

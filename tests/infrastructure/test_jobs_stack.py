@@ -69,3 +69,21 @@ def test_run_jobs_role_is_least_privilege(synth: Synthesized) -> None:
     }
     assert dynamodb == expected
     assert granted[_key(_arn(synth, jobs.queue))] == QUEUE_SEND | QUEUE_CONSUME
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ("homing-jobs-*",)),
+        ("customer-exports, homing-jobs-*", ("customer-exports", "homing-jobs-*")),
+        ('["customer-exports"]', ("customer-exports",)),
+        (["a", "b"], ("a", "b")),
+    ],
+)
+def test_job_buckets_come_from_the_context(value: object, expected: tuple[str, ...]) -> None:
+    from aws_cdk import App, Stack
+
+    from stacks.constructs.jobs import job_buckets
+
+    context = {} if value is None else {"job_buckets": value}
+    assert job_buckets(Stack(App(context=context), "S")) == expected
