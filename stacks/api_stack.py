@@ -115,7 +115,8 @@ class ApiStack(Stack):
         timelines_table.grant_read_data(function)  # funnels read what process_events wrote
         analytics_table.grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
         self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up
-        jobs_table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")  # create, get, list
+        # create (and undo when the job cannot be queued), get, list
+        jobs_table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
         self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         event_stream.grant_write(function)

@@ -320,3 +320,15 @@ def test_a_piece_short_of_time_hands_the_rest_on_and_counts_once(call: Any, jobs
     assert job["Failures"] == ["long.csv line 5: Metrics.n must be a number"]
     listed = call("GET", f"/v1/apps/{app}/endpoints", query={"page-size": ["1000"]}).body["Item"]
     assert len(listed) == 249
+
+
+def test_a_job_that_cannot_be_queued_is_not_left_behind(call: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.handler as handler_module
+    from homing.bootstrap import services
+
+    app = create(call)["Id"]
+    monkeypatch.setenv("JOBS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/missing")
+    services.cache_clear()
+    handler_module._resolver = None
+    assert import_job(call, app, f"s3://{BUCKET}/in/people.csv", "CSV").status == 500
+    assert call("GET", f"/v1/apps/{app}/jobs/import").body == {"Item": []}

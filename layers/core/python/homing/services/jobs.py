@@ -139,7 +139,11 @@ class JobService:
         job_id = f"{int(now.timestamp() * 1000):012x}{self._rng.getrandbits(80):020x}"
         job = Job(app_id, job_id, job_type, CREATED, iso_now(now), definition)
         self._repo.create(job)
-        self._send({"op": "plan", "app": app_id, "job": job_id, "type": job_type})
+        try:
+            self._send({"op": "plan", "app": app_id, "job": job_id, "type": job_type})
+        except Exception:  # nothing will run it: a request that fails leaves nothing behind
+            self._repo.delete(job)
+            raise
         return job
 
     def get(self, app_id: str, job_type: str, job_id: str) -> Job:

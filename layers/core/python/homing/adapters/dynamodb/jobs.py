@@ -100,6 +100,9 @@ class JobRepository:
             total_failures=0,
         ).save(condition=JobItem.entry.does_not_exist())
 
+    def delete(self, job: Job) -> None:
+        JobItem(job.application_id, job_entry(job.type, job.id)).delete()
+
     def get(self, app_id: str, job_type: str, job_id: str) -> Job | None:
         try:
             return _to_job(JobItem.get(app_id, job_entry(job_type, job_id), consistent_read=True))
