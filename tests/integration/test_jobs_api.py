@@ -292,7 +292,7 @@ def test_a_piece_short_of_time_hands_the_rest_on_and_counts_once(call: Any, jobs
     from homing.bootstrap import services
 
     app = create(call)["Id"]
-    rows = "".join(f"EMAIL,long{i}@example.com,{'x' if i == 3 else i}\n" for i in range(250))
+    rows = "".join(f"EMAIL,long{i}@example.com,{'x' if i == 3 else i}\n" for i in range(600))
     put("long.csv", "ChannelType,Address,Metrics.n\n" + rows)
     created = import_job(call, app, f"s3://{BUCKET}/long.csv", "CSV")
     sqs, url = boto3.client("sqs"), os.environ["JOBS_QUEUE_URL"]
@@ -303,23 +303,23 @@ def test_a_piece_short_of_time_hands_the_rest_on_and_counts_once(call: Any, jobs
         return str(m["Body"])
 
     services().jobs.run(take())  # the plan: one piece
-    budget = iter([300_000, 1_000])  # one batch of 100, then a minute is no longer left
+    budget = iter([300_000, 1_000])  # one round of batches (4 x 100), then a minute is no longer left
     services().jobs.run(take(), lambda: next(budget, 1_000))
     job = call("GET", f"/v1/apps/{app}/jobs/import/{created.body['Id']}").body
     assert (job["JobStatus"], job["CompletedPieces"]) == ("PROCESSING", 0)
     handed_on = jobs()
     assert len(handed_on) == 1
-    assert json.loads(handed_on[0])["done"] == 100
+    assert json.loads(handed_on[0])["done"] == 400
     job = call("GET", f"/v1/apps/{app}/jobs/import/{created.body['Id']}").body
     assert (job["JobStatus"], job["CompletedPieces"], job["TotalProcessed"], job["TotalFailures"]) == (
         "COMPLETED",
         1,
-        250,
+        600,
         1,
     )
     assert job["Failures"] == ["long.csv line 5: Metrics.n must be a number"]
     listed = call("GET", f"/v1/apps/{app}/endpoints", query={"page-size": ["1000"]}).body["Item"]
-    assert len(listed) == 249
+    assert len(listed) == 599
 
 
 def test_a_job_that_cannot_be_queued_is_not_left_behind(call: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
