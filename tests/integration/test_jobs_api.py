@@ -332,3 +332,47 @@ def test_a_job_that_cannot_be_queued_is_not_left_behind(call: Any, jobs: Any, mo
     handler_module._resolver = None
     assert import_job(call, app, f"s3://{BUCKET}/in/people.csv", "CSV").status == 500
     assert call("GET", f"/v1/apps/{app}/jobs/import").body == {"Item": []}
+
+
+def test_the_segment_calls_filter_an_export_and_receive_an_imported_segment(
+    call: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the segments family will provide (services/jobs.Segments), stood in for by a test double."""
+    import boto3
+
+    from homing.domain.model import Endpoint
+    from homing.services.jobs import NoSegments
+
+    defined: list[tuple[str, set[str], set[str]]] = []
+
+    def predicate(self: Any, app_id: str, segment_id: str, version: int | None) -> Any:
+        assert (segment_id, version) == ("sms-only", 2)
+        return lambda e: isinstance(e, Endpoint) and e.channel_type == "SMS"
+
+    monkeypatch.setattr(NoSegments, "require", lambda self, app_id, segment_id: None)
+    monkeypatch.setattr(NoSegments, "predicate", predicate)
+    monkeypatch.setattr(
+        NoSegments, "define_imported", lambda self, app_id, job, ids, users: defined.append((job.id, ids, users))
+    )
+    app = create(call)["Id"]
+    put("segment.csv", "Id,ChannelType,Address\na,SMS,+15555550101\nb,EMAIL,b@example.com\n")
+    put("users.csv", "User.UserId\nu-1 u-2\n")
+    created = import_job(
+        call, app, f"s3://{BUCKET}/segment.csv", "CSV", DefineSegment=True, SegmentName="imported"
+    ).body
+    users_job = import_job(call, app, f"s3://{BUCKET}/users.csv", "CSV", DefineSegment=True, SegmentId="existing").body
+    jobs()
+    assert sorted(defined) == sorted([(created["Id"], {"a", "b"}, set()), (users_job["Id"], set(), {"u-1", "u-2"})])
+    listed = call("GET", f"/v1/apps/{app}/segments/existing/jobs/import").body["Item"]
+    assert [j["Id"] for j in listed] == [users_job["Id"]]
+
+    export = {"S3UrlPrefix": f"s3://{BUCKET}/seg", "RoleArn": ROLE, "SegmentId": "sms-only", "SegmentVersion": 2}
+    job = call("POST", f"/v1/apps/{app}/jobs/export", export).body
+    jobs()
+    assert call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body["TotalProcessed"] == 1
+    s3 = boto3.client("s3")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="seg/")["Contents"]]
+    (line,) = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).splitlines()
+    assert json.loads(line)["Id"] == "a"
+    segment_exports = call("GET", f"/v1/apps/{app}/segments/sms-only/jobs/export").body["Item"]
+    assert [j["Definition"]["SegmentVersion"] for j in segment_exports] == [2]
