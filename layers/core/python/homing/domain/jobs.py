@@ -37,7 +37,7 @@ CREATED, INITIALIZING, PROCESSING, COMPLETING, COMPLETED, FAILED = (
 FINISHED = frozenset({COMPLETED, FAILED})
 MAX_FAILURES = 100  # ImportJobResponse.Failures: "up to 100"
 # A piece: at most this many lines or bytes of one file (a worker stores it in well under a minute).
-PIECE_LINES = 5_000
+PIECE_LINES = 1_000
 PIECE_BYTES = 4 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024  # far above Pinpoint's 15 KB endpoint: a longer line is refused, not parsed
 S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$")
