@@ -213,6 +213,7 @@ def test_jobs_of_an_unknown_app_or_id_are_404(call: Any, jobs: Any) -> None:
     assert call("GET", f"/v1/apps/{'f' * 32}/jobs/import").status == 404
     assert call("GET", f"/v1/apps/{app}/jobs/import/{'0' * 32}").error_type == "NotFoundException"
     assert call("GET", f"/v1/apps/{app}/jobs/export/{'0' * 32}").status == 404
+    assert call("GET", f"/v1/apps/{app}/jobs/export/{'x' * 2000}").status == 404
     r = call(
         "POST", f"/v1/apps/{app}/jobs/export", {"S3UrlPrefix": f"s3://{BUCKET}/x", "RoleArn": ROLE, "SegmentId": "s1"}
     )

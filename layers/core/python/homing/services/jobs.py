@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,11 +60,12 @@ from homing.services.endpoints import EndpointService
 
 EXPORT_SEGMENTS = 4  # parallel scan segments of an export (one queue message, one worker each)
 EXPORT_PART_LINES = 10_000  # endpoints per gzip object of an export
-MIN_REMAINING_MS = 60_000  # an export piece hands on to a continuation message with a minute left
+MIN_REMAINING_MS = 60_000  # a piece hands the rest on to a continuation message with a minute left
 BATCH = 100  # endpoints per EndpointService batch upsert (UpdateEndpointsBatch's cap)
 # Batches of one piece written at once: a batch is mostly waiting on DynamoDB (a read per user and per
 # address, then transactions), so a few threads multiply a worker's rate without more Lambdas.
 BATCH_WORKERS = 4
+JOB_ID = re.compile(r"[0-9a-f]{32}")  # any other id names no job (and never reaches a DynamoDB key)
 
 
 class Queue(Protocol):
@@ -154,7 +156,7 @@ class JobService:
 
     def get(self, app_id: str, job_type: str, job_id: str) -> Job:
         self._apps.require(app_id)
-        job = self._repo.get(app_id, job_type, job_id)
+        job = self._repo.get(app_id, job_type, job_id) if JOB_ID.fullmatch(job_id) else None
         if job is None:
             raise NotFound(f"{job_type.title()} job {job_id} not found in application {app_id}")
         return job
