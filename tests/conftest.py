@@ -33,6 +33,7 @@ API_ENV = {
     "ANALYTICS_TABLE": "homing-analytics",
     "EVENT_STREAMS_TABLE": "homing-event-streams",
     "TIMELINES_TABLE": "homing-timelines",
+    "JOBS_TABLE": "homing-jobs",
     "EVENT_STREAM_NAME": "homing-events",
     "RESOURCE_ARN_PREFIX": "arn:aws:mobiletargeting:us-east-1:123456789012",
     "POWERTOOLS_SERVICE_NAME": "homing",
