@@ -7,18 +7,28 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Fn, Stack
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, SEGMENTS, TIMELINES
+from homing.adapters.dynamodb.tables import (
+    ANALYTICS,
+    APPS,
+    CATALOG,
+    ENDPOINTS,
+    EVENT_STREAMS,
+    JOBS,
+    SEGMENTS,
+    TIMELINES,
+)
 from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
+from stacks.constructs.jobs import Jobs, job_buckets
 from stacks.constructs.management_api import ManagementApi
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
 
 
 class ApiStack(Stack):
@@ -49,6 +59,15 @@ class ApiStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
+        # CreateImportJob / CreateExportJob queue a job; run_jobs plans it and runs its pieces.
+        self.jobs = Jobs(
+            self,
+            "Jobs",
+            data=data,
+            buckets=job_buckets(self),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
 
         self.api_function = HomingFunction(
             self,
@@ -64,6 +83,8 @@ class ApiStack(Stack):
                     Env.CORS_ALLOW_ORIGINS: ",".join(config.cors_allow_origins),
                     Env.CLEANUP_QUEUE_URL: self.cleanup.queue.queue_url,
                     Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts(self)),
+                    Env.JOBS_QUEUE_URL: self.jobs.queue.queue_url,
+                    Env.JOB_BUCKETS: ",".join(self.jobs.buckets),
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -78,6 +99,11 @@ class ApiStack(Stack):
         data.tables[TIMELINES].grant_read_data(function)  # funnels read what process_events wrote
         data.tables[ANALYTICS].grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
         self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up
+        # create (and undo when the job cannot be queued), get, list
+        data.tables[JOBS].grant(
+            function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"
+        )
+        self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
 

@@ -59,6 +59,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_data(data)
     _acknowledge_api(api, data)
     _acknowledge_cleanup(api, data)
+    _acknowledge_jobs(api, data)
     _acknowledge_events(events, data)
 
 
@@ -88,6 +89,36 @@ def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
             f"{action} comes from the grant on Homing's data key, which encrypts the tables and the clean-up "
             "queue the function reads, deletes from and sends continuations to; scoped to that one key.",
         )
+
+
+def _acknowledge_jobs(api: ApiStack, data: DataStack) -> None:
+    role = api.jobs.run_jobs.role
+    _ack_tracing(role)
+    endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{endpoints_arn}/index/*]",
+        "run_jobs writes imported endpoints the way UpdateEndpointsBatch does, which queries the Endpoints "
+        "table's own indexes (by-user, by-address); the wildcard covers index ARNs of that one table only.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grants on Homing's data key, which encrypts the tables and the jobs "
+            "queue run_jobs reads and writes; scoped to that one key.",
+        )
+    for bucket in api.jobs.buckets:
+        for resource in (f"arn:<AWS::Partition>:s3:::{bucket}", f"arn:<AWS::Partition>:s3:::{bucket}/*"):
+            if "*" not in resource:
+                continue
+            _ack(
+                role,
+                f"IAM5[Resource::{resource}]",
+                "Import jobs read any object under the S3Url the caller names and export jobs write under their "
+                "S3UrlPrefix, so object keys are only known at run time; the buckets are the ones the deployment "
+                "configures for jobs (context job_buckets, default homing-jobs-*), and the API refuses others.",
+            )
 
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:

@@ -70,6 +70,15 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "DeleteSegment": (Operation("DELETE", f"{_APPS}/segments/*"),),
     "GetSegmentVersions": (Operation("GET", f"{_APPS}/segments/*/versions"),),
     "GetSegmentVersion": (Operation("GET", f"{_APPS}/segments/*/versions/*"),),
+    # import and export jobs
+    "CreateImportJob": (Operation("POST", f"{_APPS}/jobs/import"),),
+    "GetImportJobs": (Operation("GET", f"{_APPS}/jobs/import"),),
+    "GetImportJob": (Operation("GET", f"{_APPS}/jobs/import/*"),),
+    "GetSegmentImportJobs": (Operation("GET", f"{_APPS}/segments/*/jobs/import"),),
+    "CreateExportJob": (Operation("POST", f"{_APPS}/jobs/export"),),
+    "GetExportJobs": (Operation("GET", f"{_APPS}/jobs/export"),),
+    "GetExportJob": (Operation("GET", f"{_APPS}/jobs/export/*"),),
+    "GetSegmentExportJobs": (Operation("GET", f"{_APPS}/segments/*/jobs/export"),),
     # analytics
     "GetApplicationDateRangeKpi": (Operation("GET", f"{_APPS}/kpis/daterange/*"),),
     "GetCampaignDateRangeKpi": (Operation("GET", f"{_APPS}/campaigns/*/kpis/daterange/*"),),

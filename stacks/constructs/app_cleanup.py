@@ -8,7 +8,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, EVENT_STREAMS, SEGMENTS, TIMELINES
+from homing.adapters.dynamodb.tables import (
+    ANALYTICS,
+    APPS,
+    CATALOG,
+    ENDPOINTS,
+    EVENT_STREAMS,
+    JOBS,
+    SEGMENTS,
+    TIMELINES,
+)
 from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
@@ -25,7 +34,7 @@ RETENTION = Duration.days(14)  # the SQS maximum
 DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
-CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS)
+CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS)
 
 
 class AppCleanup(Construct):
@@ -78,7 +87,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         tables[APPS].grant(function, "dynamodb:GetItem")
-        for table in (ENDPOINTS, CATALOG, SEGMENTS):
+        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         tables[EVENT_STREAMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
         for table in (ANALYTICS, TIMELINES):

@@ -27,6 +27,9 @@ API_ENV_NAMES = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
     "CLEANUP_QUEUE_URL",
+    "JOBS_TABLE",
+    "JOBS_QUEUE_URL",
+    "JOB_BUCKETS",
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -173,6 +176,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("EVENT_STREAMS_TABLE", "EventStreams"),
         ("TIMELINES_TABLE", "Timelines"),
         ("SEGMENTS_TABLE", "Segments"),
+        ("JOBS_TABLE", "Jobs"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -187,6 +191,8 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["LOG_LEVEL"] == "INFO"
     assert env["CORS_ALLOW_ORIGINS"] == "*"
     assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
+    assert env["JOBS_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.jobs.queue)}
+    assert env["JOB_BUCKETS"] == "homing-jobs-*"
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -221,7 +227,7 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments")
+        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs")
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
@@ -252,14 +258,13 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Segments"]): TABLE_READ_WRITE,
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
+        _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
     }
-    # DeleteApp: send the clean-up task to the clean-up queue, nothing else with SQS.
+    # DeleteApp and Create*Job: send a task to the clean-up or jobs queue, nothing else with SQS.
+    send = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
     assert _actions_by_resource(statements, "sqs") == {
-        _arn(synth.logical_id(synth.api.cleanup.queue)): {
-            "sqs:SendMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-        }
+        _arn(synth.logical_id(synth.api.cleanup.queue)): send,
+        _arn(synth.logical_id(synth.api.jobs.queue)): send,
     }
     # PutEvents: put records on the events stream, nothing else on it (no reads, no other stream).
     assert _actions_by_resource(statements, "kinesis") == {

@@ -53,8 +53,7 @@ def test_queue_and_dead_letter_queue_are_encrypted_with_the_data_key_and_tls_onl
 
 def test_event_source_mapping_hands_one_task_at_a_time_and_reports_failures(synth: Synthesized) -> None:
     cleanup = synth.api.cleanup
-    (esm,) = synth.resources(synth.api, "AWS::Lambda::EventSourceMapping").values()
-    assert esm is synth.resource(cleanup.event_source_mapping)
+    esm = synth.resource(cleanup.event_source_mapping)  # the jobs queue has a mapping of its own
     props = esm["Properties"]
     assert props["EventSourceArn"] == _arn(synth, cleanup.queue)
     assert props["FunctionName"] == {"Ref": synth.logical_id(cleanup.clean_up_app.function)}
@@ -73,6 +72,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "ANALYTICS_TABLE": "Analytics",
         "TIMELINES_TABLE": "Timelines",
         "SEGMENTS_TABLE": "Segments",
+        "JOBS_TABLE": "Jobs",
     }
     assert set(env) == {
         *tables,
@@ -103,6 +103,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "EventStreams")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Jobs")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",

@@ -33,6 +33,8 @@ OPERATIONS = (
     "DeleteUserEndpoints", "RemoveAttributes", "TagResource", "UntagResource", "ListTagsForResource",
     "PutEvents", "PutEventStream", "GetEventStream", "DeleteEventStream", "GetApplicationDateRangeKpi",
     "GetCampaignDateRangeKpi", "GetJourneyDateRangeKpi",
+    "CreateImportJob", "GetImportJob", "GetImportJobs", "GetSegmentImportJobs",
+    "CreateExportJob", "GetExportJob", "GetExportJobs", "GetSegmentExportJobs",
 )  # fmt: skip
 MODEL = botocore.session.get_session().get_service_model("pinpoint")
 TABLES = [v for k, v in API_ENV.items() if k.endswith("_TABLE")]

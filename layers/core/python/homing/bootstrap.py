@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
+    from homing.services.jobs import JobService
     from homing.services.kpis import KpiService
     from homing.services.processing import ProcessingService
     from homing.services.segments import SegmentService
@@ -52,7 +53,7 @@ class Services:
         self.settings = settings
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
-        endpoints_repo = EndpointRepository()
+        endpoints_repo = self._endpoints_repo = EndpointRepository()
         self._app_repo = AppRepository()
         self.apps = AppService(
             self._app_repo,
@@ -129,6 +130,25 @@ class Services:
         from homing.services.funnels import FunnelService
 
         return FunnelService(self.apps, self.analytics, clock=_utc_now)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from homing.adapters.dynamodb.jobs import JobRepository
+        from homing.adapters.queues import SqsQueue
+        from homing.adapters.s3 import JobFiles
+        from homing.services.jobs import JobService
+
+        return JobService(
+            self.apps,
+            self.endpoints,
+            self._endpoints_repo,
+            JobRepository(),
+            JobFiles(),
+            SqsQueue(self.settings.jobs_queue_url),
+            clock=_utc_now,
+            buckets=self.settings.job_buckets,
+            # WIRE (lead, after S1 merges): segments=<adapter over the segments service> (services/jobs.Segments).
+        )
 
 
 class _LazyCleanup:

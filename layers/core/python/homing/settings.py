@@ -25,6 +25,8 @@ class Env:
     CLEANUP_GRACE_SECONDS = "CLEANUP_GRACE_SECONDS"
     EVENT_STREAM_ACCOUNTS = "EVENT_STREAM_ACCOUNTS"
     FUNNEL_TIMELINES = "FUNNEL_TIMELINES"
+    JOBS_QUEUE_URL = "JOBS_QUEUE_URL"
+    JOB_BUCKETS = "JOB_BUCKETS"  # glob patterns of the buckets import and export jobs may use
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -59,6 +61,9 @@ class ApiSettings:
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
     cleanup_queue_url: str = ""
     event_stream_accounts: tuple[str, ...] = ()
+    jobs_queue_url: str = ""
+    # Buckets (glob patterns) import and export jobs may read and write: what the stack granted.
+    job_buckets: tuple[str, ...] = ()
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -76,6 +81,8 @@ class ApiSettings:
             cors_allow_origins=_list(env.get(Env.CORS_ALLOW_ORIGINS, "")),
             cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
             event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
+            jobs_queue_url=env.get(Env.JOBS_QUEUE_URL, ""),
+            job_buckets=_list(env.get(Env.JOB_BUCKETS, "")),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
@@ -300,6 +301,23 @@ class EndpointRepository:
         with EndpointItem.batch_write() as batch:
             for key in keys:
                 batch.delete(EndpointItem(app_id, key))
+
+    def scan_page(
+        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None, limit: int = 1000
+    ) -> ScanPage:
+        """One page of a parallel scan segment, the app's endpoints only (export jobs); and where it goes on."""
+        results = EndpointItem.scan(
+            EndpointItem.application_id == app_id,
+            segment=segment,
+            total_segments=total_segments,
+            last_evaluated_key=start,
+            limit=limit,
+        )
+        items = list(results)
+        return [self._to_endpoint(i) for i in items], results.last_evaluated_key
+
+
+ScanPage = tuple[list[Endpoint], dict[str, Any] | None]  # EndpointRepository.scan_page
 
 
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:

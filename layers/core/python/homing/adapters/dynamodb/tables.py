@@ -19,6 +19,7 @@ from homing.adapters.dynamodb.apps import AppItem
 from homing.adapters.dynamodb.catalog import CatalogItem
 from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
+from homing.adapters.dynamodb.jobs import JobItem
 from homing.adapters.dynamodb.segments import SegmentItem
 
 
@@ -40,8 +41,10 @@ EVENT_STREAMS = Table("EventStreams", EventStreamItem, "EVENT_STREAMS_TABLE")
 TIMELINES = Table("Timelines", TimelineItem, "TIMELINES_TABLE")
 # Segments: a head item per segment and one immutable item per version.
 SEGMENTS = Table("Segments", SegmentItem, "SEGMENTS_TABLE")
+# Import and export jobs: their progress, and the ids each import piece registered.
+JOBS = Table("Jobs", JobItem, "JOBS_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS)
+TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
 ALL_MODELS: tuple[type[Model], ...] = tuple(t.model for t in TABLES)
 
 TableNames = Mapping[Table, str]

@@ -1,0 +1,123 @@
+"""Import and export jobs through the stock boto3 client: files placed in the local stack's S3, the jobs run by
+local mode's SQS poller (run_jobs), progress read with GetImportJob/GetExportJob, the export read back from S3."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from typing import Any
+
+import boto3
+
+from tests.e2e.conftest import ACCESS_KEY, REGION, SECRET_KEY
+
+BUCKET = "homing-jobs-e2e"
+ROLE = "arn:aws:iam::123456789012:role/pinpoint-import"
+POLL_SECONDS = 0.5
+TIMEOUT_SECONDS = 120.0
+
+
+def _s3(moto_url: str) -> Any:
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_url, region_name=REGION, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY
+    )
+    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
+def _wait(get: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = get()
+        if job["JobStatus"] in ("COMPLETED", "FAILED"):
+            return job
+        time.sleep(POLL_SECONDS)
+    raise AssertionError(f"the job did not finish within {TIMEOUT_SECONDS:.0f} s: {job}")
+
+
+def _import(pinpoint: Any, app: str, url: str, fmt: str) -> dict[str, Any]:
+    created = pinpoint.create_import_job(
+        ApplicationId=app, ImportJobRequest={"Format": fmt, "S3Url": url, "RoleArn": ROLE, "RegisterEndpoints": True}
+    )["ImportJobResponse"]
+    assert created["JobStatus"] == "CREATED"
+    return _wait(lambda: pinpoint.get_import_job(ApplicationId=app, JobId=created["Id"])["ImportJobResponse"])
+
+
+def test_csv_and_pinpoint_json_imports_then_an_export_read_back(pinpoint: Any, moto_url: str) -> None:
+    s3 = _s3(moto_url)
+    app = pinpoint.create_app(CreateApplicationRequest={"Name": "jobs-e2e"})["ApplicationResponse"]["Id"]
+    csv_body = (
+        "ChannelType,Address,User.UserId,User.UserAttributes.tags,User.UserAttributes.tags,Demographic.Platform\n"
+        "EMAIL,e2e-csv1@example.com,csv-user-1,red,blue,Android\n"
+        "EMAIL,e2e-csv2@example.com,csv-user-2,green,,iOS\n"
+        "FAX,nowhere,csv-user-3,,,\n"
+    )
+    s3.put_object(Bucket=BUCKET, Key=f"{app}/people.csv", Body=csv_body.encode())
+    job = _import(pinpoint, app, f"s3://{BUCKET}/{app}/people.csv", "CSV")
+    assert (job["JobStatus"], job["TotalProcessed"], job["TotalFailures"]) == ("COMPLETED", 3, 1)
+    assert job["Failures"][0].startswith(f"{app}/people.csv line 4: ChannelType")
+    user = pinpoint.get_user_endpoints(ApplicationId=app, UserId="csv-user-1")["EndpointsResponse"]["Item"]
+    assert user[0]["User"]["UserAttributes"] == {"tags": ["red", "blue"]}
+
+    lines = [
+        {
+            "ApplicationId": "0" * 32,
+            "Id": f"pinpoint-{i}",
+            "ChannelType": "SMS",
+            "Address": f"+1604555{i:04d}",
+            "Attributes": {"plan": ["pro"]},
+            "Demographic": {"Platform": "android"},
+            "EffectiveDate": "2024-01-02T03:04:05.000Z",
+            "EndpointStatus": "ACTIVE",
+            "Location": {"Country": "CA"},
+            "Metrics": {"rides": float(i)},
+            "OptOut": "NONE",
+            "RequestId": "req",
+            "User": {"UserId": f"json-user-{i}"},
+            "CohortId": "7",
+            "CreationDate": "2024-01-01T00:00:00.000Z",
+        }
+        for i in range(20)
+    ]
+    export_file = gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+    s3.put_object(Bucket=BUCKET, Key=f"{app}/pinpoint-export/part-0.gz", Body=export_file)
+    job = _import(pinpoint, app, f"s3://{BUCKET}/{app}/pinpoint-export/", "JSON")
+    assert (job["JobStatus"], job["TotalProcessed"], job["TotalFailures"]) == ("COMPLETED", 20, 0)
+    endpoint = pinpoint.get_endpoint(ApplicationId=app, EndpointId="pinpoint-13")["EndpointResponse"]
+    assert (endpoint["Address"], endpoint["Metrics"], endpoint["ApplicationId"]) == (
+        "+16045550013",
+        {"rides": 13.0},
+        app,
+    )
+    listed = pinpoint.get_import_jobs(ApplicationId=app)["ImportJobsResponse"]["Item"]
+    assert len(listed) == 2
+
+    created = pinpoint.create_export_job(
+        ApplicationId=app, ExportJobRequest={"S3UrlPrefix": f"s3://{BUCKET}/{app}/out/", "RoleArn": ROLE}
+    )["ExportJobResponse"]
+    job = _wait(lambda: pinpoint.get_export_job(ApplicationId=app, JobId=created["Id"])["ExportJobResponse"])
+    assert (job["JobStatus"], job["Type"], job["TotalProcessed"]) == ("COMPLETED", "EXPORT", 22)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{app}/out/")["Contents"]]
+    exported = [
+        json.loads(line)
+        for key in keys
+        for line in gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).splitlines()
+    ]
+    assert len(exported) == 22
+    assert {e["Id"] for e in exported} >= {f"pinpoint-{i}" for i in range(20)}
+    assert all(e["ApplicationId"] == app for e in exported)
+
+
+def test_a_bad_import_request_is_a_bad_request_naming_the_field(pinpoint: Any) -> None:
+    import pytest
+    from botocore.exceptions import ClientError
+
+    app = pinpoint.create_app(CreateApplicationRequest={"Name": "jobs-e2e-bad"})["ApplicationResponse"]["Id"]
+    with pytest.raises(ClientError) as error:
+        pinpoint.create_import_job(
+            ApplicationId=app, ImportJobRequest={"Format": "CSV", "S3Url": "s3://other-bucket/x.csv", "RoleArn": ROLE}
+        )
+    assert error.value.response["Error"]["Code"] == "BadRequestException"
+    assert error.value.response["Error"]["Message"].startswith("S3Url")
