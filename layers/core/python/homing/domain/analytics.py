@@ -76,6 +76,7 @@ PUSH_OPENED = "push_opened"
 UNIQUE_DELIVERIES = "unique_deliveries"  # endpoints a campaign reached, once ever
 UNIQUE_DELIVERIES_DAY = "unique_deliveries_day"  # endpoints a campaign reached, once per day
 SEND_SUCCESS = "SUCCESS"
+CAMPAIGN_SENT = "sent"  # successful sends of one campaign, on the app's day items (by_campaign)
 # campaign sends that were never attempted (Pinpoint's campaign_send_status values)
 NOT_ATTEMPTED = frozenset(
     {"HOLDOUT", "QUIET_TIME", "DAILY_CAP", "CAMPAIGN_CAP", "DUPLICATE_ADDRESS", "EXPIRED", "UNSUPPORTED_CHANNEL"}
@@ -173,7 +174,11 @@ def campaign_activities(counters: dict[str, float]) -> list[str]:
 def journey_activities(counters: dict[str, float]) -> list[str]:
     """Activities of a journey's day items, from its email_<kind>:<activity> counters."""
     return sorted(
-        {p[1] for k in counters if k.startswith("email_") and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")}
+        {
+            p[1]
+            for k in counters
+            if k.startswith(email("")) and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")
+        }
     )
 
 
@@ -515,7 +520,7 @@ class Writes:
     timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def add(self, key: Key, name: str, value: float = 1.0) -> None:
-        if ":" in name and key[0].startswith("APP#"):
+        if ":" in name and app_values_partition(key[0]) is not None:
             key, name = app_value_key(key, name), VALUE_COUNTER
         self.counters[key][name] += value
 
@@ -591,46 +596,46 @@ class Aggregator:
 
     def _activity(self, r: Record) -> None:
         w, day, app = self.writes, r.day, app_day(r.app_id, r.day)
-        w.add(app, "events")
+        w.add(app, EVENTS)
         if r.event_type == "_session.start":
-            w.add(app, "sessions")
+            w.add(app, SESSIONS)
         elif r.event_type == "_session.stop":
             duration = r.session.get("duration")
             if duration is None and r.session.get("start_timestamp") and r.session.get("stop_timestamp"):
                 duration = int(r.session["stop_timestamp"]) - int(r.session["start_timestamp"])
             if duration is not None and duration >= 0:
-                w.add(app, "session_stops")
-                w.add(app, "session_ms", float(min(duration, MAX_DURATION_MS)))
+                w.add(app, SESSION_STOPS)
+                w.add(app, SESSION_MS, float(min(duration, MAX_DURATION_MS)))
         ep_key = endpoint_activity_key(r.app_id, r.endpoint_id)
         ep = self._get(ep_key)
         if day not in ep.days:
-            w.add(app, "active_endpoints")
+            w.add(app, ACTIVE_ENDPOINTS)
             for name, (group, member) in DEMOGRAPHICS.items():
                 value = (r.endpoint.get(group) or {}).get(member)
                 if value not in (None, ""):
-                    w.add(app, f"demo:{name}:{value}")
+                    w.add(app, narrow(demographic(name), value))
             self._mau(r.app_id, "endpoints", ep.days, day)
             if ep.first_day is None:
-                w.add(app, "new_endpoints")
+                w.add(app, NEW_ENDPOINTS)
             self._put(ep_key, self._touch(ep, day))
         if r.user_id:
             u_key = user_activity_key(r.app_id, r.user_id)
             user = self._get(u_key)
             if day not in user.days:
-                w.add(app, "active_users")
+                w.add(app, ACTIVE_USERS)
                 self._mau(r.app_id, "users", user.days, day)
                 if user.first_day is None:
-                    w.add(app, "new_users")
+                    w.add(app, NEW_USERS)
                 else:
                     for n in RETENTION_DAYS:
                         if day - user.first_day == n:
-                            w.add(app_day(r.app_id, user.first_day), f"retained_{n}")
+                            w.add(app_day(r.app_id, user.first_day), retained(n))
                 self._put(u_key, self._touch(user, day))
 
     def _mau(self, app: str, who: str, days: set[int], day: int) -> None:
         for start, end in _new_in_windows(days, day):
-            self.writes.add(app_day(app, start), f"mau_{who}_delta", 1)
-            self.writes.add(app_day(app, end), f"mau_{who}_delta", -1)
+            self.writes.add(app_day(app, start), mau_delta(who), 1)
+            self.writes.add(app_day(app, end), mau_delta(who), -1)
 
     @staticmethod
     def _touch(state: State, day: int) -> State:
@@ -644,16 +649,16 @@ class Aggregator:
         if r.event_type.startswith("_session."):
             return
         key = event_day(r.app_id, r.event_type, r.day)
-        self.writes.add(key, "count")
-        self.writes.add(app_day(r.app_id, r.day), f"evt:{r.event_type}")
+        self.writes.add(key, EVENT_COUNT)
+        self.writes.add(app_day(r.app_id, r.day), narrow(CUSTOM_EVENT, r.event_type))
         for name, value in r.metrics.items():
-            self.writes.add(key, f"sum:{name}", counter_value(value))
-            self.writes.add(key, f"n:{name}")
+            self.writes.add(key, metric_sum(name), counter_value(value))
+            self.writes.add(key, metric_count(name))
             mk = (key, name)
             self.writes.minima[mk] = min(value, self.writes.minima.get(mk, value))
             self.writes.maxima[mk] = max(value, self.writes.maxima.get(mk, value))
         for name, text in r.attributes.items():
-            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, text), "count")
+            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, text), EVENT_COUNT)
 
     def _first(self, key: Key, flag: str) -> bool:
         """True the first time ``flag`` is seen on marker ``key`` (and records it)."""
@@ -669,33 +674,33 @@ class Aggregator:
             return
         w, a = self.writes, r.attributes
         message_id = a.get("message_id")
-        unique = kind in UNIQUE_EMAIL_KINDS and (
+        first_for_message = kind in UNIQUE_EMAIL_KINDS and (
             not message_id or self._first(message_marker_key(r.app_id, message_id), kind)
         )
         app = app_day(r.app_id, r.day)
 
         def count(key: Key, name: str) -> None:  # every event, and once per message for opens/clicks
             w.add(key, name)
-            if unique:
-                w.add(key, f"{name}:unique")
+            if first_for_message:
+                w.add(key, unique(name))
 
         if a.get("campaign_id"):
             owner, activity = campaign_day(r.app_id, a["campaign_id"], r.day), a.get("campaign_activity_id", "")
-            count(app, f"bycmp:{a['campaign_id']}:email_{kind}")
+            count(app, by_campaign(a["campaign_id"], email(kind)))
         elif a.get("journey_id"):
             owner, activity = journey_day(r.app_id, a["journey_id"], r.day), a.get("journey_activity_id", "")
         else:
-            count(app, f"txn_email_{kind}")
+            count(app, txn_email(kind))
             return
-        count(owner, f"email_{kind}")
-        count(owner, f"email_{kind}:{activity}")
+        count(owner, email(kind))
+        count(owner, narrow(email(kind), activity))
 
     def _sms(self, r: Record) -> None:
         w, a = self.writes, r.attributes
         price = r.metrics.get("price_in_millicents_usd")
         if a.get("campaign_id"):
             if price is not None:
-                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), "sms_spend", counter_value(price))
+                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), SMS_SPEND, counter_value(price))
             return
         if a.get("journey_id"):
             return
@@ -709,15 +714,16 @@ class Aggregator:
         parts = counter_value(parts)
         kind = {"_SMS.BUFFERED": "sent", "_SMS.SEND": "sent", "_SMS.SUCCESS": "delivered"}.get(r.event_type)
         if kind:
-            for suffix in ("", f":{country}"):
-                w.add(key, f"txn_sms_{kind}{suffix}")
-                w.add(key, f"txn_sms_{kind}_parts{suffix}", parts)
+            for name in (txn_sms(kind), narrow(txn_sms(kind), country)):
+                w.add(key, name)
+            for name in (txn_sms(f"{kind}_parts"), narrow(txn_sms(f"{kind}_parts"), country)):
+                w.add(key, name, parts)
         if r.event_type == "_SMS.FAILURE":
-            w.add(key, f"txn_sms_error:{a.get('record_status') or 'UNKNOWN'}")
+            w.add(key, narrow(SMS_ERROR, a.get("record_status") or "UNKNOWN"))
         if price is not None:
-            w.add(key, f"txn_sms_price:{country}", counter_value(price))
-            w.add(key, f"txn_sms_priced:{country}")
-            w.add(key, f"txn_sms_priced_parts:{country}", parts)
+            w.add(key, narrow(txn_sms("price"), country), counter_value(price))
+            w.add(key, narrow(txn_sms("priced"), country))
+            w.add(key, narrow(txn_sms("priced_parts"), country), parts)
 
     def _campaign_send(self, r: Record) -> None:
         w, a = self.writes, r.attributes
@@ -727,27 +733,27 @@ class Aggregator:
         key, app = campaign_day(r.app_id, campaign, r.day), app_day(r.app_id, r.day)
         activity = a.get("campaign_activity_id", "")
         if r.event_type == "_campaign.send":
-            status = a.get("campaign_send_status", "SUCCESS")
-            w.add(key, f"send:{status}")
-            w.add(key, f"send:{status}:{activity}")
-            if status != "SUCCESS":
+            status = a.get("campaign_send_status", SEND_SUCCESS)
+            w.add(key, send(status))
+            w.add(key, narrow(send(status), activity))
+            if status != SEND_SUCCESS:
                 return
-            w.add(app, f"bycmp:{campaign}:sent")
+            w.add(app, by_campaign(campaign, CAMPAIGN_SENT))
             push = a.get("delivery_type") in PUSH_DELIVERY_TYPES
             if push:
-                w.add(key, "push_sent")
-                w.add(key, f"push_sent:{activity}")
-                w.add(app, f"bycmp:{campaign}:push_sent")
+                w.add(key, PUSH_SENT)
+                w.add(key, narrow(PUSH_SENT, activity))
+                w.add(app, by_campaign(campaign, PUSH_SENT))
             marker = delivery_marker_key(r.app_id, campaign, r.endpoint_id)
             if self._first(marker, "any"):
-                w.add(key, "unique_deliveries")
-                w.add(app, f"bycmp:{campaign}:unique_deliveries")
+                w.add(key, UNIQUE_DELIVERIES)
+                w.add(app, by_campaign(campaign, UNIQUE_DELIVERIES))
             if self._first(marker, f"day:{r.day}"):
-                w.add(key, "unique_deliveries_day")
-                w.add(app, f"bycmp:{campaign}:unique_deliveries_day")
+                w.add(key, UNIQUE_DELIVERIES_DAY)
+                w.add(app, by_campaign(campaign, UNIQUE_DELIVERIES_DAY))
             if self._first(marker, f"activity:{activity}"):
-                w.add(key, f"unique_deliveries:{activity}")
+                w.add(key, narrow(UNIQUE_DELIVERIES, activity))
         elif r.event_type == "_campaign.opened_notification":
-            w.add(key, "push_opened")
-            w.add(key, f"push_opened:{activity}")
-            w.add(app, f"bycmp:{campaign}:push_opened")
+            w.add(key, PUSH_OPENED)
+            w.add(key, narrow(PUSH_OPENED, activity))
+            w.add(app, by_campaign(campaign, PUSH_OPENED))

@@ -441,7 +441,7 @@ def _registry() -> list[Kpi]:
     add("app", "txn-sms-error-distribution", (ERROR_CODE,), Sum(a.SMS_ERROR))
 
     # Application: all its campaigns (or one, grouped by campaign).
-    sent = Sum("sent")
+    sent = Sum(a.CAMPAIGN_SENT)
     delivered = Minus(sent, (Sum(a.email("hardbounced")),))
     open_rate = Rate(Sum(a.unique(a.email("opened"))), Sum(a.email("delivered")))
     daily = {"date": Sum(a.UNIQUE_DELIVERIES_DAY)}
