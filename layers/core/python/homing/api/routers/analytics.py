@@ -14,31 +14,30 @@ from homing.bootstrap import Services
 def router(svc: Services) -> APIGatewayRouter:
     r = APIGatewayRouter()
 
-    def query() -> wire.RangeQuery:
+    def query() -> tuple[str | None, str | None]:
         return wire.range_query(r.current_event.query_string_parameters)
 
     @r.get("/v1/apps/<application_id>/kpis/daterange/<kpi_name>")
     def application_kpi(application_id: str, kpi_name: str) -> Response[str]:
-        q = query()
-        result = svc.kpis.application(application_id, kpi_name, q.start, q.end)
+        result = svc.kpis.application(application_id, kpi_name, *query())
         return ok(wire.kpi_response({"ApplicationId": application_id}, result))
 
     @r.get("/v1/apps/<application_id>/campaigns/<campaign_id>/kpis/daterange/<kpi_name>")
     def campaign_kpi(application_id: str, campaign_id: str, kpi_name: str) -> Response[str]:
-        campaign_id, q = wire.check_path_id(campaign_id, "campaign-id"), query()
-        result = svc.kpis.campaign(application_id, campaign_id, kpi_name, q.start, q.end)
+        campaign_id = wire.check_path_id(campaign_id, "campaign-id")
+        result = svc.kpis.campaign(application_id, campaign_id, kpi_name, *query())
         return ok(wire.kpi_response({"ApplicationId": application_id, "CampaignId": campaign_id}, result))
 
     @r.get("/v1/apps/<application_id>/journeys/<journey_id>/kpis/daterange/<kpi_name>")
     def journey_kpi(application_id: str, journey_id: str, kpi_name: str) -> Response[str]:
-        journey_id, q = wire.check_path_id(journey_id, "journey-id"), query()
-        result = svc.kpis.journey(application_id, journey_id, kpi_name, q.start, q.end)
+        journey_id = wire.check_path_id(journey_id, "journey-id")
+        result = svc.kpis.journey(application_id, journey_id, kpi_name, *query())
         return ok(wire.kpi_response({"ApplicationId": application_id, "JourneyId": journey_id}, result))
 
     @r.get("/v1/apps/<application_id>/events/<event_type>/stats")
     def custom_event_stats(application_id: str, event_type: str) -> Response[str]:
-        event_type, q = wire.check_path_id(event_type, "event-type"), query()
-        return ok(wire.event_stats_response(svc.kpis.event_stats(application_id, event_type, q.start, q.end)))
+        event_type = wire.check_path_id(event_type, "event-type")
+        return ok(wire.event_stats_response(svc.kpis.event_stats(application_id, event_type, *query())))
 
     @r.post("/v1/apps/<application_id>/funnels")
     def funnel(application_id: str) -> Response[str]:

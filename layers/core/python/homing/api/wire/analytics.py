@@ -7,7 +7,6 @@ imported here, which the api function loads anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,17 +19,10 @@ if TYPE_CHECKING:
     from homing.domain.kpis import EventStats, KpiResult
 
 
-@dataclass(frozen=True)
-class RangeQuery:
-    """``start-time`` and ``end-time`` as sent; the service checks them after the app (404 before 400)."""
-
-    start: str | None
-    end: str | None
-
-
-def range_query(query: dict[str, str] | None) -> RangeQuery:
+def range_query(query: dict[str, str] | None) -> tuple[str | None, str | None]:
+    """(``start-time``, ``end-time``) as sent; the service checks them after the app (404 before 400)."""
     query = query or {}
-    return RangeQuery(query.get("start-time") or None, query.get("end-time") or None)
+    return query.get("start-time") or None, query.get("end-time") or None
 
 
 def check_path_id(value: str, field: str) -> str:
