@@ -109,7 +109,7 @@ def _app_of(svc: Any) -> type[_State]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=batches)
 def test_whatever_put_events_accepts_is_counted(aws: None, body: dict[str, Any]) -> None:
-    from homing.api.wire.events import parse_events_request
+    from homing.api.wire.events import parse_events_request, put_events_response
     from homing.bootstrap import services
     from homing.domain.analytics import is_activity
     from homing.services.processing import StreamRecord
@@ -119,7 +119,7 @@ def test_whatever_put_events_accepts_is_counted(aws: None, body: dict[str, Any])
         batch = parse_events_request({"BatchItem": body})
     except BadRequest:
         return  # refused whole at the API edge (a type error): nothing accepted
-    results = services().events.put_events(state.app, batch, "req")["Results"]
+    results = put_events_response(services().events.put_events(state.app, batch, "req"))["Results"]
     verdicts = [
         (endpoint_id, event_id, v["StatusCode"])
         for endpoint_id, item in results.items()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from homing.api.wire.analytics import pascal_key
 from homing.domain.analytics import MAU_WINDOW, _new_in_windows, day_from_iso, day_iso, max_new_keys, parse_record
-from homing.services.funnels import reached
-from homing.services.kpis import pascal_key
+from homing.domain.funnels import reached
 
 
 def _mau_by_brute_force(active: set[int], day: int) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 DAY_MS = 86_400_000
 MAU_WINDOW = 30  # rolling 30-day window for monthly active endpoints/users
@@ -53,6 +53,173 @@ EMAIL_KINDS = {
 UNIQUE_EMAIL_KINDS = {"opened", "clicked"}
 
 Key = tuple[str, str]
+
+
+# --- counter names: the one home. The Aggregator below writes them, the KPI registry
+# (homing.domain.kpis) reads them, the repository stores them. A name is ``<base>[:<group>][:unique]``:
+# ``group`` narrows a counter to one campaign activity, journey activity, country, event type,
+# demographic value or SMS error code (narrow()); ``:unique`` counts once per message (unique()).
+
+EVENTS = "events"  # activity events of an app day
+SESSIONS = "sessions"
+SESSION_STOPS = "session_stops"  # stops with a duration
+SESSION_MS = "session_ms"
+ACTIVE_ENDPOINTS = "active_endpoints"
+ACTIVE_USERS = "active_users"
+NEW_ENDPOINTS = "new_endpoints"
+NEW_USERS = "new_users"
+CUSTOM_EVENT = "evt"  # narrowed by event type: evt:<type>
+EVENT_COUNT = "count"  # on an event type's day item, and on each attribute-value item
+SMS_SPEND = "sms_spend"  # on a campaign's day item
+PUSH_SENT = "push_sent"
+PUSH_OPENED = "push_opened"
+UNIQUE_DELIVERIES = "unique_deliveries"  # endpoints a campaign reached, once ever
+UNIQUE_DELIVERIES_DAY = "unique_deliveries_day"  # endpoints a campaign reached, once per day
+SEND_SUCCESS = "SUCCESS"
+CAMPAIGN_SENT = "sent"  # successful sends of one campaign, on the app's day items (by_campaign)
+# campaign sends that were never attempted (Pinpoint's campaign_send_status values)
+NOT_ATTEMPTED = frozenset(
+    {"HOLDOUT", "QUIET_TIME", "DAILY_CAP", "CAMPAIGN_CAP", "DUPLICATE_ADDRESS", "EXPIRED", "UNSUPPORTED_CHANNEL"}
+)
+SEND_PREFIX = "send:"
+BY_CAMPAIGN_PREFIX = "bycmp:"
+SMS_ERROR = "txn_sms_error"  # narrowed by record status: txn_sms_error:<code>
+UNIQUE_SUFFIX = ":unique"
+
+
+def narrow(name: str, group: str) -> str:
+    """``name`` counted for one group only: ``email_opened:unique`` -> ``email_opened:<group>:unique``."""
+    if name.endswith(UNIQUE_SUFFIX):
+        return f"{name[: -len(UNIQUE_SUFFIX)]}:{group}{UNIQUE_SUFFIX}"
+    return f"{name}:{group}"
+
+
+def unique(name: str) -> str:
+    return name + UNIQUE_SUFFIX
+
+
+def retained(days: int) -> str:
+    """Users first seen on this day who came back ``days`` days later."""
+    return f"retained_{days}"
+
+
+def mau_delta(who: str) -> str:
+    """+1/-1 where a rolling 30-day window of ``who`` (endpoints, users) gains or loses an active one."""
+    return f"mau_{who}_delta"
+
+
+def demographic(name: str) -> str:
+    """Active endpoints by a demographic (DEMOGRAPHICS), narrowed by its value: demo:<name>:<value>."""
+    return f"demo:{name}"
+
+
+def metric_sum(name: str) -> str:
+    return f"sum:{name}"
+
+
+def metric_count(name: str) -> str:
+    return f"n:{name}"
+
+
+def metric_min(name: str) -> str:
+    return f"min:{name}"
+
+
+def metric_max(name: str) -> str:
+    return f"max:{name}"
+
+
+METRIC_SUM_PREFIX = "sum:"
+
+
+def email(kind: str) -> str:
+    """Campaign and journey email events by kind (EMAIL_KINDS values)."""
+    return f"email_{kind}"
+
+
+def txn_email(kind: str) -> str:
+    """Transactional (no campaign, no journey) email events by kind."""
+    return f"txn_email_{kind}"
+
+
+def txn_sms(kind: str) -> str:
+    """Transactional SMS: sent, delivered, sent_parts, delivered_parts, price, priced, priced_parts."""
+    return f"txn_sms_{kind}"
+
+
+def send(status: str) -> str:
+    """Campaign sends by campaign_send_status."""
+    return f"{SEND_PREFIX}{status}"
+
+
+def by_campaign(campaign: str, name: str) -> str:
+    """An app-day counter of one campaign (campaign KPIs of the whole app): bycmp:<campaign>:<name>."""
+    return f"{BY_CAMPAIGN_PREFIX}{campaign}:{name}"
+
+
+# Readers of the groups in counter names (KPIs grouped by a dimension).
+
+
+def suffixes(counters: dict[str, float], base: str) -> list[str]:
+    """Every group of ``base`` (everything after ``<base>:``; event types and demographic values may hold ``:``)."""
+    prefix = base + ":"
+    return sorted(k[len(prefix) :] for k in counters if k.startswith(prefix))
+
+
+def campaign_activities(counters: dict[str, float]) -> list[str]:
+    """Activities of a campaign's day items, from its send:<status>:<activity> counters."""
+    return sorted({k.split(":")[2] for k in counters if k.startswith(SEND_PREFIX) and k.count(":") == 2})
+
+
+def journey_activities(counters: dict[str, float]) -> list[str]:
+    """Activities of a journey's day items, from its email_<kind>:<activity> counters."""
+    return sorted(
+        {
+            p[1]
+            for k in counters
+            if k.startswith(email("")) and len(p := k.split(":")) > 1 and p[1] not in ("", "unique")
+        }
+    )
+
+
+def sms_countries(counters: dict[str, float]) -> list[str]:
+    """Countries of the transactional SMS counters (txn_sms_<kind>:<country>)."""
+    return sorted(
+        {k.split(":")[1] for k in counters if k.startswith("txn_sms_") and ":" in k and not k.startswith(SMS_ERROR)}
+    )
+
+
+def campaigns(counters: dict[str, float]) -> list[str]:
+    """Campaigns of an app's bycmp:<campaign>:<name> counters."""
+    return sorted({k[len(BY_CAMPAIGN_PREFIX) :].split(":")[0] for k in counters if k.startswith(BY_CAMPAIGN_PREFIX)})
+
+
+def all_campaigns(counters: dict[str, float], name: str) -> float | None:
+    """``name`` summed over every campaign of the app (bycmp:<any campaign>:<name>); None when none has it."""
+    suffix = ":" + name
+    vals = [
+        v
+        for k, v in counters.items()
+        if k.startswith(BY_CAMPAIGN_PREFIX)
+        and k.endswith(suffix)
+        and ":" not in k[len(BY_CAMPAIGN_PREFIX) : len(k) - len(suffix)]
+    ]
+    return sum(vals) if vals else None
+
+
+def rolling_actives(deltas: dict[int, float], first_day: int, last_day: int) -> dict[str, float]:
+    """Rolling 30-day actives per day of [first_day, last_day]: the running sum of the window deltas
+    (mau_delta) since the app began, by ISO day."""
+    running, out = 0.0, {}
+    for day in sorted(deltas):
+        if day >= first_day:
+            break
+        running += deltas[day]
+    for day in range(first_day, last_day + 1):
+        running += deltas.get(day, 0.0)
+        out[day_iso(day)] = running
+    return out
+
 
 # What a record must hold to be countable. PutEvents accepts narrower ranges (domain.events); these
 # bounds keep the day arithmetic (windows reach 30+ days past an event) and DynamoDB's numbers
@@ -101,8 +268,43 @@ def now_day() -> int:
     return day_number(int(datetime.now(UTC).timestamp() * 1000))
 
 
+# --- partition keys: the one home of the Analytics table's key shapes ---------------------------
+
+
+def app_partition(app: str) -> str:
+    """An app's day items (``APP#<app>``), one per day with counters."""
+    return f"APP#{app}"
+
+
+def app_values_partition(app_partition_key: str) -> str | None:
+    """The partition of the value counters that belong with an app's day items (``APV#<app>``);
+    None for any other partition (campaign, journey, event type)."""
+    if not app_partition_key.startswith("APP#"):
+        return None
+    return "APV#" + app_partition_key[len("APP#") :]
+
+
+def campaign_partition(app: str, campaign: str) -> str:
+    return f"CMP#{app}#{bounded(campaign, 1024)}"
+
+
+def journey_partition(app: str, journey: str) -> str:
+    return f"JNY#{app}#{bounded(journey, 1024)}"
+
+
+def event_partition(app: str, event_type: str) -> str:
+    return f"EVT#{app}#{bounded(event_type, 1024)}"
+
+
+def event_values_partition(app: str, event_type: str) -> str:
+    return f"EVA#{app}#{bounded(event_type, 1024)}"
+
+
+CHECKPOINT_PARTITION = "CKPT"  # shard checkpoints: CKPT / <shard id>
+
+
 def app_day(app: str, day: int) -> Key:
-    return (f"APP#{app}", day_iso(day))
+    return (app_partition(app), day_iso(day))
 
 
 VALUE_COUNTER = "n"
@@ -113,19 +315,32 @@ def app_value_key(day_key: Key, name: str) -> Key:
     per-country SMS counters) live in an item each, ``APV#<app>`` / ``<date>#<name>``, not on the app's
     day item: their number is unbounded, and one item holds at most 400 KB. KPIs read both as one."""
     pk, day = day_key
-    return ("APV#" + pk[len("APP#") :], f"{day}#{bounded(name, MAX_SORT_KEY_BYTES - 16)}")
+    values = app_values_partition(pk)
+    assert values is not None, "value counters belong to an app's day items"
+    return (values, f"{day}#{bounded(name, MAX_SORT_KEY_BYTES - 16)}")
+
+
+def app_value_from_key(sk: str) -> tuple[str, str]:
+    """(ISO day, counter name) of a value-counter item's sort key (app_value_key)."""
+    day, _, name = sk.partition("#")
+    return day, name
+
+
+def values_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """Sort-key bounds of the value items (app values, event attribute values) of a range of days."""
+    return first_day, last_day + "#\uffff"
 
 
 def campaign_day(app: str, campaign: str, day: int) -> Key:
-    return (f"CMP#{app}#{bounded(campaign, 1024)}", day_iso(day))
+    return (campaign_partition(app, campaign), day_iso(day))
 
 
 def journey_day(app: str, journey: str, day: int) -> Key:
-    return (f"JNY#{app}#{bounded(journey, 1024)}", day_iso(day))
+    return (journey_partition(app, journey), day_iso(day))
 
 
 def event_day(app: str, event_type: str, day: int) -> Key:
-    return (f"EVT#{app}#{bounded(event_type, 1024)}", day_iso(day))
+    return (event_partition(app, event_type), day_iso(day))
 
 
 def event_values_key(app: str, event_type: str, day: int, attribute: str, value: str) -> Key:
@@ -133,7 +348,13 @@ def event_values_key(app: str, event_type: str, day: int, attribute: str, value:
     sk = f"{day_iso(day)}#{_escape(attribute)}#{value}"
     if len(sk.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:
         sk = f"{day_iso(day)}#{bounded(_escape(attribute))}#{bounded(value)}"
-    return (f"EVA#{app}#{bounded(event_type, 1024)}", sk)
+    return (event_values_partition(app, event_type), sk)
+
+
+def event_value_from_key(sk: str) -> tuple[str, str, str]:
+    """(ISO day, attribute name, value) of an event attribute-value item's sort key."""
+    day, name, value = sk.split("#", 2)
+    return day, unquote(name), value
 
 
 def endpoint_activity_key(app: str, endpoint_id: str) -> Key:
@@ -161,6 +382,13 @@ def timeline_entry(r: Record) -> tuple[str, str, dict[str, Any]]:
     endpoint = bounded(quote(r.endpoint_id.lower(), safe=""))
     sk = f"{endpoint}#{r.timestamp_ms:013d}#{bounded(quote(r.event_id, safe=''))}"
     return timeline_key(r.app_id, r.event_type, r.day), sk, {"a": r.attributes, "u": r.user_id or ""}
+
+
+def timeline_from_key(sk: str) -> tuple[str, int]:
+    """(endpoint, event time in ms) of a timeline item's sort key (timeline_entry); the endpoint as
+    written there, lower-cased and percent-encoded."""
+    endpoint, ts, _ = sk.split("#")  # each part is percent-encoded: no "#" inside
+    return endpoint, int(ts)
 
 
 @dataclass
@@ -292,7 +520,7 @@ class Writes:
     timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def add(self, key: Key, name: str, value: float = 1.0) -> None:
-        if ":" in name and key[0].startswith("APP#"):
+        if ":" in name and app_values_partition(key[0]) is not None:
             key, name = app_value_key(key, name), VALUE_COUNTER
         self.counters[key][name] += value
 
@@ -368,46 +596,46 @@ class Aggregator:
 
     def _activity(self, r: Record) -> None:
         w, day, app = self.writes, r.day, app_day(r.app_id, r.day)
-        w.add(app, "events")
+        w.add(app, EVENTS)
         if r.event_type == "_session.start":
-            w.add(app, "sessions")
+            w.add(app, SESSIONS)
         elif r.event_type == "_session.stop":
             duration = r.session.get("duration")
             if duration is None and r.session.get("start_timestamp") and r.session.get("stop_timestamp"):
                 duration = int(r.session["stop_timestamp"]) - int(r.session["start_timestamp"])
             if duration is not None and duration >= 0:
-                w.add(app, "session_stops")
-                w.add(app, "session_ms", float(min(duration, MAX_DURATION_MS)))
+                w.add(app, SESSION_STOPS)
+                w.add(app, SESSION_MS, float(min(duration, MAX_DURATION_MS)))
         ep_key = endpoint_activity_key(r.app_id, r.endpoint_id)
         ep = self._get(ep_key)
         if day not in ep.days:
-            w.add(app, "active_endpoints")
+            w.add(app, ACTIVE_ENDPOINTS)
             for name, (group, member) in DEMOGRAPHICS.items():
                 value = (r.endpoint.get(group) or {}).get(member)
                 if value not in (None, ""):
-                    w.add(app, f"demo:{name}:{value}")
+                    w.add(app, narrow(demographic(name), value))
             self._mau(r.app_id, "endpoints", ep.days, day)
             if ep.first_day is None:
-                w.add(app, "new_endpoints")
+                w.add(app, NEW_ENDPOINTS)
             self._put(ep_key, self._touch(ep, day))
         if r.user_id:
             u_key = user_activity_key(r.app_id, r.user_id)
             user = self._get(u_key)
             if day not in user.days:
-                w.add(app, "active_users")
+                w.add(app, ACTIVE_USERS)
                 self._mau(r.app_id, "users", user.days, day)
                 if user.first_day is None:
-                    w.add(app, "new_users")
+                    w.add(app, NEW_USERS)
                 else:
                     for n in RETENTION_DAYS:
                         if day - user.first_day == n:
-                            w.add(app_day(r.app_id, user.first_day), f"retained_{n}")
+                            w.add(app_day(r.app_id, user.first_day), retained(n))
                 self._put(u_key, self._touch(user, day))
 
     def _mau(self, app: str, who: str, days: set[int], day: int) -> None:
         for start, end in _new_in_windows(days, day):
-            self.writes.add(app_day(app, start), f"mau_{who}_delta", 1)
-            self.writes.add(app_day(app, end), f"mau_{who}_delta", -1)
+            self.writes.add(app_day(app, start), mau_delta(who), 1)
+            self.writes.add(app_day(app, end), mau_delta(who), -1)
 
     @staticmethod
     def _touch(state: State, day: int) -> State:
@@ -421,16 +649,16 @@ class Aggregator:
         if r.event_type.startswith("_session."):
             return
         key = event_day(r.app_id, r.event_type, r.day)
-        self.writes.add(key, "count")
-        self.writes.add(app_day(r.app_id, r.day), f"evt:{r.event_type}")
+        self.writes.add(key, EVENT_COUNT)
+        self.writes.add(app_day(r.app_id, r.day), narrow(CUSTOM_EVENT, r.event_type))
         for name, value in r.metrics.items():
-            self.writes.add(key, f"sum:{name}", counter_value(value))
-            self.writes.add(key, f"n:{name}")
+            self.writes.add(key, metric_sum(name), counter_value(value))
+            self.writes.add(key, metric_count(name))
             mk = (key, name)
             self.writes.minima[mk] = min(value, self.writes.minima.get(mk, value))
             self.writes.maxima[mk] = max(value, self.writes.maxima.get(mk, value))
         for name, text in r.attributes.items():
-            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, text), "count")
+            self.writes.add(event_values_key(r.app_id, r.event_type, r.day, name, text), EVENT_COUNT)
 
     def _first(self, key: Key, flag: str) -> bool:
         """True the first time ``flag`` is seen on marker ``key`` (and records it)."""
@@ -446,33 +674,33 @@ class Aggregator:
             return
         w, a = self.writes, r.attributes
         message_id = a.get("message_id")
-        unique = kind in UNIQUE_EMAIL_KINDS and (
+        first_for_message = kind in UNIQUE_EMAIL_KINDS and (
             not message_id or self._first(message_marker_key(r.app_id, message_id), kind)
         )
         app = app_day(r.app_id, r.day)
 
         def count(key: Key, name: str) -> None:  # every event, and once per message for opens/clicks
             w.add(key, name)
-            if unique:
-                w.add(key, f"{name}:unique")
+            if first_for_message:
+                w.add(key, unique(name))
 
         if a.get("campaign_id"):
             owner, activity = campaign_day(r.app_id, a["campaign_id"], r.day), a.get("campaign_activity_id", "")
-            count(app, f"bycmp:{a['campaign_id']}:email_{kind}")
+            count(app, by_campaign(a["campaign_id"], email(kind)))
         elif a.get("journey_id"):
             owner, activity = journey_day(r.app_id, a["journey_id"], r.day), a.get("journey_activity_id", "")
         else:
-            count(app, f"txn_email_{kind}")
+            count(app, txn_email(kind))
             return
-        count(owner, f"email_{kind}")
-        count(owner, f"email_{kind}:{activity}")
+        count(owner, email(kind))
+        count(owner, narrow(email(kind), activity))
 
     def _sms(self, r: Record) -> None:
         w, a = self.writes, r.attributes
         price = r.metrics.get("price_in_millicents_usd")
         if a.get("campaign_id"):
             if price is not None:
-                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), "sms_spend", counter_value(price))
+                w.add(campaign_day(r.app_id, a["campaign_id"], r.day), SMS_SPEND, counter_value(price))
             return
         if a.get("journey_id"):
             return
@@ -486,15 +714,16 @@ class Aggregator:
         parts = counter_value(parts)
         kind = {"_SMS.BUFFERED": "sent", "_SMS.SEND": "sent", "_SMS.SUCCESS": "delivered"}.get(r.event_type)
         if kind:
-            for suffix in ("", f":{country}"):
-                w.add(key, f"txn_sms_{kind}{suffix}")
-                w.add(key, f"txn_sms_{kind}_parts{suffix}", parts)
+            for name in (txn_sms(kind), narrow(txn_sms(kind), country)):
+                w.add(key, name)
+            for name in (txn_sms(f"{kind}_parts"), narrow(txn_sms(f"{kind}_parts"), country)):
+                w.add(key, name, parts)
         if r.event_type == "_SMS.FAILURE":
-            w.add(key, f"txn_sms_error:{a.get('record_status') or 'UNKNOWN'}")
+            w.add(key, narrow(SMS_ERROR, a.get("record_status") or "UNKNOWN"))
         if price is not None:
-            w.add(key, f"txn_sms_price:{country}", counter_value(price))
-            w.add(key, f"txn_sms_priced:{country}")
-            w.add(key, f"txn_sms_priced_parts:{country}", parts)
+            w.add(key, narrow(txn_sms("price"), country), counter_value(price))
+            w.add(key, narrow(txn_sms("priced"), country))
+            w.add(key, narrow(txn_sms("priced_parts"), country), parts)
 
     def _campaign_send(self, r: Record) -> None:
         w, a = self.writes, r.attributes
@@ -504,27 +733,27 @@ class Aggregator:
         key, app = campaign_day(r.app_id, campaign, r.day), app_day(r.app_id, r.day)
         activity = a.get("campaign_activity_id", "")
         if r.event_type == "_campaign.send":
-            status = a.get("campaign_send_status", "SUCCESS")
-            w.add(key, f"send:{status}")
-            w.add(key, f"send:{status}:{activity}")
-            if status != "SUCCESS":
+            status = a.get("campaign_send_status", SEND_SUCCESS)
+            w.add(key, send(status))
+            w.add(key, narrow(send(status), activity))
+            if status != SEND_SUCCESS:
                 return
-            w.add(app, f"bycmp:{campaign}:sent")
+            w.add(app, by_campaign(campaign, CAMPAIGN_SENT))
             push = a.get("delivery_type") in PUSH_DELIVERY_TYPES
             if push:
-                w.add(key, "push_sent")
-                w.add(key, f"push_sent:{activity}")
-                w.add(app, f"bycmp:{campaign}:push_sent")
+                w.add(key, PUSH_SENT)
+                w.add(key, narrow(PUSH_SENT, activity))
+                w.add(app, by_campaign(campaign, PUSH_SENT))
             marker = delivery_marker_key(r.app_id, campaign, r.endpoint_id)
             if self._first(marker, "any"):
-                w.add(key, "unique_deliveries")
-                w.add(app, f"bycmp:{campaign}:unique_deliveries")
+                w.add(key, UNIQUE_DELIVERIES)
+                w.add(app, by_campaign(campaign, UNIQUE_DELIVERIES))
             if self._first(marker, f"day:{r.day}"):
-                w.add(key, "unique_deliveries_day")
-                w.add(app, f"bycmp:{campaign}:unique_deliveries_day")
+                w.add(key, UNIQUE_DELIVERIES_DAY)
+                w.add(app, by_campaign(campaign, UNIQUE_DELIVERIES_DAY))
             if self._first(marker, f"activity:{activity}"):
-                w.add(key, f"unique_deliveries:{activity}")
+                w.add(key, narrow(UNIQUE_DELIVERIES, activity))
         elif r.event_type == "_campaign.opened_notification":
-            w.add(key, "push_opened")
-            w.add(key, f"push_opened:{activity}")
-            w.add(app, f"bycmp:{campaign}:push_opened")
+            w.add(key, PUSH_OPENED)
+            w.add(key, narrow(PUSH_OPENED, activity))
+            w.add(app, by_campaign(campaign, PUSH_OPENED))

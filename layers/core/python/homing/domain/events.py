@@ -77,6 +77,26 @@ class EventsBatch:
     refused: dict[str, str] = field(default_factory=dict)  # event id -> why it could not be read
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one event or endpoint of a PutEvents request (Pinpoint's StatusCode and Message)."""
+
+    status: int
+    message: str
+
+
+ACCEPTED = Verdict(202, "Accepted")
+NOT_STORED = Verdict(500, "The event could not be stored; retry it")
+
+
+@dataclass
+class ItemResult:
+    """One ``BatchItem``'s outcome: its endpoint's verdict and each event's, by event id."""
+
+    endpoint: Verdict
+    events: dict[str, Verdict] = field(default_factory=dict)
+
+
 def is_custom(event_type: str) -> bool:
     """Standard events (sessions, auth, purchases, engagement) start with ``_``; all others are custom."""
     return not event_type.startswith("_")
@@ -193,3 +213,9 @@ def stream_record(
     if endpoint is not None:
         record["endpoint"] = dump(endpoint)
     return record
+
+
+def encode_record(record: dict[str, object]) -> bytes:
+    """The stream record's bytes: one JSON object per line, so the Firehose archive (which
+    concatenates records) stays NDJSON."""
+    return (json.dumps(record, separators=(",", ":")) + "\n").encode()

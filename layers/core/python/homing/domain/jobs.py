@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homing.codec import build
-from homing.domain.endpoints import validate_endpoint_id, validate_request
+from homing.domain.endpoints import EndpointRequest, validate_endpoint_id, validate_request
 from homing.domain.errors import BadRequest, HomingError
 from homing.domain.event_streams import ROLE_ARN
 from homing.domain.limits import QUOTAS
-from homing.domain.endpoints import EndpointRequest
 
 IMPORT, EXPORT = "IMPORT", "EXPORT"
 FORMATS = ("CSV", "JSON")

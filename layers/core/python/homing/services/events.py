@@ -6,21 +6,30 @@ rejected event or endpoint never blocks the others.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from homing.adapters.dynamodb.catalog import CatalogRepository
 from homing.domain.endpoints import Endpoint, validate_endpoint_id
 from homing.domain.errors import BadRequest, HomingError
-from homing.domain.events import EventsBatch, check_event, is_custom, partition_key, stream_record
+from homing.domain.events import (
+    ACCEPTED,
+    NOT_STORED,
+    EventsBatch,
+    ItemResult,
+    Verdict,
+    check_event,
+    encode_record,
+    is_custom,
+    partition_key,
+    stream_record,
+)
 from homing.domain.limits import QUOTAS, Quotas
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
 
 EVENT_TYPE_KIND = "event#"  # catalogue entries for custom event types: event#<type>
-ACCEPTED = {"StatusCode": 202, "Message": "Accepted"}
 
 
 def check_endpoint_id(endpoint_id: str) -> None:
@@ -61,29 +70,28 @@ class EventService:
         self._apps, self._endpoints, self._catalog = apps, endpoints, catalog
         self._publisher, self._clock, self._quotas = publisher, clock, quotas
 
-    def put_events(self, app_id: str, batch: dict[str, EventsBatch], request_id: str) -> dict[str, Any]:
+    def put_events(self, app_id: str, batch: dict[str, EventsBatch], request_id: str) -> dict[str, ItemResult]:
+        """Each item's endpoint verdict and each event's, by endpoint id."""
         self._apps.require(app_id)
         total = sum(len(item.events) + len(item.refused) for item in batch.values())
         if total > self._quotas.events_per_request:
             raise BadRequest(f"BatchItem: at most {self._quotas.events_per_request} events per request ({total} sent)")
         now = self._clock()
         arrival = int(now.timestamp() * 1000)
-        results: dict[str, Any] = {}
+        results: dict[str, ItemResult] = {}
         pending: list[tuple[str, str, bytes]] = []  # (endpoint id, event id, record)
         known_types: set[str] | None = None
         new_types: set[str] = set()
         for endpoint_id, item in batch.items():
-            events_result: dict[str, Any] = {}
             try:
                 check_endpoint_id(endpoint_id)
             except BadRequest as exc:  # no key to count its events under: the item is refused whole
-                refused = {"StatusCode": 400, "Message": exc.message}
-                results[endpoint_id] = {"EndpointItemResponse": refused, "EventsItemResponse": events_result}
-                events_result.update(dict.fromkeys([*item.events, *item.refused], refused))
+                refused = Verdict(400, exc.message)
+                results[endpoint_id] = ItemResult(refused, dict.fromkeys([*item.events, *item.refused], refused))
                 continue
             endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
-            results[endpoint_id] = {"EndpointItemResponse": endpoint_result, "EventsItemResponse": events_result}
-            events_result.update({eid: {"StatusCode": 400, "Message": why} for eid, why in item.refused.items()})
+            events_result = {eid: Verdict(400, why) for eid, why in item.refused.items()}
+            results[endpoint_id] = ItemResult(endpoint_result, events_result)
             for event_id, event in item.events.items():
                 try:
                     check_event_id(event_id)
@@ -101,7 +109,7 @@ class EventService:
                                 )
                             new_types.add(entry)
                 except BadRequest as exc:
-                    events_result[event_id] = {"StatusCode": 400, "Message": exc.message}
+                    events_result[event_id] = Verdict(400, exc.message)
                     continue
                 record = stream_record(
                     app_id=app_id,
@@ -111,21 +119,18 @@ class EventService:
                     endpoint=endpoint,
                     arrival_ms=arrival,
                 )
-                # One JSON object per line: Firehose concatenates records, this keeps the archive NDJSON.
-                pending.append((endpoint_id, event_id, (json.dumps(record, separators=(",", ":")) + "\n").encode()))
+                pending.append((endpoint_id, event_id, encode_record(record)))
         if pending:
             stored = self._publisher().publish([(partition_key(endpoint_id), data) for endpoint_id, _, data in pending])
             for (endpoint_id, event_id, _), ok in zip(pending, stored, strict=True):
-                results[endpoint_id]["EventsItemResponse"][event_id] = (
-                    ACCEPTED if ok else {"StatusCode": 500, "Message": "The event could not be stored; retry it"}
-                )
+                results[endpoint_id].events[event_id] = ACCEPTED if ok else NOT_STORED
         if new_types:
             self._catalog.add(app_id, new_types)
-        return {"Results": results}
+        return results
 
     def _update_endpoint(
         self, app_id: str, endpoint_id: str, item: EventsBatch, request_id: str
-    ) -> tuple[Endpoint | None, dict[str, Any]]:
+    ) -> tuple[Endpoint | None, Verdict]:
         """Create or update the item's endpoint; events are accepted even when this fails."""
         try:
             if item.endpoint is None:
@@ -133,4 +138,4 @@ class EventService:
             endpoint = self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id, app_checked=True)
             return endpoint, ACCEPTED
         except HomingError as exc:
-            return None, {"StatusCode": 400, "Message": exc.message}
+            return None, Verdict(400, exc.message)

@@ -21,10 +21,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from homing.adapters.dynamodb.jobs import JobRepository, StatusConflict
 from homing.adapters.dynamodb.endpoints import EndpointRepository
+from homing.adapters.dynamodb.jobs import JobRepository, StatusConflict
 from homing.adapters.s3 import FileError, JobFiles
 from homing.codec import dump
+from homing.domain.endpoints import Endpoint, EndpointRequest
 from homing.domain.errors import HomingError, NotFound
 from homing.domain.jobs import (
     COMPLETED,
@@ -52,7 +53,6 @@ from homing.domain.jobs import (
     split_lines,
     wanted,
 )
-from homing.domain.endpoints import Endpoint, EndpointRequest
 from homing.domain.timestamps import iso_now
 from homing.observability import logger
 from homing.services.apps import AppService

@@ -19,12 +19,15 @@ from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.analytics_tables import AnalyticsItem, TimelineItem
 from homing.domain.analytics import (
+    CHECKPOINT_PARTITION,
     VALUE_COUNTER,
     Key,
     State,
     Writes,
     app_day,
+    app_value_from_key,
     app_value_key,
+    app_values_partition,
     campaign_day,
     delivery_marker_key,
     endpoint_activity_key,
@@ -34,6 +37,7 @@ from homing.domain.analytics import (
     message_marker_key,
     timeline_key,
     user_activity_key,
+    values_range,
 )
 
 COUNTER = "c:"
@@ -116,7 +120,7 @@ class AnalyticsRepository:
         """The shard's last counted sequence number, and the records at or below it that were
         skipped because they could not be counted (reported as failures again on every replay)."""
         try:
-            item = AnalyticsItem.get("CKPT", shard, consistent_read=True)
+            item = AnalyticsItem.get(CHECKPOINT_PARTITION, shard, consistent_read=True)
         except AnalyticsItem.DoesNotExist:
             return None, set()
         return item.seq, set(item.flags or ())
@@ -127,7 +131,7 @@ class AnalyticsRepository:
         keep = sorted(failed | {seq}, key=int)[-KEEP_FAILED:]
         condition = AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous
         try:
-            AnalyticsItem("CKPT", shard).update(
+            AnalyticsItem(CHECKPOINT_PARTITION, shard).update(
                 actions=[AnalyticsItem.seq.set(seq), AnalyticsItem.flags.set(set(keep))], condition=condition
             )
         except UpdateError as exc:
@@ -171,7 +175,7 @@ class AnalyticsRepository:
                         condition=AnalyticsItem.pk.does_not_exist() if old == 0 else AnalyticsItem.version == old,
                     )
                 tx.update(  # an update, not a put: the item also remembers skipped records
-                    AnalyticsItem("CKPT", shard),
+                    AnalyticsItem(CHECKPOINT_PARTITION, shard),
                     actions=[AnalyticsItem.seq.set(seq)],
                     condition=AnalyticsItem.seq.does_not_exist() if previous is None else AnalyticsItem.seq == previous,
                 )
@@ -211,9 +215,10 @@ class AnalyticsRepository:
         app's day items, the value counters kept in items of their own are merged in (unless
         ``values`` is False: the MAU history needs only the day items)."""
         out = self._counters(pk, first_sk, last_sk)
-        if values and pk.startswith("APP#"):
-            for sk, counters in self._counters("APV#" + pk[4:], first_sk, last_sk + "#\uffff").items():
-                day, _, name = sk.partition("#")
+        values_pk = app_values_partition(pk)
+        if values and values_pk is not None:
+            for sk, counters in self._counters(values_pk, *values_range(first_sk, last_sk)).items():
+                day, name = app_value_from_key(sk)
                 if VALUE_COUNTER in counters:
                     out.setdefault(day, {})[name] = counters[VALUE_COUNTER]
         return out

@@ -1,4 +1,4 @@
-"""Pinpoint's JSON for PutEvents: the EventsRequest read into per-endpoint batches."""
+"""Pinpoint's JSON for PutEvents: the EventsRequest read into per-endpoint batches, the EventsResponse out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from homing.api.schemas import parse_body
 from homing.codec import build
 from homing.domain.endpoints import EndpointRequest
 from homing.domain.errors import BadRequest, PayloadTooLarge
-from homing.domain.events import Event, EventsBatch
+from homing.domain.events import Event, EventsBatch, ItemResult, Verdict
 from homing.domain.limits import QUOTAS
 
 
@@ -44,3 +44,20 @@ def parse_events_request(body: dict[str, Any]) -> dict[str, EventsBatch]:
                 refused[eid] = exc.message
         batch[endpoint_id] = EventsBatch(endpoint=endpoint, events=parsed, refused=refused)
     return batch
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {"StatusCode": v.status, "Message": v.message}
+
+
+def put_events_response(results: dict[str, ItemResult]) -> dict[str, Any]:
+    """An EventsResponse: per endpoint id, ``EndpointItemResponse`` and ``EventsItemResponse`` by event id."""
+    return {
+        "Results": {
+            endpoint_id: {
+                "EndpointItemResponse": _verdict(item.endpoint),
+                "EventsItemResponse": {eid: _verdict(v) for eid, v in item.events.items()},
+            }
+            for endpoint_id, item in results.items()
+        }
+    }
