@@ -73,16 +73,25 @@ class EventService:
         pending: list[tuple[str, str, bytes]] = []  # (endpoint id, event id, record)
         known_types: set[str] | None = None
         new_types: set[str] = set()
-        for endpoint_id, item in batch.items():
-            events_result: dict[str, Any] = {}
+        refusals: dict[str, str] = {}
+        for endpoint_id in batch:
             try:
                 check_endpoint_id(endpoint_id)
-            except BadRequest as exc:  # no key to count its events under: the item is refused whole
-                refused = {"StatusCode": 400, "Message": exc.message}
+            except BadRequest as exc:
+                refusals[endpoint_id] = exc.message
+        # The items' endpoints are written together where they are independent (EndpointService.upsert_each).
+        valid = [(endpoint_id, item.endpoint) for endpoint_id, item in batch.items() if endpoint_id not in refusals]
+        upserted = dict(
+            zip((eid for eid, _ in valid), self._endpoints.upsert_each(app_id, valid, request_id), strict=True)
+        )
+        for endpoint_id, item in batch.items():
+            events_result: dict[str, Any] = {}
+            if endpoint_id in refusals:  # no key to count its events under: the item is refused whole
+                refused = {"StatusCode": 400, "Message": refusals[endpoint_id]}
                 results[endpoint_id] = {"EndpointItemResponse": refused, "EventsItemResponse": events_result}
                 events_result.update(dict.fromkeys([*item.events, *item.refused], refused))
                 continue
-            endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
+            endpoint, endpoint_result = self._endpoint_result(upserted[endpoint_id])
             results[endpoint_id] = {"EndpointItemResponse": endpoint_result, "EventsItemResponse": events_result}
             events_result.update({eid: {"StatusCode": 400, "Message": why} for eid, why in item.refused.items()})
             for event_id, event in item.events.items():
@@ -124,14 +133,9 @@ class EventService:
             self._catalog.add(app_id, new_types)
         return {"Results": results}
 
-    def _update_endpoint(
-        self, app_id: str, endpoint_id: str, item: EventsBatch, request_id: str
-    ) -> tuple[Endpoint | None, dict[str, Any]]:
-        """Create or update the item's endpoint; events are accepted even when this fails."""
-        try:
-            if item.endpoint is None:
-                return self._endpoints.find(app_id, endpoint_id), ACCEPTED
-            endpoint = self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id, app_checked=True)
-            return endpoint, ACCEPTED
-        except HomingError as exc:
-            return None, {"StatusCode": 400, "Message": exc.message}
+    @staticmethod
+    def _endpoint_result(outcome: Endpoint | HomingError | None) -> tuple[Endpoint | None, dict[str, Any]]:
+        """The item's endpoint and its EndpointItemResponse; events are accepted even when the write failed."""
+        if isinstance(outcome, HomingError):
+            return None, {"StatusCode": 400, "Message": outcome.message}
+        return outcome, ACCEPTED

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import builtins
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -387,6 +390,34 @@ class EndpointRepository:
         with EndpointItem.batch_write() as batch:
             for key in keys:
                 batch.delete(EndpointItem(app_id, key))
+
+    def user_sets(self, app_id: str, user_ids: Iterable[str]) -> dict[str, UserSet]:
+        """``user_set`` for many users in one strongly consistent BatchGetItem (PutEvents' plans)."""
+        wanted = sorted(set(user_ids))
+        found = {
+            item.entry[len(USER_ENTRY) :]: item
+            for item in CatalogItem.batch_get([(app_id, user_entry(u)) for u in wanted], consistent_read=True)
+        }
+        return {
+            u: UserSet(u, frozenset(i.names or ()), int(i.version or 0))
+            if (i := found.get(u))
+            else UserSet(u, frozenset(), None)
+            for u in wanted
+        }
+
+    def by_users_and_addresses(
+        self, app_id: str, users: Iterable[str], addresses: Iterable[tuple[str, str]]
+    ) -> tuple[dict[str, builtins.list[Endpoint]], dict[tuple[str, str], builtins.list[str]]]:
+        """``by_user`` and ``keys_by_address`` for many: there is no batch query, so they run side by side."""
+        user_ids, pairs = sorted(set(users)), sorted(set(addresses))
+        calls: builtins.list[Callable[[], Any]] = [partial(self.by_user, app_id, u) for u in user_ids]
+        calls += [partial(self.keys_by_address, app_id, *p) for p in pairs]
+        if len(calls) <= 1:
+            found = [c() for c in calls]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
+                found = builtins.list(pool.map(lambda c: c(), calls))
+        return dict(zip(user_ids, found, strict=False)), dict(zip(pairs, found[len(user_ids) :], strict=True))
 
 
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:
