@@ -1,7 +1,10 @@
 """Cold-start proxy: import time of the api handler vs a bare ``import boto3``, in fresh interpreters.
 
 Each figure is the median of N fresh ``python -c`` processes (imports only, warm .pyc), so it
-measures what a Lambda cold start pays for our code before the first request. Target: <= 300 ms.
+measures what a Lambda cold start pays for our code before the first request. Target: <= 300 ms, and
+the api handler's import <= 1.25 x a bare ``import boto3``. The cases run round-robin, and the ratio is
+also given as the median of each round's own ratio (the two imports of a round run seconds apart), which
+the shared machine's load swings move less than the ratio of two medians.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def measure(stmt: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     measure("import boto3; import api.handler")  # warm the .pyc caches
     # Round-robin, so that the shared machine's slow and fast moments hit every case alike.
@@ -63,7 +66,13 @@ def main() -> None:
         print(
             f"  {name:<40} {med:7.1f} ms  (min {min(values):.1f}, max {max(values):.1f})  x{med / baseline:.2f} boto3"
         )
-    print("  target: api handler import <= 300 ms")
+    paired = sorted(h / b for h, b in zip(results["api handler import"], results["bare import boto3"], strict=True))
+    quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+    print(
+        f"  api handler import / bare import boto3, median of per-round ratios: x{statistics.median(paired):.2f} "
+        f"(quartiles x{quartiles[0]:.2f}-x{quartiles[2]:.2f})"
+    )
+    print("  target: api handler import <= 300 ms and <= x1.25 boto3")
 
 
 if __name__ == "__main__":
