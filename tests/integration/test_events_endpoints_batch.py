@@ -30,21 +30,23 @@ def svc(aws: None) -> Any:
 
 @pytest.fixture
 def dynamodb_calls() -> Iterator[Counter[str]]:
-    """DynamoDB operations sent through PynamoDB, by name."""
-    import pynamodb.connection.base as base
+    """DynamoDB operations sent, by name (PynamoDB sends through its botocore client too)."""
+    import botocore.client
 
     calls: Counter[str] = Counter()
-    dispatch = base.Connection.dispatch
+    client_class: Any = botocore.client.BaseClient
+    make_api_call = client_class._make_api_call
 
-    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        calls[operation_name] += 1
-        return dispatch(self, operation_name, operation_kwargs)
+    def counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls[operation_name] += 1
+        return make_api_call(self, operation_name, api_params)
 
-    base.Connection.dispatch = counting  # type: ignore[method-assign]
+    client_class._make_api_call = counting
     try:
         yield calls
     finally:
-        base.Connection.dispatch = dispatch  # type: ignore[method-assign]
+        client_class._make_api_call = make_api_call
 
 
 def req(body: dict[str, Any]) -> EndpointRequest:
@@ -193,3 +195,22 @@ def test_near_the_attribute_name_cap_items_are_counted_in_order(svc: Any, monkey
     assert results[4][0] == "BadRequest"
     assert "at most 3 attribute names" in results[4][1]
     assert results[5] == "ep-5"
+
+
+def test_get_endpoint_is_one_round_trip_and_answers_404s_as_before(
+    call: Any, aws: None, dynamodb_calls: Counter[str]
+) -> None:
+    app = create(call)["Id"]
+    assert call("PUT", f"/v1/apps/{app}/endpoints/ep-1", {"ChannelType": "SMS", "Address": "+1"}).status == 202
+    dynamodb_calls.clear()
+    r = call("GET", f"/v1/apps/{app}/endpoints/EP-1")
+    assert r.status == 200
+    assert r.body["Address"] == "+1"
+    assert dict(dynamodb_calls) == {"BatchGetItem": 1}
+    missing = call("GET", f"/v1/apps/{app}/endpoints/ep-2")
+    assert (missing.status, missing.error_type) == (404, "NotFoundException")
+    assert "Endpoint ep-2 not found" in missing.body["Message"]
+    assert call("DELETE", f"/v1/apps/{app}").status == 200
+    gone = call("GET", f"/v1/apps/{app}/endpoints/ep-1")  # a tombstoned app: its endpoints are not visible
+    assert (gone.status, gone.error_type) == (404, "NotFoundException")
+    assert gone.body["Message"] == f"Application {app} not found"

@@ -532,8 +532,10 @@ class EndpointService:
     # --- reads and deletes ----------------------------------------------------------------------
 
     def get_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint:
-        self._apps.require(app_id)
-        endpoint = self._endpoints.get(app_id, endpoint_id)
+        """The app check and the endpoint in one round trip (GetEndpoint is the hottest read)."""
+        live, endpoint = self._endpoints.get_with_app(app_id, endpoint_id)
+        if not live:
+            self._apps.require(app_id)  # NotFound, worded as for every operation
         if endpoint is None:
             raise NotFound(f"Endpoint {endpoint_id} not found in application {app_id}")
         return endpoint

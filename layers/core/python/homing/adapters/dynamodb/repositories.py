@@ -419,6 +419,40 @@ class EndpointRepository:
                 found = builtins.list(pool.map(lambda c: c(), calls))
         return dict(zip(user_ids, found, strict=False)), dict(zip(pairs, found[len(user_ids) :], strict=True))
 
+    def get_with_app(self, app_id: str, endpoint_id: str) -> tuple[bool, Endpoint | None]:
+        """GetEndpoint's two reads in one strongly consistent BatchGetItem: (the app is live, the endpoint)."""
+        apps, endpoints = AppItem.Meta.table_name, EndpointItem.Meta.table_name
+        pending: dict[str, Any] = {
+            apps: {
+                "Keys": [{AppItem.application_id.attr_name: {"S": app_id}}],
+                "ConsistentRead": True,
+                "ProjectionExpression": "#id, #deleted",
+                "ExpressionAttributeNames": {
+                    "#id": AppItem.application_id.attr_name,
+                    "#deleted": AppItem.deleted.attr_name,
+                },
+            },
+            endpoints: {
+                "Keys": [
+                    {
+                        EndpointItem.application_id.attr_name: {"S": app_id},
+                        EndpointItem.endpoint_key.attr_name: {"S": endpoint_key(endpoint_id)},
+                    }
+                ],
+                "ConsistentRead": True,
+            },
+        }
+        client: Any = EndpointItem._get_connection().connection.client
+        found: dict[str, builtins.list[dict[str, Any]]] = {apps: [], endpoints: []}
+        while pending:  # DynamoDB may leave keys unprocessed under load: ask again for those
+            response = client.batch_get_item(RequestItems=pending)
+            for table, items in response.get("Responses", {}).items():
+                found[table] += items
+            pending = response.get("UnprocessedKeys") or {}
+        live = any(AppItem.from_raw_data(raw).deleted is None for raw in found[apps])
+        endpoint = next((self._to_endpoint(EndpointItem.from_raw_data(raw)) for raw in found[endpoints]), None)
+        return live, endpoint
+
 
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:
     """Addresses are unique per app and channel: an SMS and a VOICE endpoint may share a number."""
