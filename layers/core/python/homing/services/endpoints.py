@@ -12,9 +12,9 @@ import dataclasses
 import fnmatch
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from homing.adapters.dynamodb.catalog import CatalogRepository, user_entry
 from homing.adapters.dynamodb.common import MAX_TRANSACTION_ITEMS, SORT_KEY_MAX_BYTES, WriteConflict
@@ -46,10 +46,23 @@ class _TooLarge(Exception):
     """The plan needs more than one transaction: commit the slice in two halves."""
 
 
+class _NamesCap(BadRequest):
+    """The app's attribute-name cap refused the write (its outcome depends on every earlier write)."""
+
+
+class _Reads(Protocol):
+    """What a plan reads: the repository itself, or a request's snapshot of it (``_Snapshot``)."""
+
+    def get_versioned(self, app_id: str, keys: Iterable[str]) -> dict[str, Versioned]: ...
+    def user_set(self, app_id: str, user_id: str) -> UserSet: ...
+    def by_user(self, app_id: str, user_id: str) -> list[Endpoint]: ...
+    def keys_by_address(self, app_id: str, channel: str, address: str) -> list[str]: ...
+
+
 class _Plan:
     """The items one request touches, as read (with versions) and as they will be after it."""
 
-    def __init__(self, repo: EndpointRepository, app_id: str) -> None:
+    def __init__(self, repo: _Reads, app_id: str) -> None:
         self.repo, self.app_id = repo, app_id
         self.read: dict[str, Versioned | None] = {}  # endpoint key -> as stored when first read
         self.state: dict[str, Endpoint | None] = {}
@@ -97,6 +110,19 @@ class _Plan:
             if (e := self.state.get(k)) is not None and (e.channel_type, e.address) == (channel, address)
         ]
 
+    def touched(self) -> set[tuple[str, ...]]:
+        """Every endpoint, user and address this plan read or writes: plans touching nothing in common commute."""
+        out: set[tuple[str, ...]] = {("key", k) for k in self.state}
+        out |= {("user", u) for u in self.users}
+        out |= {("address", *pair) for pair in self._addresses}
+        seen = [r.endpoint for r in self.read.values() if r] + [e for e in self.state.values() if e]
+        for e in seen:
+            if e.user_id:
+                out.add(("user", e.user_id))
+            if e.channel_type and e.address:
+                out.add(("address", e.channel_type, e.address))
+        return out
+
     def changes(self, cap: int, labels: dict[str, str]) -> EndpointChanges:
         """The conditional writes: each endpoint on the version read, each user set it changed."""
         out = EndpointChanges(self.app_id, labels=labels)
@@ -111,6 +137,66 @@ class _Plan:
             keys = {k for k in stored.keys | self.changed if (e := self.state.get(k)) and e.user_id == user_id}
             out.users.append(UserSetWrite(stored, keys, cap))
         return out
+
+
+class _Snapshot:
+    """One PutEvents request's reads, shared by the plans of its items: fetched in a few batched calls,
+    then served from memory (anything a plan asks for that was not fetched is read once, on demand)."""
+
+    def __init__(self, repo: EndpointRepository, app_id: str) -> None:
+        self._repo, self._app_id = repo, app_id
+        self._endpoints: dict[str, Versioned | None] = {}
+        self._users: dict[str, UserSet] = {}
+        self._by_user: dict[str, list[Endpoint]] = {}
+        self._addresses: dict[tuple[str, str], list[str]] = {}
+
+    def fetch(
+        self, keys: Iterable[str] = (), users: Iterable[str] = (), addresses: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """User sets (one BatchGetItem); the members of users without one (stored before user records) and
+        the holders of each address (queries side by side); then every endpoint named (one BatchGetItem)."""
+        new_users = set(users) - self._users.keys()
+        if new_users:
+            self._users.update(self._repo.user_sets(self._app_id, new_users))
+        legacy = {u for u in new_users if self._users[u].version is None} - self._by_user.keys()
+        new_addresses = set(addresses) - self._addresses.keys()
+        if legacy or new_addresses:
+            members, holders = self._repo.by_users_and_addresses(self._app_id, legacy, new_addresses)
+            self._by_user.update(members)
+            self._addresses.update(holders)
+        wanted = set(keys)
+        for user_id in new_users:
+            wanted |= self._users[user_id].keys
+            wanted |= {endpoint_key(e.id) for e in self._by_user.get(user_id, ())}
+        for pair in new_addresses:
+            wanted.update(self._addresses[pair])
+        self._load(wanted)
+
+    def _load(self, keys: set[str]) -> None:
+        missing = keys - self._endpoints.keys()
+        if missing:
+            found = self._repo.get_versioned(self._app_id, missing)
+            self._endpoints.update({k: found.get(k) for k in missing})
+
+    def get_versioned(self, app_id: str, keys: Iterable[str]) -> dict[str, Versioned]:
+        wanted = set(keys)
+        self._load(wanted)
+        return {k: v for k in wanted if (v := self._endpoints[k]) is not None}
+
+    def user_set(self, app_id: str, user_id: str) -> UserSet:
+        if user_id not in self._users:
+            self._users[user_id] = self._repo.user_set(app_id, user_id)
+        return self._users[user_id]
+
+    def by_user(self, app_id: str, user_id: str) -> list[Endpoint]:
+        if user_id not in self._by_user:
+            self._by_user[user_id] = self._repo.by_user(app_id, user_id)
+        return self._by_user[user_id]
+
+    def keys_by_address(self, app_id: str, channel: str, address: str) -> list[str]:
+        if (channel, address) not in self._addresses:
+            self._addresses[(channel, address)] = self._repo.keys_by_address(app_id, channel, address)
+        return self._addresses[(channel, address)]
 
 
 class EndpointService:
@@ -158,6 +244,141 @@ class EndpointService:
             writes.append((item.id or "", item, path))
         self._apps.require(app_id)
         self._write(app_id, writes, request_id)
+
+    def upsert_each(
+        self, app_id: str, items: Sequence[tuple[str, EndpointRequest | None]], request_id: str
+    ) -> list[Endpoint | HomingError | None]:
+        """PutEvents' endpoints: each item created or updated on its own (``None``: only read), in order.
+
+        The result, per item, is the endpoint as stored (``None`` if only read and absent) or why it was
+        refused. The caller has checked the app. The outcome is that of ``update_endpoint`` / ``find``
+        called once per item, one after the other, but a request whose items share nothing costs a few
+        calls instead of three or four per item: their reads are made together (batched), each item is planned
+        from them as it would be alone, and the items whose plans touch no endpoint, user or address an
+        earlier item touched are committed together, each item's writes conditional on what was read
+        (one transaction per up to 100 items). An item that shares something with an earlier one, a
+        commit that meets a race or a storage refusal, and a request near the attribute-name cap fall
+        back to one ``update_endpoint`` per item, in order (docs/decisions.md, "PutEvents' endpoints").
+        """
+        results: list[Endpoint | HomingError | None] = [None] * len(items)
+        todo: list[int] = []
+        for i, (endpoint_id, req) in enumerate(items):
+            try:
+                if req is not None:
+                    validate_endpoint_id(endpoint_id)
+                    validate_request(req, "", self._quotas)
+            except HomingError as error:
+                results[i] = error
+                continue
+            todo.append(i)
+        if not todo:
+            return results
+        now = iso_now(self._clock())
+        snapshot = _Snapshot(self._endpoints, app_id)
+        snapshot.fetch(keys={endpoint_key(items[i][0]) for i in todo})
+        # A trial merge says which users and addresses the plans will read, so those are fetched together.
+        users: set[str] = set()
+        addresses: set[tuple[str, str]] = set()
+        for i in todo:
+            endpoint_id, req = items[i]
+            if req is None:
+                continue
+            before = snapshot.get_versioned(app_id, [endpoint_key(endpoint_id)]).get(endpoint_key(endpoint_id))
+            after = merge(
+                before.endpoint if before else None,
+                req,
+                application_id=app_id,
+                endpoint_id=endpoint_id,
+                now=now,
+                request_id=request_id,
+                rng=random.Random(0),
+            )
+            users.update(u for u in (before.endpoint.user_id if before else None, after.user_id) if u)
+            if after.address and after.channel_type and after.endpoint_status == "ACTIVE":
+                addresses.add((after.channel_type, after.address))
+        snapshot.fetch(users=users, addresses=addresses)
+
+        known: list[set[str]] = []
+
+        def known_names() -> set[str]:
+            if not known:
+                known.append(self._catalog.attribute_names(app_id))
+            return known[0]
+
+        seen: set[tuple[str, ...]] = set()
+        together: list[tuple[int, EndpointChanges]] = []  # (item, its plan)
+        alone: list[int] = []
+        new_names: set[str] = set()
+        for i in todo:
+            endpoint_id, req = items[i]
+            key = endpoint_key(endpoint_id)
+            plan = _Plan(snapshot, app_id)
+            outcome: EndpointChanges | Endpoint | HomingError | None
+            if req is None:
+                plan.load({key})
+                outcome = plan.state[key]
+            else:
+                try:
+                    outcome = self._plan_into(plan, [(endpoint_id, req, "")], now, request_id, known_names)
+                except _NamesCap:
+                    alone = list(todo)  # its outcome depends on every other item's names: one after the other
+                    together = []
+                    break
+                except HomingError as error:
+                    outcome = error
+            touched = plan.touched() | {("key", key)}
+            if touched & seen:
+                alone.append(i)
+            elif isinstance(outcome, EndpointChanges):
+                if outcome.size() > MAX_TRANSACTION_ITEMS:
+                    alone.append(i)
+                else:
+                    together.append((i, outcome))
+                    new_names |= outcome.new_names
+            else:
+                results[i] = outcome  # read, or refused for its content: as it would be alone
+            seen |= touched
+        if together and new_names and len(known_names()) + len(new_names) > self._quotas.attribute_names_per_app:
+            alone, together = list(todo), []
+
+        chunk: list[tuple[int, EndpointChanges]] = []
+        for entry in [*together, None]:
+            if chunk and (entry is None or sum(c.size() for _, c in chunk) + entry[1].size() > MAX_TRANSACTION_ITEMS):
+                if not self._commit_together([(i, endpoint_key(items[i][0]), c) for i, c in chunk], results):
+                    alone.extend(i for i, _ in chunk)
+                chunk = []
+            if entry is not None:
+                chunk.append(entry)
+
+        for i in sorted(set(alone)):
+            endpoint_id, req = items[i]
+            try:
+                if req is None:
+                    results[i] = self.find(app_id, endpoint_id)
+                else:
+                    results[i] = self._write(app_id, [(endpoint_id, req, "")], request_id)[endpoint_key(endpoint_id)]
+            except HomingError as error:
+                results[i] = error
+        return results
+
+    def _commit_together(
+        self, chunk: list[tuple[int, str, EndpointChanges]], results: list[Endpoint | HomingError | None]
+    ) -> bool:
+        """Independent items' writes in one transaction; False (nothing written) on a race or a refusal."""
+        first = chunk[0][2]
+        changes = EndpointChanges(first.app_id, names_limit=first.names_limit)
+        for _, _, part in chunk:
+            changes.puts += part.puts
+            changes.users += part.users
+            changes.new_names |= part.new_names
+            changes.labels |= part.labels
+        try:
+            self._endpoints.commit(changes)
+        except (WriteConflict, HomingError):
+            return False
+        for i, key, part in chunk:
+            results[i] = next(e for e, _ in part.puts if endpoint_key(e.id) == key)
+        return True
 
     def _write(
         self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], request_id: str
@@ -222,7 +443,17 @@ class EndpointService:
         self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], now: str, request_id: str
     ) -> EndpointChanges:
         """Every write merged in memory against fresh reads: limits, the user cap, addresses, the catalogue."""
-        plan = _Plan(self._endpoints, app_id)
+        return self._plan_into(_Plan(self._endpoints, app_id), writes, now, request_id)
+
+    def _plan_into(
+        self,
+        plan: _Plan,
+        writes: list[tuple[str, EndpointRequest, str]],
+        now: str,
+        request_id: str,
+        known_names: Callable[[], set[str]] | None = None,
+    ) -> EndpointChanges:
+        app_id = plan.app_id
         plan.load({endpoint_key(eid) for eid, _, _ in writes})
         labels: dict[str, str] = {}
         for endpoint_id, req, path in writes:
@@ -248,7 +479,7 @@ class EndpointService:
                         plan.put(dataclasses.replace(other, endpoint_status="INACTIVE"))  # newest writer wins
             plan.put(after)
         changes = plan.changes(self._quotas.endpoints_per_user, labels)
-        changes.new_names = self._new_attribute_names(app_id, [e for e, _ in changes.puts])
+        changes.new_names = self._new_attribute_names(app_id, [e for e, _ in changes.puts], known_names)
         changes.names_limit = self._quotas.attribute_names_per_app
         return changes
 
@@ -277,13 +508,15 @@ class EndpointService:
             )
         )
 
-    def _new_attribute_names(self, app_id: str, endpoints: list[Endpoint]) -> set[str]:
+    def _new_attribute_names(
+        self, app_id: str, endpoints: list[Endpoint], known_names: Callable[[], set[str]] | None = None
+    ) -> set[str]:
         used = {f"{kind}#{name}" for e in endpoints for kind, name in attribute_names(e)}
-        known = self._catalog.attribute_names(app_id) if used else set()
+        known = (known_names or (lambda: self._catalog.attribute_names(app_id)))() if used else set()
         new = used - known
         limit = self._quotas.attribute_names_per_app
         if len(known) + len(new) > limit:
-            raise BadRequest(
+            raise _NamesCap(
                 f"Attributes: an application can have at most {limit} attribute names across Attributes, "
                 f"Metrics and User.UserAttributes ({len(known)} in use, {len(new)} new)"
             )
@@ -292,8 +525,10 @@ class EndpointService:
     # --- reads and deletes ----------------------------------------------------------------------
 
     def get_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint:
-        self._apps.require(app_id)
-        endpoint = self._endpoints.get(app_id, endpoint_id)
+        """The app check and the endpoint in one round trip (GetEndpoint is the hottest read)."""
+        live, endpoint = self._endpoints.get_with_app(app_id, endpoint_id)
+        if not live:
+            self._apps.require(app_id)  # NotFound, worded as for every operation
         if endpoint is None:
             raise NotFound(f"Endpoint {endpoint_id} not found in application {app_id}")
         return endpoint

@@ -82,14 +82,23 @@ class EventService:
         pending: list[tuple[str, str, bytes]] = []  # (endpoint id, event id, record)
         known_types: set[str] | None = None
         new_types: set[str] = set()
-        for endpoint_id, item in batch.items():
+        refusals: dict[str, str] = {}
+        for endpoint_id in batch:
             try:
                 check_endpoint_id(endpoint_id)
-            except BadRequest as exc:  # no key to count its events under: the item is refused whole
-                refused = Verdict(400, exc.message)
+            except BadRequest as exc:
+                refusals[endpoint_id] = exc.message
+        # The items' endpoints are written together where they are independent (EndpointService.upsert_each).
+        valid = [(endpoint_id, item.endpoint) for endpoint_id, item in batch.items() if endpoint_id not in refusals]
+        upserted = dict(
+            zip((eid for eid, _ in valid), self._endpoints.upsert_each(app_id, valid, request_id), strict=True)
+        )
+        for endpoint_id, item in batch.items():
+            if endpoint_id in refusals:  # no key to count its events under: the item is refused whole
+                refused = Verdict(400, refusals[endpoint_id])
                 results[endpoint_id] = ItemResult(refused, dict.fromkeys([*item.events, *item.refused], refused))
                 continue
-            endpoint, endpoint_result = self._update_endpoint(app_id, endpoint_id, item, request_id)
+            endpoint, endpoint_result = self._endpoint_result(upserted[endpoint_id])
             events_result = {eid: Verdict(400, why) for eid, why in item.refused.items()}
             results[endpoint_id] = ItemResult(endpoint_result, events_result)
             for event_id, event in item.events.items():
@@ -128,14 +137,9 @@ class EventService:
             self._catalog.add(app_id, new_types)
         return results
 
-    def _update_endpoint(
-        self, app_id: str, endpoint_id: str, item: EventsBatch, request_id: str
-    ) -> tuple[Endpoint | None, Verdict]:
-        """Create or update the item's endpoint; events are accepted even when this fails."""
-        try:
-            if item.endpoint is None:
-                return self._endpoints.find(app_id, endpoint_id), ACCEPTED
-            endpoint = self._endpoints.update_endpoint(app_id, endpoint_id, item.endpoint, request_id, app_checked=True)
-            return endpoint, ACCEPTED
-        except HomingError as exc:
-            return None, Verdict(400, exc.message)
+    @staticmethod
+    def _endpoint_result(outcome: Endpoint | HomingError | None) -> tuple[Endpoint | None, Verdict]:
+        """The item's endpoint and its EndpointItemResponse; events are accepted even when the write failed."""
+        if isinstance(outcome, HomingError):
+            return None, Verdict(400, outcome.message)
+        return outcome, ACCEPTED

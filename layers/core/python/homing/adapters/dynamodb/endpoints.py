@@ -6,8 +6,11 @@ sets and the attribute-name catalogue (both in the Catalog table), each conditio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import builtins
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
@@ -17,7 +20,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from homing.adapters.dynamodb.catalog import ATTRIBUTES_ENTRY, CatalogItem, user_entry
+from homing.adapters.dynamodb.apps import AppItem
+from homing.adapters.dynamodb.catalog import ATTRIBUTES_ENTRY, USER_ENTRY, CatalogItem, user_entry
 from homing.adapters.dynamodb.common import HASH_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES, WriteConflict
 from homing.adapters.dynamodb.paging import Page, decode_token, page
 from homing.codec import build, dump, snake
@@ -301,6 +305,68 @@ class EndpointRepository:
         with EndpointItem.batch_write() as batch:
             for key in keys:
                 batch.delete(EndpointItem(app_id, key))
+
+    def user_sets(self, app_id: str, user_ids: Iterable[str]) -> dict[str, UserSet]:
+        """``user_set`` for many users in one strongly consistent BatchGetItem (PutEvents' plans)."""
+        wanted = sorted(set(user_ids))
+        found = {
+            item.entry[len(USER_ENTRY) :]: item
+            for item in CatalogItem.batch_get([(app_id, user_entry(u)) for u in wanted], consistent_read=True)
+        }
+        return {
+            u: UserSet(u, frozenset(i.names or ()), int(i.version or 0))
+            if (i := found.get(u))
+            else UserSet(u, frozenset(), None)
+            for u in wanted
+        }
+
+    def by_users_and_addresses(
+        self, app_id: str, users: Iterable[str], addresses: Iterable[tuple[str, str]]
+    ) -> tuple[dict[str, builtins.list[Endpoint]], dict[tuple[str, str], builtins.list[str]]]:
+        """``by_user`` and ``keys_by_address`` for many: there is no batch query, so they run side by side."""
+        user_ids, pairs = sorted(set(users)), sorted(set(addresses))
+        calls: builtins.list[Callable[[], Any]] = [partial(self.by_user, app_id, u) for u in user_ids]
+        calls += [partial(self.keys_by_address, app_id, *p) for p in pairs]
+        if len(calls) <= 1:
+            found = [c() for c in calls]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
+                found = builtins.list(pool.map(lambda c: c(), calls))
+        return dict(zip(user_ids, found, strict=False)), dict(zip(pairs, found[len(user_ids) :], strict=True))
+
+    def get_with_app(self, app_id: str, endpoint_id: str) -> tuple[bool, Endpoint | None]:
+        """GetEndpoint's two reads in one strongly consistent BatchGetItem: (the app is live, the endpoint)."""
+        apps, endpoints = AppItem.Meta.table_name, EndpointItem.Meta.table_name
+        pending: dict[str, Any] = {
+            apps: {
+                "Keys": [{AppItem.application_id.attr_name: {"S": app_id}}],
+                "ConsistentRead": True,
+                "ProjectionExpression": "#id, #deleted",
+                "ExpressionAttributeNames": {
+                    "#id": AppItem.application_id.attr_name,
+                    "#deleted": AppItem.deleted.attr_name,
+                },
+            },
+            endpoints: {
+                "Keys": [
+                    {
+                        EndpointItem.application_id.attr_name: {"S": app_id},
+                        EndpointItem.endpoint_key.attr_name: {"S": endpoint_key(endpoint_id)},
+                    }
+                ],
+                "ConsistentRead": True,
+            },
+        }
+        client: Any = EndpointItem._get_connection().connection.client
+        found: dict[str, builtins.list[dict[str, Any]]] = {apps: [], endpoints: []}
+        while pending:  # DynamoDB may leave keys unprocessed under load: ask again for those
+            response = client.batch_get_item(RequestItems=pending)
+            for table, items in response.get("Responses", {}).items():
+                found[table] += items
+            pending = response.get("UnprocessedKeys") or {}
+        live = any(AppItem.from_raw_data(raw).deleted is None for raw in found[apps])
+        endpoint = next((self._to_endpoint(EndpointItem.from_raw_data(raw)) for raw in found[endpoints]), None)
+        return live, endpoint
 
     def scan_page(
         self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None, limit: int = 1000
