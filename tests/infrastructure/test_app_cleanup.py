@@ -144,6 +144,7 @@ def test_grace_period_must_be_positive() -> None:
         event_stream=kinesis.Stream(stack, "E"),
         archive_bucket=s3.Bucket(stack, "B"),
         key=kms.Key(stack, "K"),
+        audience_bucket=s3.Bucket(stack, "A"),
     )
     with pytest.raises(ValueError, match="at least 1 second"):
         AppCleanup(

@@ -31,7 +31,6 @@ def audiences(call: Any) -> Any:
 
     def build(parts: int = 4, page_size: int = 1000) -> Any:
         return AudienceService(
-            svc.apps,
             svc.segments,
             AudienceSource(),
             AudienceStore(BUCKET),

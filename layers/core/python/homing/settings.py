@@ -25,6 +25,8 @@ class Env:
     CLEANUP_GRACE_SECONDS = "CLEANUP_GRACE_SECONDS"
     EVENT_STREAM_ACCOUNTS = "EVENT_STREAM_ACCOUNTS"
     FUNNEL_TIMELINES = "FUNNEL_TIMELINES"
+    AUDIENCE_BUCKET = "AUDIENCE_BUCKET"  # resolutions' pages and manifests
+    AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -59,6 +61,8 @@ class ApiSettings:
     cors_allow_origins: tuple[str, ...] = ()  # browser origins; empty = no CORS headers
     cleanup_queue_url: str = ""
     event_stream_accounts: tuple[str, ...] = ()
+    audience_bucket: str = ""
+    audience_state_machine_arn: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -76,6 +80,29 @@ class ApiSettings:
             cors_allow_origins=_list(env.get(Env.CORS_ALLOW_ORIGINS, "")),
             cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
             event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+            audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
+        )
+
+
+@dataclass(frozen=True)
+class AudienceSettings:
+    """resolve_audience: the tables it reads (Apps, Segments, Endpoints, Analytics) and the audience bucket."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    audience_bucket: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AudienceSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )
 
 

@@ -51,7 +51,6 @@ from homing.domain.errors import BadRequest, NotFound
 from homing.domain.segment_predicate import Predicate, compile_segment, last_active_ms
 from homing.domain.segments import Segment
 from homing.domain.timestamps import iso_now
-from homing.services.apps import AppService
 from homing.services.segments import SegmentService
 
 FAILURE = "failed.json"
@@ -65,7 +64,6 @@ def _always() -> bool:
 class AudienceService:
     def __init__(
         self,
-        apps: AppService,
         segments: SegmentService,
         source: AudienceSource,
         store: AudienceStore,
@@ -75,7 +73,7 @@ class AudienceService:
         parts: int = DEFAULT_PARTS,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        self._apps, self._segments, self._source, self._store = apps, segments, source, store
+        self._segments, self._source, self._store = segments, source, store
         self._workflow, self._clock, self._parts, self._page_size = workflow, clock, parts, page_size
         self._compiled: dict[tuple[str, str], tuple[Predicate, bool]] = {}
 
@@ -113,8 +111,12 @@ class AudienceService:
 
     @staticmethod
     def part_inputs(request: ResolutionRequest) -> list[dict[str, Any]]:
-        """The Map's items: one per part, each starting at its range's beginning."""
-        return [{"part": i, "chunk": 0, "cursor": None, "done": False} for i in range(request.parts)]
+        """The Map's items (stacks/constructs/audience_resolution.py): one per part, from its range's start."""
+        raw = asdict(request)
+        return [
+            {"request": raw, "item": {"part": i, "chunk": 0, "cursor": None, "done": False}}
+            for i in range(request.parts)
+        ]
 
     def latest(self, app_id: str, segment_id: str) -> Resolution:
         """The newest resolution of the segment: its state and, once complete, its counts and manifest."""
