@@ -91,15 +91,15 @@ def _acknowledge_cleanup(api: ApiStack, data: DataStack) -> None:
         )
 
 
-def _ack_audience_objects(role: IConstruct, data: DataStack) -> None:
+def _ack_audience_objects(role: IConstruct, data: DataStack, actions: str = "GetObject/PutObject") -> None:
     from homing.domain.audiences import PREFIX
 
     bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
     _ack(
         role,
         f"IAM5[Resource::{bucket_arn}/{PREFIX}/*]",
-        "Audience objects are named by app, segment and resolution at run time; the grant is GetObject/"
-        "PutObject under the audiences/ prefix of the one audience bucket.",
+        f"Audience objects are named by app, segment and resolution at run time; the grant is {actions} "
+        "under the audiences/ prefix of the one audience bucket.",
     )
 
 
@@ -109,6 +109,7 @@ def _acknowledge_audiences(api: ApiStack, data: DataStack) -> None:
     _ack_tracing(role)
     _ack_audience_objects(role, data)
     _ack_audience_objects(api.api_function.role, data)
+    _ack_audience_objects(api.cleanup.clean_up_app.role, data, "DeleteObject (DeleteApp's clean-up)")
     endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
     _ack(
         role,

@@ -222,3 +222,81 @@ def test_latest_reports_the_newest_resolution(call: Any, audiences: Any) -> None
     assert latest.counts.total == 1
     assert latest.manifest_key is not None
     assert latest.manifest_key.startswith(f"s3://{BUCKET}/audiences/{app}/")
+
+
+def test_delete_app_removes_its_audiences_and_only_its(call: Any, clean_up: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AUDIENCE_BUCKET", BUCKET)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    app, other = create(call)["Id"], create(call, "other")["Id"]
+    for owner in (app, other):
+        for i in range(3):
+            s3.put_object(Bucket=BUCKET, Key=f"audiences/{owner}/seg/r{i}/manifest.json", Body=b"{}")
+
+    assert call("DELETE", f"/v1/apps/{app}").status == 200
+    clean_up()
+
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert sorted(left) == [f"audiences/{other}/seg/r{i}/manifest.json" for i in range(3)]
+
+
+@pytest.fixture
+def extension(call: Any, monkeypatch: Any) -> Any:
+    """The api handler with an audience bucket and a (moto, not executing) state machine to start."""
+    import json
+
+    from homing.bootstrap import services
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name="audiences",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=role,
+    )["stateMachineArn"]
+    monkeypatch.setenv("AUDIENCE_BUCKET", BUCKET)
+    monkeypatch.setenv("AUDIENCE_STATE_MACHINE_ARN", machine)
+    services.cache_clear()
+    return machine
+
+
+def test_the_extension_starts_a_resolution_and_reports_it(call: Any, extension: str) -> None:
+    import json
+
+    app = create(call)["Id"]
+    put_endpoints(call, app, {"a": email(1)})
+    segment = new_segment(call, app)
+    assert call("PUT", f"/v1/apps/{app}/segments/{segment}", {"Name": "renamed"}).status == 200
+    path = f"/v1/apps/{app}/segments/{segment}/audience"
+
+    started = call("POST", path, query={"version": ["1"]})
+
+    assert started.status == 202, started.body
+    assert started.body["State"] == "PROCESSING"
+    assert (started.body["SegmentId"], started.body["SegmentVersion"]) == (segment, 1)
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=extension)["executions"]
+    assert [e["name"] for e in executions] == [started.body["Id"]]
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])
+    payload = json.loads(execution["input"])
+    assert payload["request"]["segment_version"] == 1
+    assert [p["item"]["part"] for p in payload["parts"]] == list(range(payload["request"]["parts"]))
+    got = call("GET", path)
+    assert got.status == 200
+    assert got.body == started.body  # still running: no counts yet
+    assert call("POST", f"/v1/apps/{app}/segments/{segment}/audience").body["SegmentVersion"] == 2  # current
+
+
+def test_the_extension_refuses_what_it_cannot_resolve_and_writes_nothing(call: Any, extension: str) -> None:
+    app = create(call)["Id"]
+    segment = new_segment(call, app)
+    path = f"/v1/apps/{app}/segments/{segment}/audience"
+
+    for query, status in (({"version": ["x"]}, 400), ({"version": ["9"]}, 404)):
+        r = call("POST", path, query=query)
+        assert (r.status, r.error_type) == (status, "BadRequestException" if status == 400 else "NotFoundException")
+    assert call("POST", f"/v1/apps/{app}/segments/nope/audience").status == 404
+    assert call("GET", path).status == 404  # never resolved
+    assert call("POST", f"/v1/apps/{'0' * 32}/segments/{segment}/audience").status == 404
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    assert boto3.client("stepfunctions").list_executions(stateMachineArn=extension)["executions"] == []

@@ -206,9 +206,19 @@ def build_cleanup(settings: CleanupSettings) -> CleanupService:
     from homing.services.cleanup import CleanupService
 
     bind_tables(settings.tables, settings.region)
+    audiences = None
+    if settings.audience_bucket:
+        from homing.adapters.audience_store import AudienceStore
+        from homing.domain.audiences import app_prefix
+
+        store = AudienceStore(settings.audience_bucket)
+
+        def audiences(app_id: str, limit: int) -> int:
+            return store.delete_prefix(app_prefix(app_id), limit)
+
     return CleanupService(
         AppRepository(),
-        AppDataEraser(),
+        AppDataEraser(audiences=audiences),
         SqsQueue(settings.cleanup_queue_url),
         clock=_utc_now,
         grace=timedelta(seconds=settings.cleanup_grace_seconds),

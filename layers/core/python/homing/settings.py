@@ -141,6 +141,7 @@ class CleanupSettings:
     tables: TableNames = field(default_factory=dict)
     cleanup_queue_url: str = ""
     cleanup_grace_seconds: int = DEFAULT_CLEANUP_GRACE_SECONDS
+    audience_bucket: str = ""  # resolved audiences under audiences/<app>/ go with the app
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CleanupSettings:
@@ -150,4 +151,5 @@ class CleanupSettings:
             tables=table_names(env),
             cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
             cleanup_grace_seconds=int(env.get(Env.CLEANUP_GRACE_SECONDS) or DEFAULT_CLEANUP_GRACE_SECONDS),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )
