@@ -300,3 +300,16 @@ def test_the_extension_refuses_what_it_cannot_resolve_and_writes_nothing(call: A
     assert call("POST", f"/v1/apps/{'0' * 32}/segments/{segment}/audience").status == 404
     assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
     assert boto3.client("stepfunctions").list_executions(stateMachineArn=extension)["executions"] == []
+
+
+def test_a_recorded_failure_is_reported_with_its_reason(call: Any, audiences: Any) -> None:
+    app = create(call)["Id"]
+    segment = new_segment(call, app)
+    service = audiences()
+    request = service.prepare(app, segment)
+
+    service.fail(request, "States.TaskFailed: boom")
+
+    latest = service.latest(app, segment)
+    assert (latest.state, latest.failure) == ("FAILED", "States.TaskFailed: boom")
+    assert latest.counts is None

@@ -49,7 +49,7 @@ from homing.domain.audiences import (
 )
 from homing.domain.errors import BadRequest, NotFound
 from homing.domain.segment_predicate import Predicate, compile_segment, last_active_ms
-from homing.domain.segments import Segment
+from homing.domain.segments import ImportedMembership, Segment
 from homing.domain.timestamps import iso_now
 from homing.services.segments import SegmentService
 
@@ -72,8 +72,9 @@ class AudienceService:
         clock: Callable[[], datetime],
         parts: int = DEFAULT_PARTS,
         page_size: int = PAGE_SIZE,
+        imported: ImportedMembership | None = None,
     ) -> None:
-        self._segments, self._source, self._store = segments, source, store
+        self._segments, self._source, self._store, self._imported = segments, source, store, imported
         self._workflow, self._clock, self._parts, self._page_size = workflow, clock, parts, page_size
         self._compiled: dict[tuple[str, str], tuple[Predicate, bool]] = {}
 
@@ -242,7 +243,7 @@ class AudienceService:
             if segment is None:
                 segment = self._segments.resolver(request.application_id)(request.segment_id, request.segment_version)
             resolve = self._segments.resolver(request.application_id)
-            predicate = compile_segment(segment, resolve, now_ms=request.now_ms)
+            predicate = compile_segment(segment, resolve, now_ms=request.now_ms, imported=self._imported)
             self._compiled.clear()  # one resolution at a time per environment
             self._compiled[cache_key] = (predicate, uses_recency(segment, resolve))
         return self._compiled[cache_key]
