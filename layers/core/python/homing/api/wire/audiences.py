@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homing.domain.audiences import Resolution
 from homing.domain.errors import BadRequest
+
+if TYPE_CHECKING:  # the api function imports this at cold start; the audience modules load on first use
+    from homing.domain.audiences import Resolution
 
 
 def version_query(query: dict[str, str] | None) -> str | None:
