@@ -313,3 +313,50 @@ def test_a_recorded_failure_is_reported_with_its_reason(call: Any, audiences: An
     latest = service.latest(app, segment)
     assert (latest.state, latest.failure) == ("FAILED", "States.TaskFailed: boom")
     assert latest.counts is None
+
+
+class ShortContext:
+    """A Lambda context with less time left than resolve_audience keeps in reserve: one batch per call."""
+
+    function_name = "resolve_audience"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:resolve_audience"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def test_the_workflow_steps_continue_from_their_cursor_then_finalize(call: Any, monkeypatch: Any) -> None:
+    """functions/resolve_audience as the state machine drives it: Part until done (per item), then Finalize."""
+    from dataclasses import asdict
+
+    import resolve_audience.handler as handler
+
+    from homing.bootstrap import audience_worker
+
+    monkeypatch.setenv("AUDIENCE_BUCKET", BUCKET)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    audience_worker.cache_clear()
+    app = create(call)["Id"]
+    ids = ["0" + uuid.uuid4().hex for _ in range(250)] + [uuid.uuid4().hex for _ in range(50)]  # 250 in part 0
+    put_endpoints(call, app, {e: email(i) for i, e in enumerate(ids)})
+    segment = new_segment(call, app)
+    service = audience_worker()
+    request = service.prepare(app, segment)
+    invocations = 0
+    try:
+        for entry in service.part_inputs(request):
+            item = entry["item"]
+            while not item["done"]:
+                item = handler.lambda_handler(
+                    {"action": "part", "request": entry["request"], "item": item}, ShortContext()
+                )
+                invocations += 1
+        result = handler.lambda_handler({"action": "finalize", "request": asdict(request)}, ShortContext())
+    finally:
+        audience_worker.cache_clear()
+
+    assert invocations >= request.parts + 2  # part 0 continued twice (a batch of 100 per invocation)
+    assert result["counts"]["total"] == 300
+    assert sorted(m["id"] for m in read_members(boto3_manifest(request))) == sorted(ids)
