@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 import pytest
 
 from homing.domain.audiences import ResolutionRequest
@@ -360,3 +361,20 @@ def test_the_workflow_steps_continue_from_their_cursor_then_finalize(call: Any, 
     assert invocations >= request.parts + 2  # part 0 continued twice (a batch of 100 per invocation)
     assert result["counts"]["total"] == 300
     assert sorted(m["id"] for m in read_members(boto3_manifest(request))) == sorted(ids)
+
+
+def test_a_resolution_that_cannot_start_is_reported_failed(call: Any, audiences: Any) -> None:
+    from homing.adapters.workflows import StateMachine
+
+    app = create(call)["Id"]
+    segment = new_segment(call, app)
+    service = audiences()
+    service._workflow = StateMachine("arn:aws:states:us-east-1:123456789012:stateMachine:missing")
+
+    with pytest.raises(ClientError):
+        service.start(app, segment)
+
+    latest = service.latest(app, segment)
+    assert latest.state == "FAILED"
+    assert latest.failure is not None
+    assert "could not be started" in latest.failure

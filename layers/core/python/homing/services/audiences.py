@@ -107,7 +107,13 @@ class AudienceService:
         if self._workflow is None:
             raise BadRequest("Audience resolution is not configured in this deployment")
         request = self.prepare(app_id, segment_id, version)
-        self._workflow.start(request.resolution_id, {"request": asdict(request), "parts": self.part_inputs(request)})
+        try:
+            self._workflow.start(
+                request.resolution_id, {"request": asdict(request), "parts": self.part_inputs(request)}
+            )
+        except Exception as exc:  # recorded, so GET does not report a resolution that never ran as PROCESSING
+            self.fail(request, f"The resolution could not be started ({type(exc).__name__})")
+            raise
         return Resolution(request, RUNNING)
 
     @staticmethod
