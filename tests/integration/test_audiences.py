@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 import pytest
+from botocore.exceptions import ClientError
 
 from homing.domain.audiences import ResolutionRequest
 from tests.integration.test_apps_api import create
