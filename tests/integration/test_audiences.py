@@ -30,12 +30,12 @@ def audiences(call: Any) -> Any:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     svc = build_services(ApiSettings.from_env())
 
-    def build(parts: int = 4, page_size: int = 1000) -> Any:
+    def build(parts: int = 4, page_size: int = 1000, workflow: Any = None) -> Any:
         return AudienceService(
             svc.segments,
             AudienceSource(),
             AudienceStore(BUCKET),
-            None,
+            workflow,
             clock=lambda: NOW,
             parts=parts,
             page_size=page_size,
@@ -368,8 +368,7 @@ def test_a_resolution_that_cannot_start_is_reported_failed(call: Any, audiences:
 
     app = create(call)["Id"]
     segment = new_segment(call, app)
-    service = audiences()
-    service._workflow = StateMachine("arn:aws:states:us-east-1:123456789012:stateMachine:missing")
+    service = audiences(workflow=StateMachine("arn:aws:states:us-east-1:123456789012:stateMachine:missing"))
 
     with pytest.raises(ClientError):
         service.start(app, segment)
