@@ -192,23 +192,25 @@ class AudienceService:
             batch.clear()
 
         def flush_page() -> None:
+            """Write the first ``page_size`` members (or all that are left) as the next page."""
+            page = members[: self._page_size]
             key = page_key(request, part, chunk, len(summary.pages))
-            self._store.put_json(key, {"members": members})
-            summary.pages.append({"key": key, "count": len(members)})
-            members.clear()
+            self._store.put_json(key, {"members": page})
+            summary.pages.append({"key": key, "count": len(page)})
+            del members[: len(page)]
 
         for key, body in self._source.endpoints(request.application_id, key_range, cursor, request.channel):
             batch.append((key, body))
             last = key
             if len(batch) >= BATCH_GET:
                 flush_batch()
-                if len(members) >= self._page_size:
+                while len(members) >= self._page_size:
                     flush_page()
                 if not time_left():
                     done = False
                     break
         flush_batch()
-        if members:
+        while members:
             flush_page()
         self._store.put_json(chunk_key(request, part, chunk), summary.to_json())
         return {"part": part, "chunk": chunk + 1, "cursor": last, "done": done}
