@@ -60,13 +60,14 @@ deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV
 destroy: $(STAMP) ## delete the stateless stacks (tables, stream, bucket and key are retained)
 	$(CDK) destroy --all --app "$(PY) app.py" -c env=$(ENV)
 
-bench: $(STAMP) ## print the benchmark figures (cold start, API latency, event throughput, trust probe, segment evaluation, import rate)
+bench: $(STAMP) ## print the benchmark figures (cold start, API latency, event throughput, trust probe, segment evaluation, import rate, audience resolution)
 	$(PY) bench/cold_start.py
 	$(PY) bench/api_latency.py
 	$(PY) bench/events_throughput.py
 	$(PY) bench/trust_probe.py
 	$(PY) bench/segment_eval.py
 	$(PY) bench/import_rate.py
+	$(PY) bench/audience.py
 
 clean: ## remove build outputs (not the virtualenv)
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

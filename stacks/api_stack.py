@@ -21,6 +21,7 @@ from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
+from stacks.constructs.audience_resolution import AudienceResolution, grant_audience_objects
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.jobs import Jobs, job_buckets
@@ -68,6 +69,15 @@ class ApiStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
+        # Segment audiences: a state machine over resolve_audience, started by the audience extension.
+        self.audiences = AudienceResolution(
+            self,
+            "AudienceResolution",
+            data=data,
+            resource_arn_prefix=resource_arn_prefix(),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
 
         self.api_function = HomingFunction(
             self,
@@ -85,6 +95,8 @@ class ApiStack(Stack):
                     Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts(self)),
                     Env.JOBS_QUEUE_URL: self.jobs.queue.queue_url,
                     Env.JOB_BUCKETS: ",".join(self.jobs.buckets),
+                    Env.AUDIENCE_BUCKET: data.audience_bucket.bucket_name,
+                    Env.AUDIENCE_STATE_MACHINE_ARN: self.audiences.state_machine.state_machine_arn,
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -106,6 +118,9 @@ class ApiStack(Stack):
         self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
+        # The audience extension: start a resolution, record its request, read its state and manifest.
+        self.audiences.state_machine.grant_start_execution(function)
+        grant_audience_objects(function, data, write=True)  # request.json; reads state and manifests
 
         self.api = ManagementApi(
             self,

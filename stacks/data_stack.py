@@ -19,6 +19,8 @@ from stacks.resources import DataResources
 ARCHIVE_NONCURRENT_RETENTION = Duration.days(30)
 # Firehose finishes its uploads within minutes; parts left behind by a failed one cost storage.
 ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7)
+# A resolved audience is a snapshot for one send or one look; a campaign run resolves its own.
+AUDIENCE_RETENTION = Duration.days(14)
 
 
 def archive_lifecycle_rules(retention_days: int | None) -> list[s3.LifecycleRule]:
@@ -114,6 +116,31 @@ class DataStack(Stack):
             lifecycle_rules=archive_lifecycle_rules(config.archive_retention_days),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # Resolved segment audiences (pages of endpoints and their manifests), expiring after two weeks.
+        self.audience_bucket = s3.Bucket(
+            self,
+            "Audiences",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="audiences/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="Expiry",
+                    expiration=AUDIENCE_RETENTION,
+                    abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS_AFTER,
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         self.resources = DataResources(
-            tables=self.tables, event_stream=self.event_stream, archive_bucket=self.archive_bucket, key=self.key
+            tables=self.tables,
+            event_stream=self.event_stream,
+            archive_bucket=self.archive_bucket,
+            key=self.key,
+            audience_bucket=self.audience_bucket,
         )

@@ -60,6 +60,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_api(api, data)
     _acknowledge_cleanup(api, data)
     _acknowledge_jobs(api, data)
+    _acknowledge_audiences(api, data)
     _acknowledge_events(events, data)
 
 
@@ -119,6 +120,49 @@ def _acknowledge_jobs(api: ApiStack, data: DataStack) -> None:
                 "S3UrlPrefix, so object keys are only known at run time; the buckets are the ones the deployment "
                 "configures for jobs (context job_buckets, default homing-jobs-*), and the API refuses others.",
             )
+
+
+def _ack_audience_objects(role: IConstruct, data: DataStack, actions: str = "GetObject/PutObject") -> None:
+    from homing.domain.audiences import PREFIX
+
+    bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{bucket_arn}/{PREFIX}/*]",
+        f"Audience objects are named by app, segment and resolution at run time; the grant is {actions} "
+        "under the audiences/ prefix of the one audience bucket.",
+    )
+
+
+def _acknowledge_audiences(api: ApiStack, data: DataStack) -> None:
+    resolution = api.audiences
+    role = resolution.resolve_audience.role
+    _ack_tracing(role)
+    _ack_audience_objects(role, data)
+    _ack_audience_objects(api.api_function.role, data)
+    _ack_audience_objects(api.cleanup.clean_up_app.role, data, "DeleteObject (DeleteApp's clean-up)")
+    endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{endpoints_arn}/index/*]",
+        "resolve_audience queries the Endpoints table's by-channel index for single-channel segments; "
+        "the grant is dynamodb:Query only, on that one table's indexes.",
+    )
+    machine_role = resolution.state_machine.role
+    function = resolution.resolve_audience.function
+    function_id = Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+    _ack(
+        machine_role,
+        f"IAM5[Resource::<{function_id}.Arn>:*]",
+        "The state machine invokes resolve_audience (any version or alias of that one function, as the "
+        "LambdaInvoke task's grant writes it).",
+    )
+    _ack(
+        machine_role,
+        "IAM5[Resource::*]",
+        "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
+        "delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.",
+    )
 
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:

@@ -22,6 +22,7 @@ class DataResources:
     event_stream: kinesis.IStream
     archive_bucket: s3.IBucket
     key: kms.IKey  # the data key: tables, stream, archive and queues are encrypted with it
+    audience_bucket: s3.IBucket  # resolved segment audiences: pages and manifests (homing.domain.audiences)
 
 
 def function_environment(

@@ -91,6 +91,8 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "ListEndpoints": (Operation("GET", f"{_APPS}/endpoints"),),
     "GetEventStatistics": (Operation("GET", f"{_APPS}/events/*/stats"),),
     "QueryFunnel": (Operation("POST", f"{_APPS}/funnels"),),
+    "ResolveSegmentAudience": (Operation("POST", f"{_APPS}/segments/*/audience"),),
+    "GetSegmentAudience": (Operation("GET", f"{_APPS}/segments/*/audience"),),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -18,6 +19,7 @@ from homing.adapters.dynamodb.tables import (
     SEGMENTS,
     TIMELINES,
 )
+from homing.domain.audiences import PREFIX as AUDIENCE_PREFIX
 from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
 from stacks.constructs.alarms import dead_letters_alarm
 from stacks.constructs.function import HomingFunction
@@ -42,7 +44,8 @@ class AppCleanup(Construct):
 
     Grants are what the clean-up does and nothing more: read the Apps table (is the app a
     tombstone?); query and batch-delete Endpoints and Catalog; get and delete the app's
-    EventStreams item; scan and batch-delete Analytics and Timelines; send its own continuations.
+    EventStreams item; scan and batch-delete Analytics and Timelines; list and delete the app's objects
+    in the audience bucket; send its own continuations.
     """
 
     def __init__(
@@ -79,7 +82,11 @@ class AppCleanup(Construct):
             env=function_environment(
                 data,
                 CLEANUP_TABLES,
-                {Env.CLEANUP_QUEUE_URL: self.queue.queue_url, Env.CLEANUP_GRACE_SECONDS: str(grace_seconds)},
+                {
+                    Env.CLEANUP_QUEUE_URL: self.queue.queue_url,
+                    Env.CLEANUP_GRACE_SECONDS: str(grace_seconds),
+                    Env.AUDIENCE_BUCKET: data.audience_bucket.bucket_name,
+                },
             ),
             timeout=TIMEOUT,
             log_retention=log_retention,
@@ -93,6 +100,15 @@ class AppCleanup(Construct):
         for table in (ANALYTICS, TIMELINES):
             tables[table].grant(function, "dynamodb:Scan", "dynamodb:BatchWriteItem")
         key.grant_encrypt_decrypt(function)  # the tables' and the queue's customer-managed key
+        # The app's resolved audiences: list them and delete them (objects under audiences/<app>/).
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[data.audience_bucket.bucket_arn])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObject"], resources=[data.audience_bucket.arn_for_objects(f"{AUDIENCE_PREFIX}/*")]
+            )
+        )
         self.queue.grant_send_messages(function)  # continuations and the final pass
         self.queue.grant_consume_messages(function)
 

@@ -23,6 +23,8 @@ API_ENV_NAMES = {
     "RESOURCE_ARN_PREFIX",
     "CORS_ALLOW_ORIGINS",
     "EVENT_STREAM_ACCOUNTS",
+    "AUDIENCE_BUCKET",
+    "AUDIENCE_STATE_MACHINE_ARN",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
@@ -193,6 +195,8 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
     assert env["JOBS_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.jobs.queue)}
     assert env["JOB_BUCKETS"] == "homing-jobs-*"
+    assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
+    assert env["AUDIENCE_STATE_MACHINE_ARN"] == {"Ref": synth.logical_id(synth.api.audiences.state_machine)}
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -241,7 +245,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         assert len(services) == 1, f"statement mixes services: {statement}"
         by_service.setdefault(services.pop(), []).append(statement)
 
-    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "sqs", "xray"}
+    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "s3", "sqs", "states", "xray"}
 
     # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
     wildcard = [s for s in statements if "*" in _as_list(s["Resource"])]
@@ -271,6 +275,18 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(synth.logical_id(synth.data.event_stream)): STREAM_WRITE
     }
 
+    # The audience extension: start the resolution workflow; get/put objects under audiences/, list the bucket.
+    assert _actions_by_resource(statements, "states") == {
+        json.dumps({"Ref": synth.logical_id(synth.api.audiences.state_machine)}, sort_keys=True): {
+            "states:StartExecution"
+        }
+    }
+    assert {a for s in by_service["s3"] for a in _as_list(s["Action"])} == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+    }
+
     for statement in by_service["kms"]:
         assert _as_list(statement["Resource"]) == [key_arn]
     for statement in by_service["logs"]:
@@ -280,5 +296,14 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
 
 def test_api_function_may_not_touch_archive_or_firehose_or_assume_roles(synth: Synthesized) -> None:
     actions = {a for s in _role_statements(synth) for a in _as_list(s["Action"])}
+    audience_bucket = synth.logical_id(synth.data.audience_bucket)
 
-    assert not {a for a in actions if a.startswith(("s3:", "firehose:", "sts:"))}
+    assert not {a for a in actions if a.startswith(("firehose:", "sts:"))}
+    s3_resources = [
+        r
+        for s in _role_statements(synth)
+        if "s3:GetObject" in _as_list(s["Action"]) or "s3:ListBucket" in _as_list(s["Action"])
+        for r in _as_list(s["Resource"])
+    ]
+    assert s3_resources
+    assert all(audience_bucket in json.dumps(r) for r in s3_resources)  # the audience bucket only

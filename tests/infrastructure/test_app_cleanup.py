@@ -78,11 +78,13 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         *tables,
         "CLEANUP_QUEUE_URL",
         "CLEANUP_GRACE_SECONDS",
+        "AUDIENCE_BUCKET",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
     }
     assert env["CLEANUP_QUEUE_URL"] == {"Ref": synth.logical_id(synth.api.cleanup.queue)}
+    assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
     assert env["CLEANUP_GRACE_SECONDS"] == "360"  # default: > the API's 29 s and process_events' 5 minutes
     for name, table in tables.items():
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(table))}
@@ -94,6 +96,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
     cleanup = synth.api.cleanup
     granted = _actions_by_resource(synth.role_statements(cleanup.clean_up_app.role))
     endpoints_indexes = {"Fn::Join": ["", [_table_arn(synth, "Endpoints"), "/index/*"]]}
+    audience_objects = {"Fn::Join": ["", [_arn(synth, synth.data.audience_bucket), "/audiences/*"]]}
     assert granted == {
         _key(_table_arn(synth, "Apps")): {"dynamodb:GetItem"},  # is the app a tombstone?
         _key(_table_arn(synth, "Endpoints")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
@@ -113,6 +116,8 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         },
         _key(_arn(synth, cleanup.clean_up_app.log_group)): {"logs:CreateLogStream", "logs:PutLogEvents"},
         _key("*"): {"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+        _key(_arn(synth, synth.data.audience_bucket)): {"s3:ListBucket"},  # the app's audiences, by prefix
+        _key(audience_objects): {"s3:DeleteObject"},
     }
 
 
@@ -145,6 +150,7 @@ def test_grace_period_must_be_positive() -> None:
         event_stream=kinesis.Stream(stack, "E"),
         archive_bucket=s3.Bucket(stack, "B"),
         key=kms.Key(stack, "K"),
+        audience_bucket=s3.Bucket(stack, "A"),
     )
     with pytest.raises(ValueError, match="at least 1 second"):
         AppCleanup(

@@ -7,6 +7,7 @@
 - ``processing()``, process_events: the processing service on the tables it touches (Apps, Analytics,
   EventStreams, Timelines) and nothing else.
 - ``cleanup()``, clean_up_app: the clean-up service.
+- ``audience_worker()``, resolve_audience: the audience service's workflow steps.
 
 Each binds only the tables its function was given (homing.adapters.dynamodb.tables).
 """
@@ -20,10 +21,12 @@ from typing import TYPE_CHECKING
 from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.tables import bind_tables
-from homing.settings import ApiSettings, CleanupSettings, ProcessingSettings
+from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.workflows import StateMachine
+    from homing.services.audiences import AudienceService
     from homing.services.cleanup import CleanupService, CleanupStarter
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
@@ -120,6 +123,13 @@ class Services:
         )
 
     @cached_property
+    def audiences(self) -> AudienceService:
+        from homing.adapters.workflows import StateMachine
+
+        arn = self.settings.audience_state_machine_arn
+        return _audience_service(self.segments, self.settings.audience_bucket, StateMachine(arn) if arn else None)
+
+    @cached_property
     def kpis(self) -> KpiService:
         from homing.services.kpis import KpiService
 
@@ -161,6 +171,33 @@ class _LazyCleanup:
         self._services.cleanup_starter.schedule(app_id)
 
 
+def _audience_service(segments: SegmentService, bucket: str, workflow: StateMachine | None) -> AudienceService:
+    from homing.adapters.audience_store import AudienceStore
+    from homing.adapters.dynamodb.audiences import AudienceSource
+    from homing.services.audiences import AudienceService
+
+    return AudienceService(segments, AudienceSource(), AudienceStore(bucket), workflow, clock=_utc_now)
+
+
+class _NoCleanup:
+    """resolve_audience never deletes an app."""
+
+    def schedule(self, app_id: str) -> None:
+        raise NotImplementedError("resolve_audience does not delete apps")
+
+
+def build_audience_worker(settings: AudienceSettings) -> AudienceService:
+    """resolve_audience: reads Apps, Segments, Endpoints and Analytics; writes the audience bucket."""
+    from homing.adapters.dynamodb.segments import SegmentRepository
+    from homing.services.apps import AppService
+    from homing.services.segments import SegmentService
+
+    bind_tables(settings.tables, settings.region)
+    apps = AppService(AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup())
+    segments = SegmentService(apps, SegmentRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now)
+    return _audience_service(segments, settings.audience_bucket, None)
+
+
 def build_services(settings: ApiSettings) -> Services:
     return Services(settings)
 
@@ -189,9 +226,19 @@ def build_cleanup(settings: CleanupSettings) -> CleanupService:
     from homing.services.cleanup import CleanupService
 
     bind_tables(settings.tables, settings.region)
+    audiences = None
+    if settings.audience_bucket:
+        from homing.adapters.audience_store import AudienceStore
+        from homing.domain.audiences import app_prefix
+
+        store = AudienceStore(settings.audience_bucket)
+
+        def audiences(app_id: str, limit: int) -> int:
+            return store.delete_prefix(app_prefix(app_id), limit)
+
     return CleanupService(
         AppRepository(),
-        AppDataEraser(),
+        AppDataEraser(audiences=audiences),
         SqsQueue(settings.cleanup_queue_url),
         clock=_utc_now,
         grace=timedelta(seconds=settings.cleanup_grace_seconds),
@@ -214,3 +261,9 @@ def processing() -> ProcessingService:
 def cleanup() -> CleanupService:
     """clean_up_app's service, built from the environment on first use (cold start)."""
     return build_cleanup(CleanupSettings.from_env())
+
+
+@cache
+def audience_worker() -> AudienceService:
+    """resolve_audience's service, built from the environment on first use (cold start)."""
+    return build_audience_worker(AudienceSettings.from_env())

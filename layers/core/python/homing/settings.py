@@ -27,6 +27,8 @@ class Env:
     FUNNEL_TIMELINES = "FUNNEL_TIMELINES"
     JOBS_QUEUE_URL = "JOBS_QUEUE_URL"
     JOB_BUCKETS = "JOB_BUCKETS"  # glob patterns of the buckets import and export jobs may use
+    AUDIENCE_BUCKET = "AUDIENCE_BUCKET"  # resolutions' pages and manifests
+    AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -64,6 +66,8 @@ class ApiSettings:
     jobs_queue_url: str = ""
     # Buckets (glob patterns) import and export jobs may read and write: what the stack granted.
     job_buckets: tuple[str, ...] = ()
+    audience_bucket: str = ""
+    audience_state_machine_arn: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -83,6 +87,29 @@ class ApiSettings:
             event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
             jobs_queue_url=env.get(Env.JOBS_QUEUE_URL, ""),
             job_buckets=_list(env.get(Env.JOB_BUCKETS, "")),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+            audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
+        )
+
+
+@dataclass(frozen=True)
+class AudienceSettings:
+    """resolve_audience: the tables it reads (Apps, Segments, Endpoints, Analytics) and the audience bucket."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    audience_bucket: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AudienceSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )
 
 
@@ -121,6 +148,7 @@ class CleanupSettings:
     tables: TableNames = field(default_factory=dict)
     cleanup_queue_url: str = ""
     cleanup_grace_seconds: int = DEFAULT_CLEANUP_GRACE_SECONDS
+    audience_bucket: str = ""  # resolved audiences under audiences/<app>/ go with the app
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CleanupSettings:
@@ -130,4 +158,5 @@ class CleanupSettings:
             tables=table_names(env),
             cleanup_queue_url=env.get(Env.CLEANUP_QUEUE_URL, ""),
             cleanup_grace_seconds=int(env.get(Env.CLEANUP_GRACE_SECONDS) or DEFAULT_CLEANUP_GRACE_SECONDS),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )

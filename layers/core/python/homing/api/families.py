@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from homing.api.routers import analytics, apps, endpoints, event_streams, events, jobs, segments, tags
+from homing.api.routers import analytics, apps, audiences, endpoints, event_streams, events, jobs, segments, tags
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -22,4 +22,14 @@ class FamilyRouter(Protocol):
     def router(self, svc: Services) -> APIGatewayRouter: ...
 
 
-FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (apps, endpoints, tags, events, event_streams, analytics, segments, jobs)
+FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
+    apps,
+    endpoints,
+    tags,
+    events,
+    event_streams,
+    analytics,
+    segments,
+    audiences,
+    jobs,
+)

@@ -8,6 +8,7 @@ scanned (see AnalyticsRepository.delete_app_page).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
@@ -19,8 +20,17 @@ from homing.adapters.dynamodb.segments import SegmentItem
 
 
 class AppDataEraser:
-    def __init__(self, analytics: AnalyticsRepository | None = None) -> None:
+    def __init__(
+        self,
+        analytics: AnalyticsRepository | None = None,
+        audiences: Callable[[str, int], int] | None = None,
+    ) -> None:
         self._analytics = analytics or AnalyticsRepository()
+        self._audiences = audiences
+
+    def audiences(self, app_id: str, limit: int) -> int:
+        """Up to ``limit`` of the app's resolved audience objects (S3; ``audiences`` is the bucket's eraser)."""
+        return self._audiences(app_id, limit) if self._audiences is not None else 0
 
     def endpoints(self, app_id: str, limit: int) -> int:
         """Delete up to ``limit`` of the app's endpoints (users are their by-user index: gone with them)."""
