@@ -32,7 +32,8 @@ MEMORY_MB = 1024
 BUCKETS_CONTEXT_KEY = "job_buckets"
 DEFAULT_BUCKETS = ("homing-jobs-*",)
 # The tables run_jobs uses: its environment names exactly these, and each has a grant below.
-# Segments: an import with DefineSegment defines one, and a segment export reads one.
+# Segments: an import with DefineSegment defines one, and a segment export reads one; Analytics: the
+# activity of a segment export's candidates when the segment has a Recency (BatchGetItem only).
 JOBS_TABLES = (APPS, ENDPOINTS, CATALOG, JOBS, SEGMENTS, ANALYTICS)
 
 

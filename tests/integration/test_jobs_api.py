@@ -464,7 +464,7 @@ def test_a_retried_finish_defines_the_segment_once(call: Any, jobs: Any, monkeyp
     put("segment.csv", SEGMENT_CSV)
     created = import_job(call, app, f"s3://{BUCKET}/segment.csv", "CSV", DefineSegment=True, SegmentName="s").body
     real_move = JobRepository.move
-    crashes = []
+    crashes: list[str] = []
 
     def move_then_crash_once(self: Any, job: Any, expected: Any, status: str, **counts: Any) -> Any:
         if status == "COMPLETED" and not crashes:
