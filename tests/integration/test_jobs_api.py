@@ -525,3 +525,34 @@ def test_a_segment_export_writes_exactly_its_members(call: Any, jobs: Any) -> No
     assert [j["Definition"]["SegmentVersion"] for j in listed_jobs] == [1]
     missing = {"S3UrlPrefix": f"s3://{BUCKET}/x", "RoleArn": ROLE, "SegmentId": sms, "SegmentVersion": 3}
     assert call("POST", f"/v1/apps/{app}/jobs/export", missing).status == 404
+
+
+def test_an_export_part_short_of_time_continues_from_its_cursor(call: Any, jobs: Any) -> None:
+    import boto3
+
+    from homing.bootstrap import services
+
+    app = create(call)["Id"]
+    ids = [f"a{i:03d}" for i in range(250)]  # every key in one of the 4 key ranges ("80" <= key < "c0")
+    for i in range(0, 250, 100):
+        items = [{"Id": e, "ChannelType": "EMAIL", "Address": f"{e}@example.com"} for e in ids[i : i + 100]]
+        assert call("PUT", f"/v1/apps/{app}/endpoints", {"Item": items}).status == 202
+    created = call("POST", f"/v1/apps/{app}/jobs/export", {"S3UrlPrefix": f"s3://{BUCKET}/cont", "RoleArn": ROLE})
+    sqs, url = boto3.client("sqs"), os.environ["JOBS_QUEUE_URL"]
+
+    def take() -> str:
+        m = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return str(m["Body"])
+
+    services().jobs.run(take())  # the plan: 4 parts
+    for _ in range(4):
+        services().jobs.run(take(), lambda: 1_000)  # less than a minute left: hand on after each batch
+    handed_on = jobs()
+    assert [json.loads(b)["cursor"] for b in handed_on] == ["a099"]  # the first batch, then the rest
+    job = call("GET", f"/v1/apps/{app}/jobs/export/{created.body['Id']}").body
+    assert (job["JobStatus"], job["CompletedPieces"], job["TotalProcessed"]) == ("COMPLETED", 4, 250)
+    lines = exported("cont/")
+    assert sorted(e["Id"] for e in lines) == ids
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="cont/")["Contents"]]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == [f"segment-0002-part-000{n}.json.gz" for n in range(2)]
