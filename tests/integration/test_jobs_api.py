@@ -556,3 +556,27 @@ def test_an_export_part_short_of_time_continues_from_its_cursor(call: Any, jobs:
     assert sorted(e["Id"] for e in lines) == ids
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="cont/")["Contents"]]
     assert sorted(k.rsplit("/", 1)[1] for k in keys) == [f"segment-0002-part-000{n}.json.gz" for n in range(2)]
+
+
+def test_a_recency_segment_export_joins_the_candidates_activity(call: Any, jobs: Any) -> None:
+    from homing.adapters.dynamodb.analytics_tables import AnalyticsItem
+    from homing.domain.analytics import endpoint_activity_key
+
+    app = create(call)["Id"]
+    today = int(datetime.now(UTC).timestamp()) // 86_400
+    old = "2025-01-01T00:00:00Z"  # the EffectiveDate counts as activity too: make it old
+    items = [
+        {"Id": e, "ChannelType": "EMAIL", "Address": f"{e}@example.com", "EffectiveDate": old}
+        for e in ("Fresh", "stale", "never")
+    ]
+    assert call("PUT", f"/v1/apps/{app}/endpoints", {"Item": items}).status == 202
+    for endpoint, days_ago in (("Fresh", 0), ("stale", 40)):
+        pk, sk = endpoint_activity_key(app, endpoint)
+        AnalyticsItem(pk, sk, days={today - days_ago}, version=1).save()
+    recency = {"Behavior": {"Recency": {"Duration": "DAY_7", "RecencyType": "INACTIVE"}}}
+    segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "lapsed", "Dimensions": recency}).body["Id"]
+    export = {"S3UrlPrefix": f"s3://{BUCKET}/lapsed", "RoleArn": ROLE, "SegmentId": segment}
+    job = call("POST", f"/v1/apps/{app}/jobs/export", export).body
+    jobs()
+    assert call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body["JobStatus"] == "COMPLETED"
+    assert sorted(e["Id"] for e in exported("lapsed/")) == ["never", "stale"]
