@@ -16,14 +16,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import ANALYTICS, APPS, ENDPOINTS, SEGMENTS
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, ENDPOINTS, JOBS, SEGMENTS
 from homing.domain.audiences import DEFAULT_PARTS, PREFIX
 from homing.settings import Env
 from stacks.constructs.function import HomingFunction
 from stacks.resources import DataResources, function_environment
 
 # The tables resolve_audience reads: its environment names exactly these, and each has a grant below.
-AUDIENCE_TABLES = (APPS, SEGMENTS, ENDPOINTS, ANALYTICS)
+AUDIENCE_TABLES = (APPS, SEGMENTS, ENDPOINTS, ANALYTICS, JOBS)
 TIMEOUT = Duration.minutes(5)  # a part stops reading RESERVE_MS (30 s) before this and continues
 MEMORY_MB = 1024  # CPU scales with memory: evaluation and JSON are CPU-bound
 EXECUTION_TIMEOUT = Duration.hours(2)
@@ -83,6 +83,7 @@ class AudienceResolution(Construct):
         tables[SEGMENTS].grant(function, "dynamodb:GetItem")
         tables[ENDPOINTS].grant(function, "dynamodb:Query")  # the table and its by-channel index
         tables[ANALYTICS].grant(function, "dynamodb:BatchGetItem")  # activity items of candidates
+        tables[JOBS].grant(function, "dynamodb:Query")  # an IMPORT segment's members: its import's piece items
         grant_audience_objects(function, data, write=True)
 
         def invoke(name: str, payload: sfn.TaskInput | None, result_path: str | None) -> tasks.LambdaInvoke:

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import APPS, CATALOG, ENDPOINTS, JOBS, SEGMENTS
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CATALOG, ENDPOINTS, JOBS, SEGMENTS
 from homing.settings import Env
 from stacks.arns import resource_arn_prefix
 from stacks.constructs.alarms import dead_letters_alarm
@@ -32,8 +32,9 @@ MEMORY_MB = 1024
 BUCKETS_CONTEXT_KEY = "job_buckets"
 DEFAULT_BUCKETS = ("homing-jobs-*",)
 # The tables run_jobs uses: its environment names exactly these, and each has a grant below.
-# Segments: an import with DefineSegment defines one, and a segment export reads one.
-JOBS_TABLES = (APPS, ENDPOINTS, CATALOG, JOBS, SEGMENTS)
+# Segments: an import with DefineSegment defines one, and a segment export reads one; Analytics: the
+# activity of a segment export's candidates when the segment has a Recency (BatchGetItem only).
+JOBS_TABLES = (APPS, ENDPOINTS, CATALOG, JOBS, SEGMENTS, ANALYTICS)
 
 
 def job_buckets(scope: Construct) -> tuple[str, ...]:
@@ -104,6 +105,7 @@ class Jobs(Construct):
         for table in (ENDPOINTS, CATALOG, SEGMENTS):
             tables[table].grant_read_write_data(function)
         tables[JOBS].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+        tables[ANALYTICS].grant(function, "dynamodb:BatchGetItem")  # a segment export's Recency: candidates' activity
         key.grant_encrypt_decrypt(function)  # the tables' and the queue's customer-managed key
         self.queue.grant_send_messages(function)
         self.queue.grant_consume_messages(function)

@@ -121,3 +121,73 @@ def test_a_bad_import_request_is_a_bad_request_naming_the_field(pinpoint: Any) -
         )
     assert error.value.response["Error"]["Code"] == "BadRequestException"
     assert error.value.response["Error"]["Message"].startswith("S3Url")
+
+
+def test_an_imported_segment_resolves_to_its_import_and_exports_exactly_it(
+    pinpoint: Any, moto_url: str, api_url: str
+) -> None:
+    from tests.e2e.test_audiences_e2e import audience_ids
+
+    s3 = _s3(moto_url)
+    app = pinpoint.create_app(CreateApplicationRequest={"Name": "jobs-e2e-segment"})["ApplicationResponse"]["Id"]
+    pinpoint.update_endpoint(
+        ApplicationId=app, EndpointId="outsider", EndpointRequest={"ChannelType": "EMAIL", "Address": "o@example.com"}
+    )
+    csv_body = (
+        "ChannelType,Address,User.UserId,Demographic.Platform\n"
+        "EMAIL,seg1@example.com,seg-user-1,iOS\n"
+        "SMS,+16045550150,seg-user-2,Android\n"
+        "EMAIL,seg3@example.com,seg-user-3,iOS\n"
+    )
+    s3.put_object(Bucket=BUCKET, Key=f"{app}/segment.csv", Body=csv_body.encode())
+    url = f"s3://{BUCKET}/{app}/segment.csv"
+    created = pinpoint.create_import_job(
+        ApplicationId=app,
+        ImportJobRequest={"Format": "CSV", "S3Url": url, "RoleArn": ROLE, "DefineSegment": True, "SegmentName": "vip"},
+    )["ImportJobResponse"]
+    job = _wait(lambda: pinpoint.get_import_job(ApplicationId=app, JobId=created["Id"])["ImportJobResponse"])
+    assert (job["JobStatus"], job["TotalProcessed"], job["TotalFailures"]) == ("COMPLETED", 3, 0)
+    segment_id = job["Definition"]["SegmentId"]
+    assert (job["Definition"]["DefineSegment"], job["Definition"]["SegmentName"]) == (True, "vip")
+
+    segment = pinpoint.get_segment(ApplicationId=app, SegmentId=segment_id)["SegmentResponse"]
+    assert (segment["SegmentType"], segment["Name"]) == ("IMPORT", "vip")
+    assert segment["ImportDefinition"] == {
+        "ExternalId": "",
+        "Format": "CSV",
+        "RoleArn": ROLE,
+        "S3Url": url,
+        "Size": 3,
+        "ChannelCounts": {"EMAIL": 2, "SMS": 1},
+    }
+    listed = pinpoint.get_segment_import_jobs(ApplicationId=app, SegmentId=segment_id)["ImportJobsResponse"]["Item"]
+    assert [j["Id"] for j in listed] == [created["Id"]]
+
+    imported = {
+        e["Id"]
+        for user in ("seg-user-1", "seg-user-2", "seg-user-3")
+        for e in pinpoint.get_user_endpoints(ApplicationId=app, UserId=user)["EndpointsResponse"]["Item"]
+    }
+    assert len(imported) == 3
+    answer, members = audience_ids(api_url, moto_url, app, segment_id)
+    assert members == imported
+    assert answer["ChannelCounts"] == {"EMAIL": 2, "SMS": 1}
+
+    created = pinpoint.create_export_job(
+        ApplicationId=app,
+        ExportJobRequest={"S3UrlPrefix": f"s3://{BUCKET}/{app}/vip/", "RoleArn": ROLE, "SegmentId": segment_id},
+    )["ExportJobResponse"]
+    job = _wait(lambda: pinpoint.get_export_job(ApplicationId=app, JobId=created["Id"])["ExportJobResponse"])
+    assert (job["JobStatus"], job["TotalProcessed"]) == ("COMPLETED", 3)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{app}/vip/")["Contents"]]
+    exported = [
+        json.loads(line)
+        for key in keys
+        for line in gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).splitlines()
+    ]
+    assert sorted(e["Id"] for e in exported) == sorted(imported)
+    by_address = {e["Address"]: e for e in exported}
+    assert by_address["+16045550150"]["Demographic"]["Platform"] == "Android"
+    assert {e["ApplicationId"] for e in exported} == {app}
+    exports = pinpoint.get_segment_export_jobs(ApplicationId=app, SegmentId=segment_id)["ExportJobsResponse"]["Item"]
+    assert [j["Id"] for j in exports] == [created["Id"]]

@@ -75,6 +75,7 @@ def test_resolve_audience_reads_only_what_it_evaluates_and_writes_only_audience_
         "SEGMENTS_TABLE",
         "ENDPOINTS_TABLE",
         "ANALYTICS_TABLE",
+        "JOBS_TABLE",  # an IMPORT segment's members
     }
     assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
     assert (function["Timeout"], function["MemorySize"]) == (300, 1024)
@@ -87,6 +88,7 @@ def test_resolve_audience_reads_only_what_it_evaluates_and_writes_only_audience_
         _key(_table_arn(synth, "Endpoints")): {"dynamodb:Query"},
         _key(endpoints_indexes): {"dynamodb:Query"},
         _key(_table_arn(synth, "Analytics")): {"dynamodb:BatchGetItem"},
+        _key(_table_arn(synth, "Jobs")): {"dynamodb:Query"},
         _key(objects): {"s3:GetObject", "s3:PutObject"},
         _key(_arn(synth, synth.data.audience_bucket)): {"s3:ListBucket"},
         _key(_arn(synth, synth.data.key)): {"kms:Decrypt", "kms:GenerateDataKey"},

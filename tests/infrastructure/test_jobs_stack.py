@@ -67,6 +67,7 @@ def test_run_jobs_role_is_least_privilege(synth: Synthesized) -> None:
             "dynamodb:UpdateItem",
             "dynamodb:Query",
         },
+        _key(_table_arn(synth, "Analytics")): {"dynamodb:BatchGetItem"},  # a segment export's Recency
     }
     assert dynamodb == expected
     assert granted[_key(_arn(synth, jobs.queue))] == QUEUE_SEND | QUEUE_CONSUME

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -335,45 +337,246 @@ def test_a_job_that_cannot_be_queued_is_not_left_behind(call: Any, jobs: Any, mo
     assert call("GET", f"/v1/apps/{app}/jobs/import").body == {"Item": []}
 
 
-def test_the_segment_calls_filter_an_export_and_receive_an_imported_segment(
-    call: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What the segments family will provide (services/jobs.Segments), stood in for by a test double."""
+SEGMENT_CSV = (
+    "Id,ChannelType,Address,Demographic.Platform\n"
+    "Imp-A,SMS,+15555550101,ios\n"
+    "imp-b,EMAIL,b@example.com,android\n"
+    "imp-c,EMAIL,c@example.com,ios\n"
+)
+
+
+def exported(prefix: str) -> list[dict[str, Any]]:
     import boto3
 
-    from homing.domain.endpoints import Endpoint
-    from homing.services.jobs import NoSegments
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+    return [
+        json.loads(line)
+        for k in keys
+        for line in gzip.decompress(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()).splitlines()
+    ]
 
-    defined: list[tuple[str, set[str], set[str]]] = []
 
-    def predicate(self: Any, app_id: str, segment_id: str, version: int | None) -> Any:
-        assert (segment_id, version) == ("sms-only", 2)
-        return lambda e: isinstance(e, Endpoint) and e.channel_type == "SMS"
+def members_of(app: str, segment_id: str, version: str | None = None) -> set[str]:
+    """The segment resolved by the audience service the api builds (with the imported-membership hook)."""
+    import boto3
 
-    monkeypatch.setattr(NoSegments, "require", lambda self, app_id, segment_id: None)
-    monkeypatch.setattr(NoSegments, "predicate", predicate)
-    monkeypatch.setattr(
-        NoSegments, "define_imported", lambda self, app_id, job, ids, users: defined.append((job.id, ids, users))
+    from homing.adapters.audience_store import AudienceStore
+    from homing.adapters.dynamodb.audiences import AudienceSource
+    from homing.bootstrap import services
+    from homing.services.audiences import AudienceService
+    from tests.integration.test_audiences import BUCKET as AUDIENCES
+    from tests.integration.test_audiences import read_members
+
+    boto3.client("s3").create_bucket(Bucket=AUDIENCES)
+    svc = services()
+    audiences = AudienceService(
+        svc.segments,
+        AudienceSource(),
+        AudienceStore(AUDIENCES),
+        None,
+        clock=lambda: datetime.now(UTC),
+        parts=4,
+        imported=svc.imported_members,
     )
-    app = create(call)["Id"]
-    put("segment.csv", "Id,ChannelType,Address\na,SMS,+15555550101\nb,EMAIL,b@example.com\n")
-    put("users.csv", "User.UserId\nu-1 u-2\n")
-    created = import_job(
-        call, app, f"s3://{BUCKET}/segment.csv", "CSV", DefineSegment=True, SegmentName="imported"
-    ).body
-    users_job = import_job(call, app, f"s3://{BUCKET}/users.csv", "CSV", DefineSegment=True, SegmentId="existing").body
-    jobs()
-    assert sorted(defined) == sorted([(created["Id"], {"a", "b"}, set()), (users_job["Id"], set(), {"u-1", "u-2"})])
-    listed = call("GET", f"/v1/apps/{app}/segments/existing/jobs/import").body["Item"]
-    assert [j["Id"] for j in listed] == [users_job["Id"]]
+    manifest = audiences.resolve(audiences.prepare(app, segment_id, version))
+    return {m["id"] for m in read_members(manifest)}
 
-    export = {"S3UrlPrefix": f"s3://{BUCKET}/seg", "RoleArn": ROLE, "SegmentId": "sms-only", "SegmentVersion": 2}
+
+def test_define_segment_creates_an_imported_segment_whose_members_are_the_import(call: Any, jobs: Any) -> None:
+    app = create(call)["Id"]
+    call("PUT", f"/v1/apps/{app}/endpoints/outsider", {"ChannelType": "EMAIL", "Address": "o@example.com"})
+    put("segment.csv", SEGMENT_CSV + "Bad,FAX,x\n")
+    created = import_job(
+        call, app, f"s3://{BUCKET}/segment.csv", "CSV", DefineSegment=True, SegmentName="imported", ExternalId="ext"
+    ).body
+    assert "SegmentId" not in created["Definition"]
+    jobs()
+    job = call("GET", f"/v1/apps/{app}/jobs/import/{created['Id']}").body
+    assert (job["JobStatus"], job["TotalFailures"]) == ("COMPLETED", 1)
+    segment_id = job["Definition"]["SegmentId"]
+    assert (job["Definition"]["DefineSegment"], job["Definition"]["SegmentName"]) == (True, "imported")
+    segment = call("GET", f"/v1/apps/{app}/segments/{segment_id}").body
+    assert (segment["SegmentType"], segment["Name"], segment["Version"]) == ("IMPORT", "imported", 1)
+    assert segment["ImportDefinition"] == {
+        "ExternalId": "ext",
+        "Format": "CSV",
+        "RoleArn": ROLE,
+        "S3Url": f"s3://{BUCKET}/segment.csv",
+        "Size": 3,
+        "ChannelCounts": {"EMAIL": 2, "SMS": 1},
+    }
+    listed = call("GET", f"/v1/apps/{app}/segments/{segment_id}/jobs/import").body["Item"]
+    assert [j["Id"] for j in listed] == [created["Id"]]
+    assert call("GET", f"/v1/apps/{app}/segments/{segment_id}/jobs/export").body == {"Item": []}
+    # Who is in it: exactly what the import registered (ids compare case-insensitively), resolved by the
+    # audience service; and a dimensional segment on top of it narrows it.
+    assert members_of(app, segment_id) == {"Imp-A", "imp-b", "imp-c"}
+    ios = {"Demographic": {"Platform": {"Values": ["iOS"]}}}
+    narrowed = call(
+        "POST",
+        f"/v1/apps/{app}/segments",
+        {"Name": "ios", "Dimensions": ios, "SegmentGroups": {"Groups": [{"SourceSegments": [{"Id": segment_id}]}]}},
+    ).body["Id"]
+    assert members_of(app, narrowed) == {"Imp-A", "imp-c"}
+
+
+def test_define_segment_with_a_segment_id_makes_a_new_version_of_it(call: Any, jobs: Any) -> None:
+    app = create(call)["Id"]
+    put("first.csv", SEGMENT_CSV)
+    put("users.csv", "User.UserId,ChannelType,Address\nu-1,EMAIL,u1@example.com\n")
+    put("only-users.csv", "User.UserId\nu-1 u-9\n")
+    first = import_job(call, app, f"s3://{BUCKET}/first.csv", "CSV", DefineSegment=True, SegmentName="s").body
+    import_job(call, app, f"s3://{BUCKET}/users.csv", "CSV")  # u-1's endpoint, outside the segment
+    jobs()
+    segment_id = call("GET", f"/v1/apps/{app}/jobs/import/{first['Id']}").body["Definition"]["SegmentId"]
+    second = import_job(
+        call, app, f"s3://{BUCKET}/only-users.csv", "CSV", DefineSegment=True, SegmentId=segment_id
+    ).body
+    jobs()
+    job = call("GET", f"/v1/apps/{app}/jobs/import/{second['Id']}").body
+    assert (job["JobStatus"], job["Definition"]["SegmentId"]) == ("COMPLETED", segment_id)
+    segment = call("GET", f"/v1/apps/{app}/segments/{segment_id}").body
+    assert (segment["Version"], segment["Name"], segment["ImportDefinition"]["S3Url"]) == (
+        2,
+        "s",
+        f"s3://{BUCKET}/only-users.csv",
+    )
+    assert segment["ImportDefinition"]["Size"] == 0
+    users_endpoint = call("GET", f"/v1/apps/{app}/users/u-1").body["Item"][0]["Id"]
+    assert members_of(app, segment_id) == {users_endpoint}  # version 2: the users the second import named
+    assert members_of(app, segment_id, "1") == {"Imp-A", "imp-b", "imp-c"}  # version 1 keeps its members
+    listed = call("GET", f"/v1/apps/{app}/segments/{segment_id}/jobs/import").body["Item"]
+    assert [j["Id"] for j in listed] == [second["Id"], first["Id"]]
+    # Only an imported segment can be updated by an import.
+    dimensional = call("POST", f"/v1/apps/{app}/segments", {"Name": "d"}).body["Id"]
+    r = import_job(call, app, f"s3://{BUCKET}/first.csv", "CSV", DefineSegment=True, SegmentId=dimensional)
+    assert (r.status, r.body["Message"].split(":")[0]) == (400, "SegmentId")
+
+
+def test_a_retried_finish_defines_the_segment_once(call: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    import run_jobs.handler as handler_module
+
+    from homing.adapters.dynamodb.jobs import JobRepository
+
+    app = create(call)["Id"]
+    put("segment.csv", SEGMENT_CSV)
+    created = import_job(call, app, f"s3://{BUCKET}/segment.csv", "CSV", DefineSegment=True, SegmentName="s").body
+    real_move = JobRepository.move
+    crashes: list[str] = []
+
+    def move_then_crash_once(self: Any, job: Any, expected: Any, status: str, **counts: Any) -> Any:
+        if status == "COMPLETED" and not crashes:
+            crashes.append(job.id)
+            raise RuntimeError("the worker died after defining the segment")
+        return real_move(self, job, expected, status, **counts)
+
+    monkeypatch.setattr(JobRepository, "move", move_then_crash_once)
+    sqs, url = boto3.client("sqs"), os.environ["JOBS_QUEUE_URL"]
+    outcomes = []
+    for _ in range(4):  # the plan, the piece (its finish fails), the piece redelivered (finishes)
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        if not messages:
+            break
+        m = messages[0]
+        record = {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+        out = handler_module.lambda_handler({"Records": [record]}, LambdaContext())
+        outcomes.append(out["batchItemFailures"] != [])
+        if not out["batchItemFailures"]:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    assert outcomes == [False, True, False]
+    job = call("GET", f"/v1/apps/{app}/jobs/import/{created['Id']}").body
+    assert (job["JobStatus"], job["CompletedPieces"]) == ("COMPLETED", 1)
+    segments = call("GET", f"/v1/apps/{app}/segments").body["Item"]
+    assert [(s["Id"], s["Version"]) for s in segments] == [(job["Definition"]["SegmentId"], 1)]
+
+
+def test_a_segment_export_writes_exactly_its_members(call: Any, jobs: Any) -> None:
+    app = create(call)["Id"]
+    other = create(call)["Id"]
+    for i in range(30):
+        body = {"ChannelType": "SMS" if i % 3 == 0 else "EMAIL", "Address": f"+1555555{i:04d}"}
+        call("PUT", f"/v1/apps/{app}/endpoints/{uuid.uuid4()}", body)
+    call("PUT", f"/v1/apps/{other}/endpoints/sms-elsewhere", {"ChannelType": "SMS", "Address": "+15555550199"})
+    sms = call(
+        "POST",
+        f"/v1/apps/{app}/segments",
+        {"Name": "sms", "Dimensions": {"Demographic": {"Channel": {"Values": ["SMS"]}}}},
+    ).body["Id"]
+    call("PUT", f"/v1/apps/{app}/segments/{sms}", {"Name": "sms v2"})
+    export = {"S3UrlPrefix": f"s3://{BUCKET}/seg", "RoleArn": ROLE, "SegmentId": sms, "SegmentVersion": 1}
     job = call("POST", f"/v1/apps/{app}/jobs/export", export).body
     jobs()
-    assert call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body["TotalProcessed"] == 1
-    s3 = boto3.client("s3")
-    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="seg/")["Contents"]]
-    (line,) = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).splitlines()
-    assert json.loads(line)["Id"] == "a"
-    segment_exports = call("GET", f"/v1/apps/{app}/segments/sms-only/jobs/export").body["Item"]
-    assert [j["Definition"]["SegmentVersion"] for j in segment_exports] == [2]
+    job = call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body
+    assert (job["JobStatus"], job["TotalPieces"], job["CompletedPieces"], job["TotalProcessed"]) == (
+        "COMPLETED",
+        4,
+        4,
+        10,
+    )
+    lines = exported("seg/")
+    listed = call("GET", f"/v1/apps/{app}/endpoints", query={"page-size": ["100"]}).body["Item"]
+    assert sorted(e["Id"] for e in lines) == sorted(e["Id"] for e in listed if e["ChannelType"] == "SMS")
+    assert {e["ApplicationId"] for e in lines} == {app}
+    listed_jobs = call("GET", f"/v1/apps/{app}/segments/{sms}/jobs/export").body["Item"]
+    assert [j["Definition"]["SegmentVersion"] for j in listed_jobs] == [1]
+    missing = {"S3UrlPrefix": f"s3://{BUCKET}/x", "RoleArn": ROLE, "SegmentId": sms, "SegmentVersion": 3}
+    assert call("POST", f"/v1/apps/{app}/jobs/export", missing).status == 404
+
+
+def test_an_export_part_short_of_time_continues_from_its_cursor(call: Any, jobs: Any) -> None:
+    import boto3
+
+    from homing.bootstrap import services
+
+    app = create(call)["Id"]
+    ids = [f"a{i:03d}" for i in range(250)]  # every key in one of the 4 key ranges ("80" <= key < "c0")
+    for i in range(0, 250, 100):
+        items = [{"Id": e, "ChannelType": "EMAIL", "Address": f"{e}@example.com"} for e in ids[i : i + 100]]
+        assert call("PUT", f"/v1/apps/{app}/endpoints", {"Item": items}).status == 202
+    created = call("POST", f"/v1/apps/{app}/jobs/export", {"S3UrlPrefix": f"s3://{BUCKET}/cont", "RoleArn": ROLE})
+    sqs, url = boto3.client("sqs"), os.environ["JOBS_QUEUE_URL"]
+
+    def take() -> str:
+        m = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return str(m["Body"])
+
+    services().jobs.run(take())  # the plan: 4 parts
+    for _ in range(4):
+        services().jobs.run(take(), lambda: 1_000)  # less than a minute left: hand on after each batch
+    handed_on = jobs()
+    assert [json.loads(b)["cursor"] for b in handed_on] == ["a099"]  # the first batch, then the rest
+    job = call("GET", f"/v1/apps/{app}/jobs/export/{created.body['Id']}").body
+    assert (job["JobStatus"], job["CompletedPieces"], job["TotalProcessed"]) == ("COMPLETED", 4, 250)
+    lines = exported("cont/")
+    assert sorted(e["Id"] for e in lines) == ids
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="cont/")["Contents"]]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == [f"segment-0002-part-000{n}.json.gz" for n in range(2)]
+
+
+def test_a_recency_segment_export_joins_the_candidates_activity(call: Any, jobs: Any) -> None:
+    from homing.adapters.dynamodb.analytics_tables import AnalyticsItem
+    from homing.domain.analytics import endpoint_activity_key
+
+    app = create(call)["Id"]
+    today = int(datetime.now(UTC).timestamp()) // 86_400
+    old = "2025-01-01T00:00:00Z"  # the EffectiveDate counts as activity too: make it old
+    items = [
+        {"Id": e, "ChannelType": "EMAIL", "Address": f"{e}@example.com", "EffectiveDate": old}
+        for e in ("Fresh", "stale", "never")
+    ]
+    assert call("PUT", f"/v1/apps/{app}/endpoints", {"Item": items}).status == 202
+    for endpoint, days_ago in (("Fresh", 0), ("stale", 40)):
+        pk, sk = endpoint_activity_key(app, endpoint)
+        AnalyticsItem(pk, sk, days={today - days_ago}, version=1).save()
+    recency = {"Behavior": {"Recency": {"Duration": "DAY_7", "RecencyType": "INACTIVE"}}}
+    segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "lapsed", "Dimensions": recency}).body["Id"]
+    export = {"S3UrlPrefix": f"s3://{BUCKET}/lapsed", "RoleArn": ROLE, "SegmentId": segment}
+    job = call("POST", f"/v1/apps/{app}/jobs/export", export).body
+    jobs()
+    assert call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body["JobStatus"] == "COMPLETED"
+    assert sorted(e["Id"] for e in exported("lapsed/")) == ["never", "stale"]

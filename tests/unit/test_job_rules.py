@@ -213,3 +213,32 @@ def test_the_job_keeps_the_first_hundred_failures() -> None:
 def test_export_objects_are_gzip_parts_under_the_prefix_one_folder_per_job() -> None:
     assert export_object_key("out/", "j1", 2, 0) == "out/j1/segment-0002-part-0000.json.gz"
     assert export_object_key("", "j1", 0, 1) == "j1/segment-0000-part-0001.json.gz"
+
+
+def test_imported_membership_reads_each_import_once_and_keeps_only_the_latest() -> None:
+    """An IMPORT version's members: its import's endpoint ids (any case) and its users' endpoints."""
+    from homing.adapters.dynamodb.jobs import Imported
+    from homing.domain.segments import Segment
+    from homing.services.jobs import ImportedMembers
+
+    reads: list[str] = []
+
+    class Repo:
+        def imported_ids(self, app_id: str, job_id: str) -> Imported:
+            reads.append(job_id)
+            return Imported({"Ep-1"}, {"u-1"} if job_id == "j1" else set(), {})
+
+    members = ImportedMembers(Repo(), keep=2)  # type: ignore[arg-type]
+
+    def version(job_id: str | None) -> Segment:
+        return Segment("s", "app", 1, "IMPORT", "", "", import_job_id=job_id)
+
+    assert members(version("j1"), {"id": "ep-1"})
+    assert members(version("j1"), {"id": "other", "user": {"user_id": "u-1"}})
+    assert not members(version("j1"), {"id": "other", "user": {"user_id": "u-2"}})
+    assert not members(version("j2"), {"id": "other", "user": {"user_id": "u-1"}})
+    assert not members(version(None), {"id": "ep-1"})
+    assert reads == ["j1", "j2"]
+    members(version("j3"), {"id": "x"})  # j1 is dropped (least recently used), so it is read again
+    members(version("j1"), {"id": "x"})
+    assert reads == ["j1", "j2", "j3", "j1"]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
-    from homing.services.jobs import JobService
+    from homing.services.jobs import ImportedMembers, JobService
     from homing.services.kpis import KpiService
     from homing.services.processing import ProcessingService
     from homing.services.segments import SegmentService
@@ -56,7 +56,7 @@ class Services:
         self.settings = settings
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
-        endpoints_repo = self._endpoints_repo = EndpointRepository()
+        endpoints_repo = EndpointRepository()
         self._app_repo = AppRepository()
         self.apps = AppService(
             self._app_repo,
@@ -127,7 +127,14 @@ class Services:
         from homing.adapters.workflows import StateMachine
 
         arn = self.settings.audience_state_machine_arn
-        return _audience_service(self.segments, self.settings.audience_bucket, StateMachine(arn) if arn else None)
+        return _audience_service(
+            self.segments, self.settings.audience_bucket, StateMachine(arn) if arn else None, self.imported_members
+        )
+
+    @cached_property
+    def imported_members(self) -> ImportedMembers:
+        """Who is in an IMPORT segment: what its import registered (the Jobs table)."""
+        return _imported_members()
 
     @cached_property
     def kpis(self) -> KpiService:
@@ -143,6 +150,7 @@ class Services:
 
     @cached_property
     def jobs(self) -> JobService:
+        from homing.adapters.dynamodb.audiences import AudienceSource
         from homing.adapters.dynamodb.jobs import JobRepository
         from homing.adapters.queues import SqsQueue
         from homing.adapters.s3 import JobFiles
@@ -151,13 +159,14 @@ class Services:
         return JobService(
             self.apps,
             self.endpoints,
-            self._endpoints_repo,
             JobRepository(),
             JobFiles(),
             SqsQueue(self.settings.jobs_queue_url),
             clock=_utc_now,
             buckets=self.settings.job_buckets,
-            # WIRE (lead, after S1 merges): segments=<adapter over the segments service> (services/jobs.Segments).
+            segments=self.segments,
+            source=AudienceSource(),
+            members=self.imported_members,
         )
 
 
@@ -171,12 +180,23 @@ class _LazyCleanup:
         self._services.cleanup_starter.schedule(app_id)
 
 
-def _audience_service(segments: SegmentService, bucket: str, workflow: StateMachine | None) -> AudienceService:
+def _imported_members() -> ImportedMembers:
+    from homing.adapters.dynamodb.jobs import JobRepository
+    from homing.services.jobs import ImportedMembers
+
+    return ImportedMembers(JobRepository())
+
+
+def _audience_service(
+    segments: SegmentService, bucket: str, workflow: StateMachine | None, imported: ImportedMembers
+) -> AudienceService:
     from homing.adapters.audience_store import AudienceStore
     from homing.adapters.dynamodb.audiences import AudienceSource
     from homing.services.audiences import AudienceService
 
-    return AudienceService(segments, AudienceSource(), AudienceStore(bucket), workflow, clock=_utc_now)
+    return AudienceService(
+        segments, AudienceSource(), AudienceStore(bucket), workflow, clock=_utc_now, imported=imported
+    )
 
 
 class _NoCleanup:
@@ -187,7 +207,8 @@ class _NoCleanup:
 
 
 def build_audience_worker(settings: AudienceSettings) -> AudienceService:
-    """resolve_audience: reads Apps, Segments, Endpoints and Analytics; writes the audience bucket."""
+    """resolve_audience: reads Apps, Segments, Endpoints, Analytics and Jobs (imported segments' members);
+    writes the audience bucket."""
     from homing.adapters.dynamodb.segments import SegmentRepository
     from homing.services.apps import AppService
     from homing.services.segments import SegmentService
@@ -195,7 +216,7 @@ def build_audience_worker(settings: AudienceSettings) -> AudienceService:
     bind_tables(settings.tables, settings.region)
     apps = AppService(AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup())
     segments = SegmentService(apps, SegmentRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now)
-    return _audience_service(segments, settings.audience_bucket, None)
+    return _audience_service(segments, settings.audience_bucket, None, _imported_members())
 
 
 def build_services(settings: ApiSettings) -> Services:

@@ -94,7 +94,7 @@ class ApiSettings:
 
 @dataclass(frozen=True)
 class AudienceSettings:
-    """resolve_audience: the tables it reads (Apps, Segments, Endpoints, Analytics) and the audience bucket."""
+    """resolve_audience: the tables it reads (Apps, Segments, Endpoints, Analytics, Jobs) and the audience bucket."""
 
     region: str
     resource_arn_prefix: str

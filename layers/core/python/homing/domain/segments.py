@@ -166,6 +166,9 @@ class Segment:
     segment_groups: SegmentGroupList | None = None
     import_definition: SegmentImportResource | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # IMPORT versions: the import job whose registered ids are this version's members (stored, never on
+    # the wire); also what makes a retried DefineSegment find its own version instead of writing another.
+    import_job_id: str | None = None
 
 
 # --- validation ------------------------------------------------------------------------------------

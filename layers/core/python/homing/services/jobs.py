@@ -4,29 +4,35 @@ An import is planned once (list the S3 URL's objects, cut each file into pieces 
 every piece is one queue message: its rows become endpoints through EndpointService's batch upsert
 (the same merge rules and caps as UpdateEndpointsBatch), 100 at a time. A bad row fails only itself
 (file and line in ``Failures``). Each piece is counted once (JobRepository.count_piece); the worker
-that counts the last piece finishes the job. An export is one message per DynamoDB parallel-scan
-segment, each writing gzip parts of newline-delimited endpoint JSON (Pinpoint's export format).
+that counts the last piece finishes the job, defining the imported segment (DefineSegment) once even
+if that step is retried. An export is one message per key-range part of the app's partition, read with
+the audience resolution's reader (AudienceSource) and filtered by the segment's compiled predicate;
+each part writes gzip objects of newline-delimited endpoint JSON (Pinpoint's export format).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
 import re
 import uuid
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from homing.adapters.dynamodb.endpoints import EndpointRepository
+from homing.adapters.dynamodb.audiences import BATCH_GET, AudienceSource
 from homing.adapters.dynamodb.jobs import JobRepository, StatusConflict
 from homing.adapters.s3 import FileError, JobFiles
-from homing.codec import dump
+from homing.codec import build, dump, snake
+from homing.domain.analytics import endpoint_activity_key
+from homing.domain.audiences import key_ranges, selective_channel, uses_recency
 from homing.domain.endpoints import Endpoint, EndpointRequest
-from homing.domain.errors import HomingError, NotFound
+from homing.domain.errors import BadRequest, HomingError, NotFound
 from homing.domain.jobs import (
     COMPLETED,
     COMPLETING,
@@ -53,12 +59,15 @@ from homing.domain.jobs import (
     split_lines,
     wanted,
 )
-from homing.domain.timestamps import iso_now
+from homing.domain.segment_predicate import Predicate, last_active_ms
+from homing.domain.segments import Segment, SegmentImportResource
+from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.observability import logger
 from homing.services.apps import AppService
 from homing.services.endpoints import EndpointService
+from homing.services.segments import SegmentService
 
-EXPORT_SEGMENTS = 4  # parallel scan segments of an export (one queue message, one worker each)
+EXPORT_PARTS = 4  # key-range parts of an export (one queue message, one worker each)
 EXPORT_PART_LINES = 10_000  # endpoints per gzip object of an export
 MIN_REMAINING_MS = 60_000  # a piece hands the rest on to a continuation message with a minute left
 BATCH = 100  # endpoints per EndpointService batch upsert (UpdateEndpointsBatch's cap)
@@ -72,33 +81,47 @@ class Queue(Protocol):
     def send(self, body: str, delay_seconds: int = 0) -> None: ...
 
 
-class Segments(Protocol):
-    """What jobs need from the segments family (S1). Wired in homing/bootstrap.py."""
+class ImportedMembers:
+    """The membership of IMPORT segments (``domain.segments.ImportedMembership``), for the compiled predicate.
 
-    def require(self, app_id: str, segment_id: str) -> None:
-        """NotFound unless the segment exists."""
-
-    def predicate(self, app_id: str, segment_id: str, version: int | None) -> Callable[[Endpoint], bool]:
-        """The compiled audience of a segment version (export of a segment)."""
-
-    def define_imported(self, app_id: str, job: Job, endpoint_ids: set[str], user_ids: set[str]) -> None:
-        """Create (SegmentName) or update (SegmentId) the imported segment of a finished import."""
-
-
-class NoSegments:
-    """Until the segments family is merged: no segment exists, so naming one is a 404.
-
-    WIRE (lead, after S1 merges): replace with an adapter over the segments service in bootstrap.py.
+    An IMPORT segment version's members are the endpoints its import registered (ids, case-insensitive
+    like Pinpoint's) and the endpoints of the users it named (User.UserId-only rows). The ids of one
+    import are read once (one Query of its piece items) when a predicate first asks about its segment,
+    and kept for the ``keep`` most recent imports: they never change once the import has defined its
+    segment, and a resolution or export asks about one import (docs/capacity.md bounds the memory).
     """
 
-    def require(self, app_id: str, segment_id: str) -> None:
-        raise NotFound(f"Segment {segment_id} not found in application {app_id}")
+    def __init__(self, repo: JobRepository, keep: int = 2) -> None:
+        self._repo, self._keep = repo, keep
+        self._loaded: OrderedDict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = OrderedDict()
 
-    def predicate(self, app_id: str, segment_id: str, version: int | None) -> Callable[[Endpoint], bool]:
-        raise NotFound(f"Segment {segment_id} not found in application {app_id}")
+    def ids(self, app_id: str, job_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(lower-cased endpoint ids, user ids) of one import."""
+        key = (app_id, job_id)
+        if key in self._loaded:
+            self._loaded.move_to_end(key)
+            return self._loaded[key]
+        recorded = self._repo.imported_ids(app_id, job_id)
+        loaded = frozenset(i.lower() for i in recorded.endpoint_ids), frozenset(recorded.user_ids)
+        self._loaded[key] = loaded
+        while len(self._loaded) > self._keep:
+            self._loaded.popitem(last=False)
+        return loaded
 
-    def define_imported(self, app_id: str, job: Job, endpoint_ids: set[str], user_ids: set[str]) -> None:
-        logger.warning("imported segment not defined: segments are not wired yet", extra={"job_id": job.id})
+    def __call__(self, segment: Segment, body: Mapping[str, Any]) -> bool:
+        if segment.import_job_id is None:  # an IMPORT segment no import defined has no members
+            return False
+        endpoint_ids, user_ids = self.ids(segment.application_id, segment.import_job_id)
+        endpoint_id = body.get("id")
+        if isinstance(endpoint_id, str) and endpoint_id.lower() in endpoint_ids:
+            return True
+        return bool(user_ids) and (body.get("user") or {}).get("user_id") in user_ids
+
+
+def imported_segment_id(job: Job) -> str:
+    """The id of the segment an import creates (DefineSegment with SegmentName): derived from the job, so a
+    retried finishing step finds the segment it created instead of creating another."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"homing-import-segment:{job.application_id}:{job.id}").hex
 
 
 class JobService:
@@ -106,23 +129,24 @@ class JobService:
         self,
         apps: AppService,
         endpoints: EndpointService,
-        endpoint_repo: EndpointRepository,
         repo: JobRepository,
         files: JobFiles,
         queue: Queue,
         *,
         clock: Callable[[], datetime],
         buckets: tuple[str, ...],
-        segments: Segments | None = None,
+        segments: SegmentService,
+        source: AudienceSource,
+        members: ImportedMembers,
         rng: random.Random | None = None,
-        export_segments: int = EXPORT_SEGMENTS,
+        export_parts: int = EXPORT_PARTS,
         batch_workers: int = BATCH_WORKERS,
     ) -> None:
-        self._apps, self._endpoints, self._endpoint_repo = apps, endpoints, endpoint_repo
+        self._apps, self._endpoints, self._source, self._members = apps, endpoints, source, members
         self._repo, self._files, self._queue, self._clock = repo, files, queue, clock
-        self._buckets, self._segments = buckets, segments or NoSegments()
+        self._buckets, self._segments = buckets, segments
         self._rng = rng or random.SystemRandom()
-        self._export_segments = export_segments
+        self._export_parts = export_parts
         self._batch_workers = batch_workers
 
     # --- API ------------------------------------------------------------------------------------
@@ -131,14 +155,16 @@ class JobService:
         self._apps.require(app_id)
         check_import(definition, self._buckets)
         if definition.segment_id:
-            self._segments.require(app_id, definition.segment_id)
+            segment = self._segments.get(app_id, definition.segment_id)
+            if definition.define_segment and segment.segment_type != "IMPORT":
+                raise BadRequest(f"SegmentId: segment {segment.id} is not an imported segment")
         return self._create(app_id, IMPORT, definition)
 
     def create_export(self, app_id: str, definition: ExportDefinition) -> Job:
         self._apps.require(app_id)
         check_export(definition, self._buckets)
         if definition.segment_id:
-            self._segments.require(app_id, definition.segment_id)
+            self._export_segment(app_id, definition)
         return self._create(app_id, EXPORT, definition)
 
     def _create(self, app_id: str, job_type: str, definition: ImportDefinition | ExportDefinition) -> Job:
@@ -166,7 +192,7 @@ class JobService:
     ) -> tuple[list[Job], str | None]:
         self._apps.require(app_id)
         if segment_id is not None:
-            self._segments.require(app_id, segment_id)
+            self._segments.get(app_id, segment_id)
         return self._repo.page(app_id, job_type, page_size, token, segment_id)
 
     # --- worker ---------------------------------------------------------------------------------
@@ -262,7 +288,8 @@ class JobService:
             stored, done = {i.id or "" for _, i in items}, len(items)
         if definition.define_segment:
             users = {u for r in rows for u in r.user_ids} if start == 0 else set()
-            self._repo.record_ids(job.application_id, job.id, piece.index, start, stored, users)
+            channels = _channel_counts(i for _, i in items[start:done] if i.id in stored)
+            self._repo.record_ids(job.application_id, job.id, piece.index, start, stored, users, channels)
         if done < len(items):
             carry = {"done": done, "failures": failures[:MAX_FAILURES], "failure_count": failure_count}
             self._send({**task, **carry})
@@ -327,86 +354,168 @@ class JobService:
         return stored, failures
 
     def _count(self, job: Job, piece: int, processed: int, failures: list[str], *, failed: bool) -> None:
-        after = self._repo.count_piece(job, piece, processed, failures, failed)
-        if after is not None:
-            self._finish(after)
+        self._finish(self._repo.count_piece(job, piece, processed, failures, failed) or self._again(job))
 
     def _repo_count(self, job: Job, piece: int, processed: int, failures: list[str], failure_count: int) -> None:
-        after = self._repo.count_piece(job, piece, processed, failures, False, failure_count)
-        if after is not None:
-            self._finish(after)
+        self._finish(self._repo.count_piece(job, piece, processed, failures, False, failure_count) or self._again(job))
 
-    def _finish(self, job: Job) -> None:
-        """The worker that counted the last piece: define the imported segment, then COMPLETED or FAILED."""
-        status = final_status(job)
+    def _again(self, job: Job) -> Job | None:
+        """A piece counted before (a redelivered message): the job as it is now, so a finishing step that
+        was interrupted (the worker died in COMPLETING, or before moving the job) runs again."""
+        return self._repo.get(job.application_id, job.type, job.id)
+
+    def _finish(self, job: Job | None) -> None:
+        """Once every piece is counted: define the imported segment (once), then COMPLETED or FAILED.
+
+        Safe to run twice: the segment write finds its own earlier version (``imported_segment_id``,
+        ``Segment.import_job_id``) and the status moves are conditional.
+        """
+        if job is None or job.job_status in FINISHED:
+            return
+        status = COMPLETED if job.job_status == COMPLETING else final_status(job)
         if status is None:
             return
+        definition = job.definition
+        extra: dict[str, Any] = {}
         try:
-            definition = job.definition
             if isinstance(definition, ImportDefinition) and definition.define_segment and status == COMPLETED:
-                job = self._repo.move(job, (PROCESSING,), COMPLETING)
-                endpoint_ids, user_ids = self._repo.imported_ids(job.application_id, job.id)
-                self._segments.define_imported(job.application_id, job, endpoint_ids, user_ids)
-            self._repo.move(job, (PROCESSING, COMPLETING), status, completion_date=iso_now(self._clock()))
+                if job.job_status == PROCESSING:
+                    job = self._repo.move(job, (PROCESSING,), COMPLETING)
+                try:
+                    segment = self._define_segment(job, definition)
+                except (BadRequest, NotFound) as error:  # the segment was deleted or changed type meanwhile
+                    self._fail(job, f"DefineSegment: {error.message}")
+                    return
+                defined = dataclasses.replace(definition, segment_id=segment.id)
+                extra = {"definition": asdict(defined), "segment_id": segment.id}
+            self._repo.move(job, (PROCESSING, COMPLETING), status, completion_date=iso_now(self._clock()), **extra)
         except StatusConflict:
             return  # another worker finished it
         logger.info("job finished", extra={"job_id": job.id, "status": status, "type": job.type})
 
-    def _plan_export(self, job: Job) -> None:
+    def _define_segment(self, job: Job, definition: ImportDefinition) -> Segment:
+        """Create (SegmentName) or update (SegmentId) the IMPORT segment whose members are this import's."""
+        recorded = self._repo.imported_ids(job.application_id, job.id)
+        resource = SegmentImportResource(
+            external_id=definition.external_id or "",
+            format=definition.format,
+            role_arn=definition.role_arn,
+            s3_url=definition.s3_url,
+            size=len(recorded.endpoint_ids),
+            channel_counts=dict(sorted(recorded.channel_counts.items())),
+        )
+        if definition.segment_id:
+            return self._segments.update_imported(
+                job.application_id, definition.segment_id, resource, job.id, definition.segment_name
+            )
+        return self._segments.create_imported(
+            job.application_id,
+            definition.segment_name,
+            resource,
+            segment_id=imported_segment_id(job),
+            import_job_id=job.id,
+        )
+
+    # --- exports --------------------------------------------------------------------------------
+
+    def _export_segment(self, app_id: str, definition: ExportDefinition) -> Segment:
+        """The segment version an export names (NotFound if it or the version does not exist)."""
+        assert definition.segment_id is not None
+        if definition.segment_version is not None:
+            return self._segments.get_version(app_id, definition.segment_id, str(definition.segment_version))
+        return self._segments.get(app_id, definition.segment_id)
+
+    def _export_filter(self, job: Job) -> tuple[Predicate | None, bool, str | None]:
+        """(the segment's compiled predicate or None for the whole app, whether it needs last-active
+        times, the one channel whose index holds every member). Recency windows are fixed at the job's
+        creation, so every part and continuation applies the same ones."""
         definition = job.definition
         assert isinstance(definition, ExportDefinition)
+        if not definition.segment_id:
+            return None, False, None
+        segment = self._export_segment(job.application_id, definition)
+        now = parse_timestamp(job.creation_date, "CreationDate")
+        predicate = self._segments.predicate(segment, now=now, imported=self._members)
+        return predicate, uses_recency(segment, self._segments.resolver(job.application_id)), selective_channel(segment)
+
+    def _plan_export(self, job: Job) -> None:
         if job.job_status == CREATED:
             job = self._repo.move(job, (CREATED,), INITIALIZING)
-        if definition.segment_id:
-            try:
-                self._segments.predicate(job.application_id, definition.segment_id, definition.segment_version)
-            except HomingError as error:
-                self._fail(job, f"SegmentId: {error.message}")
-                return
+        try:
+            self._export_filter(job)  # a segment that cannot be evaluated fails the job now, not in every part
+        except HomingError as error:
+            self._fail(job, f"SegmentId: {error.message}")
+            return
         if job.job_status == INITIALIZING:
             with contextlib.suppress(StatusConflict):
-                job = self._repo.move(job, (INITIALIZING,), PROCESSING, total_pieces=self._export_segments)
-        for segment in range(self._export_segments):
-            self._send(
-                {"op": "export-piece", "type": EXPORT, "app": job.application_id, "job": job.id, "segment": segment}
-            )
+                job = self._repo.move(job, (INITIALIZING,), PROCESSING, total_pieces=self._export_parts)
+        for part in range(self._export_parts):
+            self._send({"op": "export-piece", "type": EXPORT, "app": job.application_id, "job": job.id, "part": part})
 
     def _export_piece(self, job: Job, task: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
-        """One scan segment, written in parts; with a minute left it hands on to a continuation message."""
+        """One key range of the app's endpoints (the audience reader's Query, never a Scan), written in
+        gzip objects; with a minute left it hands on to a continuation message (cursor = last key read)."""
         definition = job.definition
         assert isinstance(definition, ExportDefinition)
-        segment, part = int(task["segment"]), int(task.get("part", 0))
-        start: dict[str, Any] | None = task.get("start")
+        app_id = job.application_id
+        part, chunk = int(task["part"]), int(task.get("chunk", 0))
+        cursor: str | None = task.get("cursor")
         processed = int(task.get("processed", 0))
-        # WIRE (lead, after S1 merges): the segment's predicate comes from the segments service here.
-        keep = (
-            self._segments.predicate(job.application_id, definition.segment_id, definition.segment_version)
-            if definition.segment_id
-            else None
-        )
+        keep, needs_activity, channel = self._export_filter(job)
         bucket, prefix = parse_s3_url(definition.s3_url_prefix, "S3UrlPrefix")
         lines: list[bytes] = []
+        batch: list[tuple[str, dict[str, Any]]] = []
+
+        def evaluate() -> None:
+            days = self._source.activity_days(app_id, (b.get("id") or k for k, b in batch)) if needs_activity else {}
+            for key, body in batch:
+                if keep is not None:
+                    t = None
+                    if needs_activity:
+                        activity = days.get(endpoint_activity_key(app_id, body.get("id") or key)[1])
+                        t = last_active_ms(activity, body.get("effective_date"))
+                    if not keep(body, t):
+                        continue
+                endpoint = build(Endpoint, body, key_of=snake)
+                lines.append(json.dumps(dump(endpoint), separators=(",", ":")).encode() + b"\n")
+            batch.clear()
+
+        def write() -> None:
+            nonlocal processed, chunk
+            self._files.put_gzip(bucket, export_object_key(prefix, job.id, part, chunk), lines)
+            processed, chunk = processed + len(lines), chunk + 1
+            lines.clear()
+
         try:
-            while True:
-                page, start = self._endpoint_repo.scan_page(job.application_id, segment, self._export_segments, start)
-                for endpoint in page:
-                    if keep is None or keep(endpoint):
-                        lines.append(json.dumps(dump(endpoint), separators=(",", ":")).encode() + b"\n")
-                if lines and (len(lines) >= EXPORT_PART_LINES or start is None):
-                    self._files.put_gzip(bucket, export_object_key(prefix, job.id, segment, part), lines)
-                    processed, part, lines = processed + len(lines), part + 1, []
-                if start is None:
-                    break
+            for key, body in self._source.endpoints(app_id, key_ranges(self._export_parts)[part], cursor, channel):
+                batch.append((key, body))
+                if len(batch) < BATCH_GET:
+                    continue
+                evaluate()
+                cursor = key
+                if len(lines) >= EXPORT_PART_LINES:
+                    write()
                 if remaining_ms() < MIN_REMAINING_MS:
                     if lines:
-                        self._files.put_gzip(bucket, export_object_key(prefix, job.id, segment, part), lines)
-                        processed, part = processed + len(lines), part + 1
-                    self._send({**task, "part": part, "start": start, "processed": processed})
+                        write()
+                    self._send({**task, "chunk": chunk, "cursor": cursor, "processed": processed})
                     return
+            evaluate()
+            if lines:
+                write()
         except FileError as error:
-            self._count(job, segment, processed, [str(error)], failed=True)
+            self._count(job, part, processed, [str(error)], failed=True)
             return
-        self._count(job, segment, processed, [], failed=False)
+        self._count(job, part, processed, [], failed=False)
+
+
+def _channel_counts(items: Iterable[EndpointRequest]) -> dict[str, int]:
+    """Rows stored, per the ChannelType they name (a row updating an endpoint by Id alone names none)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        if item.channel_type:
+            counts[item.channel_type] = counts.get(item.channel_type, 0) + 1
+    return counts
 
 
 def _header(value: Any) -> tuple[str, ...] | None:

@@ -123,14 +123,21 @@ class SegmentService:
         name: str | None,
         import_definition: SegmentImportResource,
         tags: dict[str, str] | None = None,
+        *,
+        segment_id: str | None = None,
+        import_job_id: str | None = None,
     ) -> Segment:
-        """An IMPORT segment, for the import jobs (CreateImportJob without a SegmentId)."""
+        """An IMPORT segment, for the import jobs (CreateImportJob without a SegmentId).
+
+        With ``segment_id`` (derived from the job) a retried call finds the segment its job already
+        created and returns it, so a finished import defines its segment once.
+        """
         self._apps.require(app_id)
         if import_definition.format not in IMPORT_FORMATS:
             raise BadRequest(f"Format must be one of {', '.join(IMPORT_FORMATS)}")
         now = iso_now(self._clock())
         segment = Segment(
-            id=uuid.uuid4().hex,
+            id=segment_id or uuid.uuid4().hex,
             application_id=app_id,
             version=1,
             segment_type="IMPORT",
@@ -139,10 +146,52 @@ class SegmentService:
             name=name,
             import_definition=import_definition,
             tags=dict(tags or {}),
+            import_job_id=import_job_id,
         )
         self._check(segment)
-        self._repo.write(segment, None)
+        try:
+            self._repo.write(segment, None)
+        except StaleVersion:
+            existing = self._repo.get(app_id, segment.id) if segment_id else None
+            if existing is not None and import_job_id is not None and existing.import_job_id == import_job_id:
+                return existing
+            raise Conflict(f"Segment {segment.id} already exists") from None
         return segment
+
+    def update_imported(
+        self,
+        app_id: str,
+        segment_id: str,
+        import_definition: SegmentImportResource,
+        import_job_id: str,
+        name: str | None,
+    ) -> Segment:
+        """A new version of an IMPORT segment whose members are import ``import_job_id``'s (CreateImportJob
+        with a SegmentId). Once per job: if the current version is already this job's, it is returned."""
+        self._apps.require(app_id)
+        if import_definition.format not in IMPORT_FORMATS:
+            raise BadRequest(f"Format must be one of {', '.join(IMPORT_FORMATS)}")
+        for attempt in range(WRITE_ATTEMPTS):
+            current = self._require(app_id, segment_id)
+            if current.segment_type != "IMPORT":
+                raise BadRequest(f"SegmentId: segment {segment_id} is not an imported segment")
+            if current.import_job_id == import_job_id:
+                return current
+            updated = dataclasses.replace(
+                current,
+                version=current.version + 1,
+                last_modified_date=iso_now(self._clock()),
+                name=name if name is not None else current.name,
+                import_definition=import_definition,
+                import_job_id=import_job_id,
+            )
+            self._check(updated)
+            try:
+                self._repo.write(updated, current.version)
+                return updated
+            except StaleVersion:
+                back_off(attempt, self._rng, self._sleep)
+        raise Conflict(f"Segment {segment_id} is being changed by other requests; retry the request")
 
     def update(self, app_id: str, segment_id: str, changes: SegmentDefinition) -> Segment:
         """A new version: each member sent replaces the stored one, members not sent are kept."""

@@ -368,23 +368,6 @@ class EndpointRepository:
         endpoint = next((self._to_endpoint(EndpointItem.from_raw_data(raw)) for raw in found[endpoints]), None)
         return live, endpoint
 
-    def scan_page(
-        self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None, limit: int = 1000
-    ) -> ScanPage:
-        """One page of a parallel scan segment, the app's endpoints only (export jobs); and where it goes on."""
-        results = EndpointItem.scan(
-            EndpointItem.application_id == app_id,
-            segment=segment,
-            total_segments=total_segments,
-            last_evaluated_key=start,
-            limit=limit,
-        )
-        items = list(results)
-        return [self._to_endpoint(i) for i in items], results.last_evaluated_key
-
-
-ScanPage = tuple[list[Endpoint], dict[str, Any] | None]  # EndpointRepository.scan_page
-
 
 def address_key(app_id: str, channel: str | None, address: str | None) -> str | None:
     """Addresses are unique per app and channel: an SMS and a VOICE endpoint may share a number."""

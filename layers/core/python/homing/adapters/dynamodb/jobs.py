@@ -12,7 +12,7 @@ counts twice; the failure messages ride along under a ``size(failures)`` conditi
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
@@ -46,6 +46,15 @@ class JobItem(Model):
     pieces_done = UnicodeSetAttribute(null=True)
     endpoint_ids = UnicodeSetAttribute(null=True)  # piece items
     user_ids = UnicodeSetAttribute(null=True)  # piece items
+    channel_counts = JSONAttribute(null=True)  # piece items: stored rows per ChannelType they name
+
+
+class Imported(NamedTuple):
+    """What an import recorded for its segment (JobRepository.imported_ids)."""
+
+    endpoint_ids: set[str]
+    user_ids: set[str]
+    channel_counts: dict[str, int]
 
 
 class StatusConflict(Exception):
@@ -201,20 +210,34 @@ class JobRepository:
         raise StatusConflict(job.id)
 
     def record_ids(
-        self, app_id: str, job_id: str, piece: int, part: int, endpoint_ids: set[str], user_ids: set[str]
+        self,
+        app_id: str,
+        job_id: str,
+        piece: int,
+        part: int,
+        endpoint_ids: set[str],
+        user_ids: set[str],
+        channel_counts: dict[str, int] | None = None,
     ) -> None:
         """The ids one part of a piece stored, for DefineSegment (rewritten whole: a retry writes the same)."""
         entry = f"{piece_entry(job_id, piece)}#{part:06d}"
-        JobItem(app_id, entry, endpoint_ids=endpoint_ids or None, user_ids=user_ids or None).save()
+        JobItem(
+            app_id,
+            entry,
+            endpoint_ids=endpoint_ids or None,
+            user_ids=user_ids or None,
+            channel_counts=channel_counts or None,
+        ).save()
 
-    def imported_ids(self, app_id: str, job_id: str) -> tuple[set[str], set[str]]:
-        """(endpoint ids, user ids) every piece of an import read: what an imported segment holds."""
-        endpoints: set[str] = set()
-        users: set[str] = set()
+    def imported_ids(self, app_id: str, job_id: str) -> Imported:
+        """Endpoint ids, user ids and channel counts every piece of an import recorded: an imported segment."""
+        out = Imported(set(), set(), {})
         for item in JobItem.query(app_id, JobItem.entry.startswith(f"piece#{job_id}#")):
-            endpoints |= item.endpoint_ids or set()
-            users |= item.user_ids or set()
-        return endpoints, users
+            out.endpoint_ids.update(item.endpoint_ids or ())
+            out.user_ids.update(item.user_ids or ())
+            for channel, count in (item.channel_counts or {}).items():
+                out.channel_counts[channel] = out.channel_counts.get(channel, 0) + int(count)
+        return out
 
     def delete_some(self, app_id: str, limit: int) -> int:
         """DeleteApp: delete up to ``limit`` of the app's job and piece items."""
