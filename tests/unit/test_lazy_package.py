@@ -131,6 +131,7 @@ def test_lazy_module_reads_the_real_module_as_it_is_now(monkeypatch: pytest.Monk
 
     lazy = LazyModule("homing.api.wire.tags")
     assert lazy.tags_response is real.tags_response
+
     def patched(tags: dict[str, str]) -> dict[str, object]:
         return {}
 
