@@ -128,9 +128,9 @@ def test_local_pages_list_themselves_and_render_html(api_url: str) -> None:
     (mapping,) = [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:kinesis:")]
     assert mapping["BatchSize"] == 500
     # The SQS consumers (the app clean-up's and the jobs' queues) are rows of the same page.
-    queues = [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")]
-    assert len(queues) >= 2
-    assert all(m["State"] == "Enabled" and m["QueueUrl"] and "CaughtUpAt" in m for m in queues)
+    consumers = [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")]
+    assert len(consumers) >= 2
+    assert all(m["State"] == "Enabled" and m["QueueUrl"] and "CaughtUpAt" in m for m in consumers)
     queues = {q["Queue"] for q in local_page(api_url, "queues")["Items"]}
     assert any("dead" in q.lower() or "dlq" in q.lower() for q in queues), queues
     html = local_page(api_url, "event-source-mappings", html=True)
