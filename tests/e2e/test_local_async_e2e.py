@@ -124,9 +124,13 @@ def test_local_pages_list_themselves_and_render_html(api_url: str) -> None:
     pages = {p["Page"] for p in index}
 
     assert {"/_local/event-source-mappings", "/_local/queues", "/_local/schedules", "/_local/clock"} <= pages
-    (mapping,) = local_page(api_url, "event-source-mappings")["Items"]
-    assert mapping["EventSourceArn"].startswith("arn:aws:kinesis:")
+    mappings = local_page(api_url, "event-source-mappings")["Items"]
+    (mapping,) = [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:kinesis:")]
     assert mapping["BatchSize"] == 500
+    # The SQS consumers (the app clean-up's and the jobs' queues) are rows of the same page.
+    consumers = [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")]
+    assert len(consumers) >= 2
+    assert all(m["State"] == "Enabled" and m["QueueUrl"] and "CaughtUpAt" in m for m in consumers)
     queues = {q["Queue"] for q in local_page(api_url, "queues")["Items"]}
     assert any("dead" in q.lower() or "dlq" in q.lower() for q in queues), queues
     html = local_page(api_url, "event-source-mappings", html=True)

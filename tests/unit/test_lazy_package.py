@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     **os.environ,
@@ -89,3 +91,53 @@ def test_reexported_names_come_from_their_own_module_without_the_init() -> None:
     assert result["loaded_after_all"] is True
     assert isinstance(result["every"], int)
     assert result["every"] > 30
+
+
+def test_api_handler_loads_no_family_wire_module_until_a_route_of_the_family_runs() -> None:
+    """Routers register routes at once; a family's wire module (and its domain) loads on its first request."""
+    from tests.conftest import api_event
+
+    event = api_event("POST", "/v1/apps/0123456789abcdef0123456789abcdef/eventstream", body="not json")
+    result = run(
+        "import json, sys, api.handler\n"
+        "from types import SimpleNamespace\n"
+        "from homing.api.app import build_resolver\n"
+        "from homing.settings import ApiSettings\n"
+        "def family_modules():\n"
+        "    return sorted(m for m in sys.modules if m.startswith(('homing.api.wire.', 'homing.domain.segment', "
+        "'homing.domain.jobs', 'homing.domain.audiences', 'homing.domain.kpis', 'homing.domain.analytics', "
+        "'homing.adapters.dynamodb.segments', 'homing.adapters.dynamodb.jobs')))\n"
+        "at_import = family_modules()\n"
+        "svc = SimpleNamespace(settings=ApiSettings(region='us-east-1', resource_arn_prefix=''))\n"
+        "resolver = build_resolver(svc)\n"
+        "routes = len(resolver._static_routes + resolver._dynamic_routes)\n"
+        "after_routes = family_modules()\n"
+        f"answer = resolver.resolve(json.loads({json.dumps(json.dumps(event))}), None)\n"
+        "print(json.dumps({'at_import': at_import, 'routes': routes, 'after_routes': after_routes, "
+        "'status': answer['statusCode'], 'after_request': family_modules()}))"
+    )
+
+    assert result["at_import"] == []
+    assert isinstance(result["routes"], int)
+    assert result["routes"] > 40
+    assert result["after_routes"] == []  # registering every family's routes imports none of their wire modules
+    assert result["status"] == 400  # the event-stream wire module's own parsing ran and refused the body
+    assert result["after_request"] == ["homing.api.wire.event_streams"]
+
+
+def test_lazy_module_reads_the_real_module_as_it_is_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    import homing.api.wire.tags as real
+    from homing.lazy_package import LazyModule
+
+    lazy = LazyModule("homing.api.wire.tags")
+    assert lazy.tags_response is real.tags_response
+
+    def patched(tags: dict[str, str]) -> dict[str, object]:
+        return {}
+
+    monkeypatch.setattr(real, "tags_response", patched)
+    assert lazy.tags_response is patched  # a patch of the real module is seen: nothing is copied
+    with pytest.raises(AttributeError):
+        lazy.no_such_name  # noqa: B018
+    with pytest.raises(ModuleNotFoundError):
+        LazyModule("homing.api.wire.no_such_family").anything  # noqa: B018

@@ -86,3 +86,23 @@ def test_an_unknown_page_is_not_found() -> None:
 
     assert status == "404 Not Found"
     assert "nope" in json.loads(body)["Message"]
+
+
+def test_the_event_source_mappings_page_shows_the_kinesis_and_the_sqs_pollers() -> None:
+    from types import SimpleNamespace
+
+    from homing.local.__main__ import local_pages
+
+    kinesis = SimpleNamespace(states=lambda: [{"UUID": "k", "ShardId": "shardId-0", "State": "Enabled"}])
+    sqs = SimpleNamespace(states=lambda: [{"UUID": "q", "QueueUrl": "http://x/q", "State": "Enabled"}])
+
+    def none(*args: Any) -> list[Any]:
+        return []
+
+    scheduler = SimpleNamespace(schedule_rows=none, history_rows=none, clock_rows=none, clock_action=none)
+    local = local_pages(api, SimpleNamespace(client=lambda name: None), [kinesis, sqs], scheduler)
+
+    status, _, body = call(local, "/_local/event-source-mappings")
+
+    assert status == "200 OK"
+    assert [row["UUID"] for row in json.loads(body)["Items"]] == ["k", "q"]

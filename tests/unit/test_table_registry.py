@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 from pynamodb.models import Model
 
@@ -55,3 +60,37 @@ def test_bind_tables_binds_only_the_tables_given() -> None:
             if region is not None:
                 table.model.Meta.region = region
             table.model._connection = None
+
+
+def test_the_registry_imports_a_model_only_when_asked_for_it() -> None:
+    """Every function's settings import the registry; the models (and their families' domain) load on use."""
+    code = (
+        "import json, sys\n"
+        "from homing.adapters.dynamodb.tables import SEGMENTS\n"
+        "models = lambda: sorted(m for m in sys.modules if m.startswith('homing.adapters.dynamodb.') "
+        "and not m.endswith('.tables'))\n"
+        "before = models()\n"
+        "SEGMENTS.model\n"
+        "print(json.dumps({'before': before, 'after': models(), "
+        "'segments_domain': 'homing.domain.segments' in sys.modules}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(dynamodb_adapters.__file__).parents[3])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+
+    assert result["before"] == []
+    assert "homing.adapters.dynamodb.segments" in result["after"]
+    others = {t.model.__module__ for t in TABLES} - {
+        "homing.adapters.dynamodb.segments",
+        "homing.adapters.dynamodb.catalog",
+    }
+    assert others.isdisjoint(result["after"])  # (catalog: the paging tokens' secret lives there)
+    assert result["segments_domain"] is True
+
+
+def test_all_models_is_every_entry_s_model() -> None:
+    from homing.adapters.dynamodb import tables
+
+    assert tables.all_models() == tuple(t.model for t in TABLES)
+    assert tables.all_models() == tables.ALL_MODELS  # the name tests and benches used before stays
+    assert len(set(tables.all_models())) == len(TABLES)

@@ -78,3 +78,28 @@ def defer_package_init(package: str) -> None:
 def loaded(module: ModuleType) -> bool:
     """Whether a deferred package's own ``__init__`` has run (tests)."""
     return bool(module.__dict__.get(_INITIALISED)) or "__all__" in module.__dict__
+
+
+class LazyModule:
+    """Stands for a module that is imported when one of its names is first read.
+
+    A family router (homing.api.routers) registers its routes at the first request, but its route
+    functions need the family's wire module (and through it the domain) only when one of them runs:
+    ``wire = LazyModule("homing.api.wire.segments")`` keeps that import off the cold start of every
+    request of another family. Each read is ``getattr(importlib.import_module(name), attr)``: a normal
+    import (thread-safe under the import lock, the module in ``sys.modules`` as usual, so tests that
+    patch it are seen), then a dictionary lookup. Not ``importlib.util.LazyLoader``: before Python 3.12.3
+    its first attribute read is not thread-safe, and it puts a half-made module in ``sys.modules``.
+    For type checkers the router imports the real module under ``TYPE_CHECKING`` instead.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"

@@ -229,7 +229,7 @@ class LocalMode:
                 stripped = ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items()))
                 log.info("%s: stripped %s", stack.name, stripped)
         self.archive = start_archive(self.moto, deployment.stacks)
-        self.sqs_poller = start_sqs_poller(self.moto, _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID), DEFAULT_ACCOUNT_ID)
+        self.sqs_poller = start_sqs_poller(self.moto, _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID))
         mark = self._phase("deploy", mark)
 
         functions = list(lambda_backends[DEFAULT_ACCOUNT_ID][self.moto.region].list_functions())
@@ -245,7 +245,7 @@ class LocalMode:
         self.esm = start_poller(self.moto, invoker, self.args.batching_window_cap)
         gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID, region=self.moto.region)
         self.scheduler = start_scheduler(self.moto, invoker, DEFAULT_ACCOUNT_ID)
-        self.pages = local_pages(gateway, self.moto, self.esm, self.scheduler)
+        self.pages = local_pages(gateway, self.moto, [self.esm, self.sqs_poller], self.scheduler)
         try:
             self.server = Server(self.pages, self.args.host, self.args.port)
         except OSError as error:
@@ -304,12 +304,16 @@ def start_archive(moto: Any, stacks: list[Any]) -> Any:
     return archive
 
 
-def local_pages(app: Any, moto: Any, esm: Any, scheduler: Any) -> Any:
-    """The ``/_local/...`` pages (pages.py) in front of the API."""
+def local_pages(app: Any, moto: Any, pollers: list[Any], scheduler: Any) -> Any:
+    """The ``/_local/...`` pages (pages.py) in front of the API; ``pollers``: the Kinesis and SQS ones."""
     from homing.local.pages import LocalPages, queue_depths, recent_executions
 
     pages = LocalPages(app)
-    pages.add_page("event-source-mappings", "Event-source mappings (one row per shard)", esm.states)
+    pages.add_page(
+        "event-source-mappings",
+        "Event-source mappings (one row per Kinesis shard or SQS queue)",
+        lambda: [row for poller in pollers for row in poller.states()],
+    )
     pages.add_page("queues", "SQS queues", queue_depths(moto.client("sqs")))
     pages.add_page(
         "schedules", "EventBridge Scheduler schedules (next fire on the local clock)", scheduler.schedule_rows

@@ -9,9 +9,11 @@ shard (ParallelizationFactor 1), honouring BatchSize, MaximumBatchingWindowInSec
 StartingPosition, ReportBatchItemFailures, BisectBatchOnFunctionError, MaximumRetryAttempts,
 MaximumRecordAgeInSeconds and the OnFailure destination (SQS or SNS).
 
-The parts that do not depend on the source (``Invoke``, ``batch_failures``,
-``FailureDestinations``, the discovery loop) are shared with an SQS poller, which can live
-beside ``ShardConsumer`` as another consumer kind.
+The parts that do not depend on the source are shared with the SQS poller (sqs_esm.py):
+``Invoke``, ``Mapping``, ``batch_failures``, and ``MappingPoller``, the one discovery and stop loop
+(find the source's mappings through the Lambda API every second, start a consumer per shard or
+queue, stop those of deleted, disabled or changed mappings, one row per consumer on the
+``/_local/event-source-mappings`` page). ``EsmPoller`` is its Kinesis kind, ``SqsPoller`` its SQS one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 log = logging.getLogger("homing.local")
 
@@ -215,6 +217,28 @@ class ShardConsumer:
             if not busy:
                 self._stop.wait(POLL_SECONDS)
 
+    def checkpoint(self) -> str:
+        """Where a new consumer of the same mapping and shard goes on from."""
+        return self.state.position
+
+    def row(self) -> dict[str, Any]:
+        """This shard's columns on the event-source-mappings page."""
+        state = self.state
+        return {
+            "ShardId": self.shard_id,
+            "BatchSize": self.mapping.batch_size,
+            "MaximumBatchingWindowInSeconds": self.mapping.batching_window,
+            "Position": state.position,
+            "Backlog": state.backlog,
+            "Batches": state.batches,
+            "RecordsProcessed": state.records,
+            "Invocations": state.invocations,
+            "FailedInvocations": state.failed_invocations,
+            "RecordsDiscarded": state.discarded,
+            "LastProcessingResult": state.last_result,
+            "CaughtUpAt": state.caught_up_at,
+        }
+
     # -- one step --------------------------------------------------------------------------
     def step(self) -> bool:
         """Read new records; invoke once if a batch is due. True if a batch was processed."""
@@ -388,38 +412,49 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Consumer(Protocol):
+    """One thread feeding one part of a mapping's source (a shard, a queue) to its function."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def checkpoint(self) -> str: ...  # where a new consumer of the same part goes on from ("": nothing kept)
+
+    def row(self) -> dict[str, Any]: ...  # its columns on the event-source-mappings page
+
+
 @dataclass
 class _Running:
     mapping: Mapping
-    consumers: dict[str, ShardConsumer] = field(default_factory=dict)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
 
 
-class EsmPoller:
-    """Finds the enabled Kinesis event-source mappings in moto and runs a consumer per shard."""
+class MappingPoller:
+    """Finds the enabled mappings of one source (``source``: the service in the source ARN) through the
+    Lambda API and runs a consumer per part of each; the discovery and stop loop every source shares."""
 
-    def __init__(
-        self,
-        lambda_client: Any,
-        kinesis: Any,
-        invoke: Invoke,
-        destinations: FailureDestinations,
-        retry_delay: float = 0.5,
-        batching_window_cap: float | None = None,
-    ) -> None:
+    source: ClassVar[str]
+
+    def __init__(self, lambda_client: Any, batching_window_cap: float | None = None) -> None:
         self._lambda = lambda_client
         self._window_cap = batching_window_cap
-        self._kinesis = kinesis
-        self._invoke = invoke
-        self._destinations = destinations
-        self._retry_delay = retry_delay
         self._running: dict[str, _Running] = {}
-        self._positions: dict[tuple[str, str], str] = {}  # (mapping UUID, shard) -> checkpoint
+        self._positions: dict[tuple[str, str], str] = {}  # (mapping UUID, part) -> checkpoint
         self._disabled: list[Mapping] = []
-        self._roles: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="esm-discovery", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{self.source}-esm-discovery", daemon=True)
 
+    # -- what a source provides --------------------------------------------------------------
+    def _parts(self, mapping: Mapping) -> list[str]:
+        """The parts of the mapping's source to consume (shard ids, a queue URL); [] if it is gone."""
+        raise NotImplementedError
+
+    def _consumer(self, mapping: Mapping, part: str, resume_after: str) -> Consumer:
+        raise NotImplementedError
+
+    # -- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
         self.discover()
         self._thread.start()
@@ -439,15 +474,15 @@ class EsmPoller:
             try:
                 self.discover()
             except Exception:
-                log.debug("event-source mapping discovery failed", exc_info=True)
+                log.debug("%s event-source mapping discovery failed", self.source, exc_info=True)
 
     def discover(self) -> None:
-        """Start consumers for new mappings and shards; stop those of deleted, disabled or changed ones."""
+        """Start consumers for new mappings and parts; stop those of deleted, disabled or changed ones."""
         found: dict[str, Mapping] = {}
         disabled: list[Mapping] = []
         for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
             for esm in page["EventSourceMappings"]:
-                if esm.get("EventSourceArn", "").split(":")[2:3] != ["kinesis"]:
+                if esm.get("EventSourceArn", "").split(":")[2:3] != [self.source]:
                     continue
                 if esm.get("State") != "Enabled":
                     disabled.append(Mapping.from_api(esm))
@@ -459,67 +494,29 @@ class EsmPoller:
         with self._lock:
             self._disabled = disabled
             for key in [k for k, r in self._running.items() if found.get(k) != r.mapping]:
-                for shard_id, consumer in self._running.pop(key).consumers.items():
+                for part, consumer in self._running.pop(key).consumers.items():
                     consumer.stop()
-                    if consumer.state.position:
-                        self._positions[(key, shard_id)] = consumer.state.position
+                    if consumer.checkpoint():
+                        self._positions[(key, part)] = consumer.checkpoint()
             for key, mapping in found.items():
                 entry = self._running.setdefault(key, _Running(mapping))
-                with contextlib.suppress(self._kinesis.exceptions.ResourceNotFoundException):
-                    shards = self._kinesis.list_shards(StreamName=mapping.source_arn.split("/", 1)[1])["Shards"]
-                    for shard in shards:
-                        if shard["ShardId"] not in entry.consumers:
-                            consumer = ShardConsumer(
-                                mapping,
-                                shard["ShardId"],
-                                self._kinesis,
-                                self._invoke,
-                                self._destinations,
-                                self._role(mapping.function_arn),
-                                self._retry_delay,
-                                self._positions.get((key, shard["ShardId"]), ""),
-                            )
-                            entry.consumers[shard["ShardId"]] = consumer
-                            consumer.start()
-
-    def _role(self, function_arn: str) -> str:
-        if function_arn not in self._roles:
-            try:
-                configuration = self._lambda.get_function_configuration(FunctionName=function_arn)
-                self._roles[function_arn] = str(configuration.get("Role", ""))
-            except Exception:
-                return ""
-        return self._roles[function_arn]
+                for part in self._parts(mapping):
+                    if part not in entry.consumers:
+                        consumer = self._consumer(mapping, part, self._positions.get((key, part), ""))
+                        entry.consumers[part] = consumer
+                        consumer.start()
 
     def states(self) -> list[dict[str, Any]]:
-        """One row per (mapping, shard): what the /_local pages show."""
+        """One row per (mapping, part), then one per disabled mapping: what the /_local pages show."""
         with self._lock:
             entries = list(self._running.values())
             disabled = list(self._disabled)
         rows: list[dict[str, Any]] = []
         for entry in entries:
-            for shard_id, consumer in sorted(entry.consumers.items()):
-                state = consumer.state
-                rows.append(
-                    {
-                        "UUID": entry.mapping.uuid,
-                        "FunctionArn": entry.mapping.function_arn,
-                        "EventSourceArn": entry.mapping.source_arn,
-                        "ShardId": shard_id,
-                        "BatchSize": entry.mapping.batch_size,
-                        "MaximumBatchingWindowInSeconds": entry.mapping.batching_window,
-                        "Position": state.position,
-                        "Backlog": state.backlog,
-                        "Batches": state.batches,
-                        "RecordsProcessed": state.records,
-                        "Invocations": state.invocations,
-                        "FailedInvocations": state.failed_invocations,
-                        "RecordsDiscarded": state.discarded,
-                        "LastProcessingResult": state.last_result,
-                        "CaughtUpAt": state.caught_up_at,
-                        "State": "Enabled",
-                    }
-                )
+            for _, consumer in sorted(entry.consumers.items()):
+                mapping = entry.mapping
+                head = {"UUID": mapping.uuid, "FunctionArn": mapping.function_arn, "EventSourceArn": mapping.source_arn}
+                rows.append({**head, **consumer.row(), "State": "Enabled"})
         for mapping in disabled:
             rows.append(
                 {
@@ -530,6 +527,49 @@ class EsmPoller:
                 }
             )
         return rows
+
+
+class EsmPoller(MappingPoller):
+    """The Kinesis mappings: one in-order consumer per shard."""
+
+    source = "kinesis"
+
+    def __init__(
+        self,
+        lambda_client: Any,
+        kinesis: Any,
+        invoke: Invoke,
+        destinations: FailureDestinations,
+        retry_delay: float = 0.5,
+        batching_window_cap: float | None = None,
+    ) -> None:
+        super().__init__(lambda_client, batching_window_cap)
+        self._kinesis = kinesis
+        self._invoke = invoke
+        self._destinations = destinations
+        self._retry_delay = retry_delay
+        self._roles: dict[str, str] = {}
+
+    def _parts(self, mapping: Mapping) -> list[str]:
+        with contextlib.suppress(self._kinesis.exceptions.ResourceNotFoundException):
+            shards = self._kinesis.list_shards(StreamName=mapping.source_arn.split("/", 1)[1])["Shards"]
+            return [shard["ShardId"] for shard in shards]
+        return []
+
+    def _consumer(self, mapping: Mapping, part: str, resume_after: str) -> Consumer:
+        role = self._role(mapping.function_arn)
+        return ShardConsumer(
+            mapping, part, self._kinesis, self._invoke, self._destinations, role, self._retry_delay, resume_after
+        )
+
+    def _role(self, function_arn: str) -> str:
+        if function_arn not in self._roles:
+            try:
+                configuration = self._lambda.get_function_configuration(FunctionName=function_arn)
+                self._roles[function_arn] = str(configuration.get("Role", ""))
+            except Exception:
+                return ""
+        return self._roles[function_arn]
 
 
 def take_over_kinesis_mappings() -> None:

@@ -5,47 +5,69 @@ state: never rename it), the PynamoDB model that describes its keys and indexes 
 the table *from* it, stacks/constructs/tables.py), and the environment variable that carries its
 deployed name to the functions given it (stacks/resources.py writes it, ``table_names`` reads it).
 A new table is one line here plus its model; the stack that uses it lists it and grants access.
+
+An entry names its model by import path and imports it when first asked (``Table.model``): the
+registry is imported by every function's settings at cold start, and importing every model would
+import every family's domain module with it (segments, jobs, …) into functions that never use them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pynamodb.models import Model
-
-from homing.adapters.dynamodb.analytics_tables import AnalyticsItem, TimelineItem
-from homing.adapters.dynamodb.apps import AppItem
-from homing.adapters.dynamodb.catalog import CatalogItem
-from homing.adapters.dynamodb.endpoints import EndpointItem
-from homing.adapters.dynamodb.event_streams import EventStreamItem
-from homing.adapters.dynamodb.jobs import JobItem
-from homing.adapters.dynamodb.segments import SegmentItem
+if TYPE_CHECKING:
+    from pynamodb.models import Model
 
 
 @dataclass(frozen=True)
 class Table:
     construct_id: str  # in the Data stack
-    model: type[Model]
+    model_path: str  # "<module>:<class>" of its PynamoDB model, in homing.adapters.dynamodb
     env: str  # the variable holding its deployed name
 
+    @property
+    def model(self) -> type[Model]:
+        """The model class, its module imported on first use."""
+        module, _, name = self.model_path.partition(":")
+        model: type[Model] = getattr(importlib.import_module(f"homing.adapters.dynamodb.{module}"), name)
+        return model
 
-APPS = Table("Apps", AppItem, "APPS_TABLE")
-ENDPOINTS = Table("Endpoints", EndpointItem, "ENDPOINTS_TABLE")
-CATALOG = Table("Catalog", CatalogItem, "CATALOG_TABLE")
+
+APPS = Table("Apps", "apps:AppItem", "APPS_TABLE")
+ENDPOINTS = Table("Endpoints", "endpoints:EndpointItem", "ENDPOINTS_TABLE")
+CATALOG = Table("Catalog", "catalog:CatalogItem", "CATALOG_TABLE")
 # Counters, activity states and shard checkpoints of process_events.
-ANALYTICS = Table("Analytics", AnalyticsItem, "ANALYTICS_TABLE")
+ANALYTICS = Table("Analytics", "analytics_tables:AnalyticsItem", "ANALYTICS_TABLE")
 # Each app's own event stream (PutEventStream) that process_events forwards events to.
-EVENT_STREAMS = Table("EventStreams", EventStreamItem, "EVENT_STREAMS_TABLE")
+EVENT_STREAMS = Table("EventStreams", "event_streams:EventStreamItem", "EVENT_STREAMS_TABLE")
 # One item per event for funnels, expiring after 90 days (TTL); most of the write volume.
-TIMELINES = Table("Timelines", TimelineItem, "TIMELINES_TABLE")
+TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE")
 # Segments: a head item per segment and one immutable item per version.
-SEGMENTS = Table("Segments", SegmentItem, "SEGMENTS_TABLE")
+SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
-JOBS = Table("Jobs", JobItem, "JOBS_TABLE")
+JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
 
 TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
-ALL_MODELS: tuple[type[Model], ...] = tuple(t.model for t in TABLES)
+
+
+def all_models() -> tuple[type[Model], ...]:
+    """Every table's model (imports them all: tests and benches that create every table)."""
+    return tuple(t.model for t in TABLES)
+
+
+if TYPE_CHECKING:
+    ALL_MODELS: tuple[type[Model], ...]
+else:
+
+    def __getattr__(name: str) -> object:
+        """``ALL_MODELS`` (as before the models were named by path) is built when asked for (PEP 562)."""
+        if name == "ALL_MODELS":
+            return all_models()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 TableNames = Mapping[Table, str]
 

@@ -3,12 +3,19 @@ custom event statistics and funnels."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from homing.api.responses import ok
-from homing.api.wire import analytics as wire
 from homing.bootstrap import Services
+from homing.lazy_package import LazyModule
+
+if TYPE_CHECKING:
+    from homing.api.wire import analytics as wire
+else:
+    wire = LazyModule("homing.api.wire.analytics")
 
 
 def router(svc: Services) -> APIGatewayRouter:

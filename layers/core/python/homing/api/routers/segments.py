@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from homing.api.responses import ok
 from homing.api.schemas import page_size
-from homing.api.wire.segments import segment_response, segments_response, write_segment_request
 from homing.bootstrap import Services
-from homing.domain.segments import Segment
+from homing.lazy_package import LazyModule
+
+if TYPE_CHECKING:
+    from homing.api.wire import segments as wire
+    from homing.domain.segments import Segment
+else:
+    wire = LazyModule("homing.api.wire.segments")
 
 
 def router(svc: Services) -> APIGatewayRouter:
     r = APIGatewayRouter()
 
     def one(segment: Segment) -> dict[str, object]:
-        return segment_response(segment, svc.segments.arn(segment))
+        return wire.segment_response(segment, svc.segments.arn(segment))
 
     def many(page: tuple[list[Segment], str | None]) -> dict[str, object]:
-        return segments_response([(s, svc.segments.arn(s)) for s in page[0]], page[1])
+        return wire.segments_response([(s, svc.segments.arn(s)) for s in page[0]], page[1])
 
     @r.post("/v1/apps/<application_id>/segments")
     def create_segment(application_id: str) -> Response[str]:
-        definition = write_segment_request(r.current_event.body)
+        definition = wire.write_segment_request(r.current_event.body)
         return ok(one(svc.segments.create(application_id, definition)), status=201)
 
     @r.get("/v1/apps/<application_id>/segments")
@@ -37,7 +44,7 @@ def router(svc: Services) -> APIGatewayRouter:
 
     @r.put("/v1/apps/<application_id>/segments/<segment_id>")
     def update_segment(application_id: str, segment_id: str) -> Response[str]:
-        changes = write_segment_request(r.current_event.body)
+        changes = wire.write_segment_request(r.current_event.body)
         return ok(one(svc.segments.update(application_id, segment_id, changes)))
 
     @r.delete("/v1/apps/<application_id>/segments/<segment_id>")
