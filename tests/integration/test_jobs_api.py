@@ -580,3 +580,24 @@ def test_a_recency_segment_export_joins_the_candidates_activity(call: Any, jobs:
     jobs()
     assert call("GET", f"/v1/apps/{app}/jobs/export/{job['Id']}").body["JobStatus"] == "COMPLETED"
     assert sorted(e["Id"] for e in exported("lapsed/")) == ["never", "stale"]
+
+
+def test_a_failing_task_is_reported_alone_and_the_others_run(call: Any, jobs: Any) -> None:
+    """The handler's partial batch response: the task that raised is the one failure, the rest ran."""
+    import run_jobs.handler as handler_module
+
+    app = create(call)["Id"]
+    put("ok.json", json.dumps(export_line(0)) + "\n")
+    import_job(call, app, f"s3://{BUCKET}/ok.json", "JSON")
+    import boto3
+
+    url = os.environ["JOBS_QUEUE_URL"]
+    (m,) = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    records = [
+        {"messageId": "bad", "receiptHandle": "r0", "body": "{not a task"},
+        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]},
+    ]
+    out = handler_module.lambda_handler({"Records": records}, LambdaContext(function_name="run_jobs"))
+    assert out == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    out = handler_module.lambda_handler({"Records": records[:1]}, LambdaContext(function_name="run_jobs"))
+    assert out == {"batchItemFailures": [{"itemIdentifier": "bad"}]}  # reported, not raised, when all fail
