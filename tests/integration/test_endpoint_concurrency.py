@@ -280,6 +280,7 @@ def test_users_stored_before_records_are_counted_from_the_index(svc: Any, app_id
         body = {"ChannelType": "EMAIL", "Address": f"{i}@example.com", "User": {"UserId": "u"}}
         svc.endpoints.update_endpoint(app_id, f"ep-{i}", req(body), "r")
     CatalogItem(app_id, "$user#u").delete()  # as an endpoint store written before user records existed
+    CatalogItem(app_id, "$records").delete()  # (whose app is not marked as having only users with records)
     with pytest.raises(BadRequest, match="maximum endpoint per user count: 15"):
         svc.endpoints.update_endpoint(app_id, "ep-15", req({"ChannelType": "SMS", "User": {"UserId": "u"}}), "r")
     svc.endpoints.update_endpoint(app_id, "ep-0", req({"User": {"UserId": "v"}}), "r")  # leaving rebuilds it

@@ -147,14 +147,22 @@ def test_a_hundred_new_endpoints_cost_a_few_calls_not_four_per_endpoint(svc: Any
     ]
     dynamodb_calls.clear()
     svc.endpoints.update_endpoints_batch(app_id, items, "r")
-    # the app; the attribute names; the endpoints, then the user records (one BatchGetItem each)
+    # the app; the attribute names; the endpoints (one BatchGetItem), the user records and the app's mark
+    # (101 keys: two BatchGetItems of at most 100)
     assert dynamodb_calls["GetItem"] == 2
-    assert dynamodb_calls["BatchGetItem"] == 2
-    # each address's holders and each user without a record (none is batchable: side by side)
-    assert dynamodb_calls["Query"] == 100 + 100
+    assert dynamodb_calls["BatchGetItem"] == 3
+    # each address's holders (not batchable: side by side); whether the app holds any endpoint (none: its
+    # users without a record have no endpoints to look up, and the app is marked so with one PutItem)
+    assert dynamodb_calls["Query"] == 100 + 1
+    assert dynamodb_calls["PutItem"] == 1
     # 200 transaction items (each endpoint and its user record) and the attribute name: three parts
     assert dynamodb_calls["TransactWriteItems"] == 3
-    assert sum(dynamodb_calls.values()) == 207
+    assert sum(dynamodb_calls.values()) == 110
     assert len(list(EndpointRepository().all_keys(app_id))) == 100
     assert set(EndpointRepository().user_set(app_id, "u7").keys) == {"ep-7"}
     assert CatalogRepository().attribute_names(app_id) == {"endpoint-custom-attributes#plan"}
+    dynamodb_calls.clear()
+    more = [req({"Id": f"ep-{100 + i}", "ChannelType": "SMS", "User": {"UserId": f"v{i}"}}) for i in range(50)]
+    svc.endpoints.update_endpoints_batch(app_id, more, "r")  # the mark is read with the user records
+    assert dict(dynamodb_calls) == {"GetItem": 1, "BatchGetItem": 2, "TransactWriteItems": 1}  # 100 items
+    assert set(EndpointRepository().user_set(app_id, "v3").keys) == {"ep-103"}

@@ -220,16 +220,25 @@ class _Snapshot:
         self._users: dict[str, UserSet] = {}
         self._by_user: dict[str, list[Endpoint]] = {}
         self._addresses: dict[tuple[str, str], list[str]] = {}
+        self._complete = False  # every user of the app has a record: one without has no endpoints
 
     def fetch(
         self, keys: Iterable[str] = (), users: Iterable[str] = (), addresses: Iterable[tuple[str, str]] = ()
     ) -> None:
-        """User sets (one BatchGetItem); the members of users without one (stored before user records) and
-        the holders of each address (queries side by side); then every endpoint named (one BatchGetItem)."""
+        """User sets (one BatchGetItem); the members of users without one, if the app may hold endpoints
+        from before user records, and the holders of each address (queries side by side); then every
+        endpoint named (one BatchGetItem)."""
         new_users = set(users) - self._users.keys()
         if new_users:
-            self._users.update(self._repo.user_sets(self._app_id, new_users))
+            found, complete = self._repo.user_sets(self._app_id, new_users)
+            self._users.update(found)
+            self._complete = self._complete or complete
         legacy = {u for u in new_users if self._users[u].version is None} - self._by_user.keys()
+        if legacy and not self._complete:
+            self._complete = self._repo.records_complete(self._app_id)
+        if self._complete:
+            self._by_user.update({u: [] for u in legacy})  # no record: no endpoints (docs/decisions.md)
+            legacy = set()
         new_addresses = set(addresses) - self._addresses.keys()
         if legacy or new_addresses:
             members, holders = self._repo.by_users_and_addresses(self._app_id, legacy, new_addresses)
@@ -260,8 +269,9 @@ class _Snapshot:
         return self._users[user_id]
 
     def by_user(self, app_id: str, user_id: str) -> list[Endpoint]:
+        """Asked for users without a record only (``_Plan.user``)."""
         if user_id not in self._by_user:
-            self._by_user[user_id] = self._repo.by_user(app_id, user_id)
+            self._by_user[user_id] = [] if self._complete else self._repo.by_user(app_id, user_id)
         return self._by_user[user_id]
 
     def keys_by_address(self, app_id: str, channel: str, address: str) -> list[str]:
