@@ -63,7 +63,8 @@ def run(api: str, moto: str, rows: int) -> None:
         job = pinpoint.get_import_job(ApplicationId=app, JobId=job["Id"])["ImportJobResponse"]
         line = f"{job['JobStatus']} {job.get('CompletedPieces', 0)}/{job.get('TotalPieces', 0)} pieces"
         if line != last:
-            print(f"  {time.perf_counter() - started:6.1f} s  {line}", flush=True)
+            elapsed, done = time.perf_counter() - started, job.get("TotalProcessed", 0)
+            print(f"  {elapsed:6.1f} s  {line}, {done} rows, {done / elapsed:.0f} rows/s so far", flush=True)
             last = line
     wall = time.perf_counter() - started
     print(

@@ -147,9 +147,10 @@ def test_independent_items_cost_a_few_calls_not_a_few_per_item(
     assert dynamodb_calls["TransactWriteItems"] == 1
     assert dynamodb_calls["BatchGetItem"] <= 2
     assert dynamodb_calls["GetItem"] == 2  # the app, the attribute-name catalogue
-    # each address's holders and each user new to records (no batch query exists: they run side by side),
-    # and the app's event types
-    assert dynamodb_calls["Query"] == 10 + 10 + 1
+    # each address's holders (no batch query exists: they run side by side), whether the app holds any
+    # endpoint (it holds none: users without a record have no endpoints to look up), the app's event types
+    assert dynamodb_calls["Query"] == 10 + 1 + 1
+    assert dynamodb_calls["PutItem"] == 1  # the app marked so (Catalog "$records")
     assert call("GET", f"/v1/apps/{app}/endpoints/ep-7").body["User"]["UserId"] == "u7"
     assert set(EndpointRepository().user_set(app, "u7").keys) == {"ep-7"}
 

@@ -69,6 +69,8 @@ class _Plan:
         self.changed: set[str] = set()
         self.users: dict[str, UserSet] = {}
         self._addresses: dict[tuple[str, str], set[str]] = {}
+        self.item = 0  # which write of the request is being planned
+        self.links: list[tuple[int, tuple[str, str]]] = []  # (write, endpoint key or user it changes)
 
     def load(self, keys: set[str]) -> None:
         missing = keys - self.state.keys()
@@ -79,6 +81,10 @@ class _Plan:
 
     def put(self, endpoint: Endpoint) -> None:
         key = endpoint_key(endpoint.id)
+        before = self.state.get(key)
+        self.links.append((self.item, ("key", key)))
+        for user_id in {before.user_id if before else None, endpoint.user_id} - {None}:
+            self.links.append((self.item, ("user", str(user_id))))
         self.state[key] = endpoint
         self.changed.add(key)
 
@@ -138,6 +144,71 @@ class _Plan:
             out.users.append(UserSetWrite(stored, keys, cap))
         return out
 
+    def parts(self, changes: EndpointChanges, writes: int) -> list[tuple[list[int], EndpointChanges]] | None:
+        """``changes`` cut into transactions of consecutive writes (None: it cannot be).
+
+        Writes that change a common endpoint or user are one group, never cut apart; groups share no item,
+        so committing them one after another, each conditional on what the whole plan read, ends as the
+        whole plan, and a part that fails leaves exactly the writes before it stored.
+        """
+        root = list(range(writes))
+
+        def find(i: int) -> int:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        owner: dict[tuple[str, str], int] = {}
+        for item, thing in self.links:
+            if thing in owner:
+                root[find(item)] = find(owner[thing])
+            else:
+                owner[thing] = item
+        groups: dict[int, EndpointChanges] = {}
+
+        def group(thing: tuple[str, str]) -> EndpointChanges:
+            g = find(owner[thing])
+            return groups.setdefault(g, EndpointChanges(self.app_id, labels=changes.labels))
+
+        try:
+            for put in changes.puts:
+                group(("key", endpoint_key(put[0].id))).puts.append(put)
+            for write in changes.users:
+                if write.keys != write.stored.keys:
+                    group(("user", write.stored.user_id)).users.append(write)
+        except KeyError:  # a change no write of the request made (a user record out of step): re-plan
+            return None
+        last = {find(i): i for i in range(writes)}  # each group's last write
+        out: list[tuple[list[int], EndpointChanges]] = []
+        run: list[int] = []  # consecutive writes, cut only where no group spans the cut
+        reach = 0
+        for i in range(writes):
+            run.append(i)
+            reach = max(reach, last[find(i)])
+            if reach > i:
+                continue
+            part = EndpointChanges(self.app_id, labels=changes.labels)
+            for g in dict.fromkeys(find(j) for j in run):
+                if g in groups:
+                    part.puts += groups[g].puts
+                    part.users += groups[g].users
+            if part.size() >= MAX_TRANSACTION_ITEMS:  # leaves room for the catalogue update
+                return None
+            if out and out[-1][1].size() + part.size() < MAX_TRANSACTION_ITEMS:
+                out[-1][0].extend(run)
+                out[-1][1].puts += part.puts
+                out[-1][1].users += part.users
+            else:
+                out.append((run, part))
+            run = []
+        names = set(changes.new_names)
+        for _, part in out:  # each new attribute name is added by the first part that uses it
+            part.names_limit = changes.names_limit
+            part.new_names = names & {f"{k}#{n}" for e, _ in part.puts for k, n in attribute_names(e)}
+            names -= part.new_names
+        return out
+
 
 class _Snapshot:
     """One PutEvents request's reads, shared by the plans of its items: fetched in a few batched calls,
@@ -149,16 +220,25 @@ class _Snapshot:
         self._users: dict[str, UserSet] = {}
         self._by_user: dict[str, list[Endpoint]] = {}
         self._addresses: dict[tuple[str, str], list[str]] = {}
+        self._complete = False  # every user of the app has a record: one without has no endpoints
 
     def fetch(
         self, keys: Iterable[str] = (), users: Iterable[str] = (), addresses: Iterable[tuple[str, str]] = ()
     ) -> None:
-        """User sets (one BatchGetItem); the members of users without one (stored before user records) and
-        the holders of each address (queries side by side); then every endpoint named (one BatchGetItem)."""
+        """User sets (one BatchGetItem); the members of users without one, if the app may hold endpoints
+        from before user records, and the holders of each address (queries side by side); then every
+        endpoint named (one BatchGetItem)."""
         new_users = set(users) - self._users.keys()
         if new_users:
-            self._users.update(self._repo.user_sets(self._app_id, new_users))
+            found, complete = self._repo.user_sets(self._app_id, new_users)
+            self._users.update(found)
+            self._complete = self._complete or complete
         legacy = {u for u in new_users if self._users[u].version is None} - self._by_user.keys()
+        if legacy and not self._complete:
+            self._complete = self._repo.records_complete(self._app_id)
+        if self._complete:
+            self._by_user.update({u: [] for u in legacy})  # no record: no endpoints (docs/decisions.md)
+            legacy = set()
         new_addresses = set(addresses) - self._addresses.keys()
         if legacy or new_addresses:
             members, holders = self._repo.by_users_and_addresses(self._app_id, legacy, new_addresses)
@@ -189,8 +269,9 @@ class _Snapshot:
         return self._users[user_id]
 
     def by_user(self, app_id: str, user_id: str) -> list[Endpoint]:
+        """Asked for users without a record only (``_Plan.user``)."""
         if user_id not in self._by_user:
-            self._by_user[user_id] = self._repo.by_user(app_id, user_id)
+            self._by_user[user_id] = [] if self._complete else self._repo.by_user(app_id, user_id)
         return self._by_user[user_id]
 
     def keys_by_address(self, app_id: str, channel: str, address: str) -> list[str]:
@@ -276,27 +357,8 @@ class EndpointService:
         now = iso_now(self._clock())
         snapshot = _Snapshot(self._endpoints, app_id)
         snapshot.fetch(keys={endpoint_key(items[i][0]) for i in todo})
-        # A trial merge says which users and addresses the plans will read, so those are fetched together.
-        users: set[str] = set()
-        addresses: set[tuple[str, str]] = set()
-        for i in todo:
-            endpoint_id, req = items[i]
-            if req is None:
-                continue
-            before = snapshot.get_versioned(app_id, [endpoint_key(endpoint_id)]).get(endpoint_key(endpoint_id))
-            after = merge(
-                before.endpoint if before else None,
-                req,
-                application_id=app_id,
-                endpoint_id=endpoint_id,
-                now=now,
-                request_id=request_id,
-                rng=random.Random(0),
-            )
-            users.update(u for u in (before.endpoint.user_id if before else None, after.user_id) if u)
-            if after.address and after.channel_type and after.endpoint_status == "ACTIVE":
-                addresses.add((after.channel_type, after.address))
-        snapshot.fetch(users=users, addresses=addresses)
+        writes = [(items[i][0], r) for i in todo if (r := items[i][1]) is not None]
+        self._prefetch(snapshot, app_id, writes, now, request_id)  # reads only (req None) are fetched above
 
         known: list[set[str]] = []
 
@@ -361,6 +423,32 @@ class EndpointService:
                 results[i] = error
         return results
 
+    def _prefetch(
+        self, snapshot: _Snapshot, app_id: str, writes: list[tuple[str, EndpointRequest]], now: str, request_id: str
+    ) -> None:
+        """The batched reads of a request's plans (PutEvents' items, a batch): its endpoints (one BatchGetItem);
+        then, as a trial merge of each write says, the user records its plans read (one BatchGetItem), the
+        address and legacy-user index queries (side by side) and the endpoints those name (one BatchGetItem).
+        A plan that asks for anything else (a write that depends on an earlier one) reads it on demand."""
+        snapshot.fetch(keys={endpoint_key(endpoint_id) for endpoint_id, _ in writes})
+        users: set[str] = set()
+        addresses: set[tuple[str, str]] = set()
+        for endpoint_id, req in writes:
+            before = snapshot.get_versioned(app_id, [endpoint_key(endpoint_id)]).get(endpoint_key(endpoint_id))
+            after = merge(
+                before.endpoint if before else None,
+                req,
+                application_id=app_id,
+                endpoint_id=endpoint_id,
+                now=now,
+                request_id=request_id,
+                rng=random.Random(0),
+            )
+            users.update(u for u in (before.endpoint.user_id if before else None, after.user_id) if u)
+            if after.address and after.channel_type and after.endpoint_status == "ACTIVE":
+                addresses.add((after.channel_type, after.address))
+        snapshot.fetch(users=users, addresses=addresses)
+
     def _commit_together(
         self, chunk: list[tuple[int, str, EndpointChanges]], results: list[Endpoint | HomingError | None]
     ) -> bool:
@@ -386,11 +474,36 @@ class EndpointService:
         """Plan against what is stored, then commit it conditionally; on a race, re-plan (docs/decisions.md).
 
         A request that fits one transaction is all or nothing. A larger batch is planned whole first (so a
-        request refused for its content writes nothing), then committed in consecutive parts.
+        request refused for its content writes nothing), then committed in consecutive transactions, each
+        of whole groups of writes that share nothing with the others' and conditional on what the plan
+        read. A part that meets a race (or a storage refusal) leaves it and the rest to be re-planned in
+        slices from fresh reads.
         """
         now = iso_now(self._clock())
-        first: EndpointChanges | None = self._plan(app_id, writes, now, request_id)  # refuses bad content
+        changes, plan = self._plan(app_id, writes, now, request_id)  # refuses bad content
+        if changes.size() <= MAX_TRANSACTION_ITEMS or (parts := plan.parts(changes, len(writes))) is None:
+            return self._commit_in_slices(app_id, writes, now, request_id, changes, {})
         stored: dict[str, Endpoint] = {}
+        for n, (_, part) in enumerate(parts):
+            try:
+                self._endpoints.commit(part)
+            except (WriteConflict, HomingError):
+                rest = sorted(i for m, _ in parts[n:] for i in m)
+                return self._commit_in_slices(app_id, [writes[i] for i in rest], now, request_id, None, stored)
+            stored.update({endpoint_key(e.id): e for e, _ in part.puts})
+        return stored
+
+    def _commit_in_slices(
+        self,
+        app_id: str,
+        writes: list[tuple[str, EndpointRequest, str]],
+        now: str,
+        request_id: str,
+        first: EndpointChanges | None,
+        stored: dict[str, Endpoint],
+    ) -> dict[str, Endpoint]:
+        """Commit with retries; a plan too large for one transaction is halved, each half re-planned as the
+        earlier slices left the data. ``first``: a plan of ``writes`` just made; ``stored``: earlier parts."""
         pending = [writes]
         while pending:
             part = pending.pop(0)
@@ -419,7 +532,7 @@ class EndpointService:
         plan: EndpointChanges | None,
     ) -> dict[str, Endpoint]:
         for attempt in range(WRITE_ATTEMPTS):
-            changes = plan or self._plan(app_id, writes, now, request_id)
+            changes = plan or self._plan(app_id, writes, now, request_id)[0]
             plan = None
             if changes.size() > MAX_TRANSACTION_ITEMS:
                 if len(writes) > 1:
@@ -441,9 +554,13 @@ class EndpointService:
 
     def _plan(
         self, app_id: str, writes: list[tuple[str, EndpointRequest, str]], now: str, request_id: str
-    ) -> EndpointChanges:
-        """Every write merged in memory against fresh reads: limits, the user cap, addresses, the catalogue."""
-        return self._plan_into(_Plan(self._endpoints, app_id), writes, now, request_id)
+    ) -> tuple[EndpointChanges, _Plan]:
+        """Every write merged in memory against fresh reads, made together (``_prefetch``): limits, the user
+        cap, addresses, the catalogue."""
+        snapshot = _Snapshot(self._endpoints, app_id)
+        self._prefetch(snapshot, app_id, [(endpoint_id, req) for endpoint_id, req, _ in writes], now, request_id)
+        plan = _Plan(snapshot, app_id)
+        return self._plan_into(plan, writes, now, request_id), plan
 
     def _plan_into(
         self,
@@ -456,7 +573,7 @@ class EndpointService:
         app_id = plan.app_id
         plan.load({endpoint_key(eid) for eid, _, _ in writes})
         labels: dict[str, str] = {}
-        for endpoint_id, req, path in writes:
+        for plan.item, (endpoint_id, req, path) in enumerate(writes):
             key = endpoint_key(endpoint_id)
             labels[key] = path or f"Endpoint {endpoint_id}"
             before = plan.state.get(key)

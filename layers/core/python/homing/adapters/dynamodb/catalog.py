@@ -9,6 +9,7 @@ from pynamodb.models import Model
 
 ATTRIBUTES_ENTRY = "$attrs"
 USER_ENTRY = "$user#"
+RECORDS_ENTRY = "$records"
 
 
 class CatalogItem(Model):
@@ -18,7 +19,9 @@ class CatalogItem(Model):
     - ``$attrs``: the app's endpoint attribute names (``<type>#<name>`` in ``names``), one item so the
       250-name cap is one conditional ``ADD`` on ``size(names)``;
     - ``$user#<user id>``: the endpoint keys of one user (``names``) and a ``version``, so the
-      15-endpoint cap is a condition every writer for that user meets.
+      15-endpoint cap is a condition every writer for that user meets;
+    - ``$records``: present once the app is known to hold no endpoint from before user records (it was
+      empty when an endpoint writer looked), so a user without a record has no endpoints to look up.
     """
 
     class Meta:

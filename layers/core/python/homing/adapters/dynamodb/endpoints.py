@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from homing.adapters.dynamodb.apps import AppItem
-from homing.adapters.dynamodb.catalog import ATTRIBUTES_ENTRY, USER_ENTRY, CatalogItem, user_entry
+from homing.adapters.dynamodb.catalog import ATTRIBUTES_ENTRY, RECORDS_ENTRY, CatalogItem, user_entry
 from homing.adapters.dynamodb.common import HASH_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES, WriteConflict
 from homing.adapters.dynamodb.paging import Page, decode_token, page
 from homing.codec import build, dump, snake
@@ -306,19 +306,27 @@ class EndpointRepository:
             for key in keys:
                 batch.delete(EndpointItem(app_id, key))
 
-    def user_sets(self, app_id: str, user_ids: Iterable[str]) -> dict[str, UserSet]:
-        """``user_set`` for many users in one strongly consistent BatchGetItem (PutEvents' plans)."""
+    def user_sets(self, app_id: str, user_ids: Iterable[str]) -> tuple[dict[str, UserSet], bool]:
+        """``user_set`` for many users in one strongly consistent BatchGetItem (a request's plans), and
+        whether the app's users all have records (``$records``, read in the same call)."""
         wanted = sorted(set(user_ids))
-        found = {
-            item.entry[len(USER_ENTRY) :]: item
-            for item in CatalogItem.batch_get([(app_id, user_entry(u)) for u in wanted], consistent_read=True)
-        }
-        return {
+        keys = [(app_id, user_entry(u)) for u in wanted] + [(app_id, RECORDS_ENTRY)]
+        found = {item.entry: item for item in CatalogItem.batch_get(keys, consistent_read=True)}
+        sets = {
             u: UserSet(u, frozenset(i.names or ()), int(i.version or 0))
-            if (i := found.get(u))
+            if (i := found.get(user_entry(u)))
             else UserSet(u, frozenset(), None)
             for u in wanted
         }
+        return sets, RECORDS_ENTRY in found
+
+    def records_complete(self, app_id: str) -> bool:
+        """Whether a user without a record has no endpoints: the app is marked so, or holds no endpoint at
+        all (then it is marked: every writer since keeps user records, so it stays true)."""
+        if list(EndpointItem.query(app_id, limit=1, consistent_read=True, attributes_to_get=["endpoint_key"])):
+            return False
+        CatalogItem(app_id, RECORDS_ENTRY).save()
+        return True
 
     def by_users_and_addresses(
         self, app_id: str, users: Iterable[str], addresses: Iterable[tuple[str, str]]
