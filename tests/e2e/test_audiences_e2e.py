@@ -250,3 +250,14 @@ def test_the_extension_reports_size_channel_counts_inactive_and_opted_out(
     flagged = {m["id"]: (m["inactive"], m["opted_out"]) for m in members(moto_url, answer["Manifest"])}
     assert flagged["ep-optout"] == (False, True)
     assert flagged["ep-asleep"] == (True, False)
+
+
+def test_the_extension_refuses_bad_requests_naming_the_field(pinpoint: Any, api_url: str, app: str) -> None:
+    segment = create(pinpoint, app, "errors", Dimensions=demographic("Platform", "INCLUSIVE", "ios"))
+    path = f"/v1/apps/{app}/segments/{segment}/audience"
+    with pytest.raises(AssertionError, match=r": 400 .*version"):
+        signed_request(api_url, "POST", path, {"version": "x"})
+    with pytest.raises(AssertionError, match=r": 404 "):
+        signed_request(api_url, "POST", f"/v1/apps/{app}/segments/nosuchsegment/audience")
+    with pytest.raises(AssertionError, match=r": 404 "):
+        signed_request(api_url, "GET", f"/v1/apps/{app}/segments/nosuchsegment/audience")

@@ -191,3 +191,43 @@ def test_an_imported_segment_resolves_to_its_import_and_exports_exactly_it(
     assert {e["ApplicationId"] for e in exported} == {app}
     exports = pinpoint.get_segment_export_jobs(ApplicationId=app, SegmentId=segment_id)["ExportJobsResponse"]["Item"]
     assert [j["Id"] for j in exports] == [created["Id"]]
+
+
+def test_job_errors_have_pinpoints_types_codes_and_fields(pinpoint: Any) -> None:
+    import pytest
+    from botocore.exceptions import ClientError
+
+    app = pinpoint.create_app(CreateApplicationRequest={"Name": "jobs-e2e-errors"})["ApplicationResponse"]["Id"]
+    calls = [
+        (lambda: pinpoint.get_import_job(ApplicationId=app, JobId="0" * 32), "NotFoundException", 404, None),
+        (lambda: pinpoint.get_export_job(ApplicationId=app, JobId="not-a-job"), "NotFoundException", 404, None),
+        (
+            lambda: pinpoint.create_export_job(
+                ApplicationId=app, ExportJobRequest={"S3UrlPrefix": "https://x/y", "RoleArn": ROLE}
+            ),
+            "BadRequestException",
+            400,
+            "S3UrlPrefix",
+        ),
+        (
+            lambda: pinpoint.create_import_job(
+                ApplicationId=app, ImportJobRequest={"Format": "XML", "S3Url": f"s3://{BUCKET}/x", "RoleArn": ROLE}
+            ),
+            "BadRequestException",
+            400,
+            "Format",
+        ),
+        (
+            lambda: pinpoint.get_segment_import_jobs(ApplicationId=app, SegmentId="nosuchsegment"),
+            "NotFoundException",
+            404,
+            None,
+        ),
+    ]
+    for call, code, status, field in calls:
+        with pytest.raises(ClientError) as error:
+            call()
+        response = error.value.response
+        assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
+        if field:
+            assert field in response["Error"]["Message"]
