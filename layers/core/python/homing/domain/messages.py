@@ -10,6 +10,7 @@ delivery can cross a Step Functions task boundary as JSON (``homing.codec``).
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -133,3 +134,45 @@ class Sender(Protocol):
     bounded number of times, before answering THROTTLED or TEMPORARY_FAILURE."""
 
     def send(self, delivery: Delivery) -> DeliveryResult: ...
+
+
+# Carrier tags: every send is tagged (SES EmailTags, End User Messaging ``Context``, SNS message
+# attributes) so that its delivery receipts (SES events, SMS status events) find their app, endpoint
+# and campaign or journey again without a lookup. SES allows only [A-Za-z0-9_-] in tag names and
+# values, so values are base32 (lower case, no padding): endpoint ids are the caller's own strings.
+TAG_PREFIX = "homing_"
+MAX_TAGGED_CONTEXT = 3  # End User Messaging allows 5 Context keys; app and endpoint take two
+
+
+def _encode_tag(value: str) -> str:
+    return base64.b32encode(value.encode()).decode().rstrip("=").lower()
+
+
+def _decode_tag(value: str) -> str:
+    padded = value.upper() + "=" * (-len(value) % 8)
+    return base64.b32decode(padded).decode()
+
+
+def carrier_tags(delivery: Delivery, context_keys: tuple[str, ...] = ()) -> dict[str, str]:
+    """The tags a sender puts on the carrier's message: the app, the endpoint (when there is one) and
+    up to MAX_TAGGED_CONTEXT named entries of the delivery's context (campaign_id, treatment_id, …)."""
+    tags = {f"{TAG_PREFIX}app": _encode_tag(delivery.app_id)}
+    if delivery.endpoint_id:
+        tags[f"{TAG_PREFIX}endpoint"] = _encode_tag(delivery.endpoint_id)
+    for key in context_keys[:MAX_TAGGED_CONTEXT]:
+        if key in delivery.context and key.replace("_", "").isalnum():
+            tags[f"{TAG_PREFIX}{key}"] = _encode_tag(delivery.context[key])
+    return tags
+
+
+def from_carrier_tags(tags: dict[str, str]) -> tuple[str | None, str | None, dict[str, str]]:
+    """(app id, endpoint id, context) back from a receipt's tags; tags not written by Homing are ignored."""
+    values: dict[str, str] = {}
+    for name, value in tags.items():
+        if name.startswith(TAG_PREFIX):
+            try:
+                values[name.removeprefix(TAG_PREFIX)] = _decode_tag(value)
+            except (ValueError, UnicodeDecodeError):
+                continue  # not ours after all: a receipt must never fail on a stranger's tag
+    app, endpoint = values.pop("app", None), values.pop("endpoint", None)
+    return app, endpoint, values
