@@ -46,6 +46,7 @@ class MotoStack:
         moto_fixes.copy_tables_once_per_transaction()
         moto_fixes.atomic_writes()
         moto_fixes.cache_service_folders()
+        moto_fixes.index_queries()
         for key, value in FAKE_CREDENTIALS.items():
             os.environ[key] = value
         os.environ["AWS_DEFAULT_REGION"] = self.region
