@@ -135,7 +135,7 @@ def test_indexed_queries_answer_as_a_full_walk_does(ddb: Any, steps: list[Any]) 
         _apply(ddb, step)
         everything = ddb.scan(TableName="t")["Items"]
         for g in GS:
-            question = {
+            question: dict[str, Any] = {
                 "IndexName": "by-g",
                 "KeyConditionExpression": "g = :g",
                 "ExpressionAttributeValues": {":g": {"S": g}},
@@ -144,14 +144,15 @@ def test_indexed_queries_answer_as_a_full_walk_does(ddb: Any, steps: list[Any]) 
             assert got == _moto_answer(ddb, **question), (step, g)
             assert sorted(map(str, got)) == sorted(str(i) for i in everything if i.get("g", {}).get("S") == g)
         for pk in PKS:
-            for question in (
+            questions: tuple[dict[str, Any], ...] = (
                 {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}},
                 {
                     "KeyConditionExpression": "pk = :p AND sk > :s",
                     "ScanIndexForward": False,
                     "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"S": "a"}},
                 },
-            ):
+            )
+            for question in questions:
                 got = _query_all(ddb, **question)
                 assert got == _moto_answer(ddb, **question), (step, question)
             expected = sorted((i for i in everything if i["pk"]["S"] == pk), key=lambda i: i["sk"]["S"])
