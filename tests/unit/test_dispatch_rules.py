@@ -1,0 +1,84 @@
+"""The JSON of deliveries and results that crosses Step Functions task boundaries (homing.domain.dispatch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from homing.domain.dispatch import delivery_from_json, delivery_to_json, result_from_json, result_to_json
+from homing.domain.errors import BadRequest
+from homing.domain.messages import (
+    APNS,
+    CUSTOM,
+    EMAIL,
+    SMS,
+    VOICE,
+    CustomContent,
+    Delivery,
+    DeliveryResult,
+    EmailContent,
+    PushContent,
+    SmsContent,
+    VoiceContent,
+)
+
+DELIVERIES = [
+    Delivery(
+        "app",
+        EMAIL,
+        "a@example.com",
+        "k1",
+        EmailContent("s@example.com", "Hi", "<p>Hi</p>", "Hi", reply_to=["r@example.com"], headers={"X-A": "1"}),
+        endpoint_id="ep",
+        context={"campaign_id": "c"},
+        trace_id="t",
+    ),
+    Delivery("app", SMS, "+15551234567", "k2", SmsContent("hi", origination_number="+15550000000", entity_id="e")),
+    Delivery("app", VOICE, "+15551234567", "k3", VoiceContent("<speak/>", voice_id="Joanna", ssml=True)),
+    Delivery("app", APNS, "tok", "k4", PushContent("arn:sns", title="T", silent=True, data={"k": "v"}, badge=2)),
+    Delivery("app", CUSTOM, "ep", "k5", CustomContent("https://x.example.com", "d", {"ep": {"Address": "x"}})),
+]
+
+
+@pytest.mark.parametrize("delivery", DELIVERIES, ids=lambda d: d.channel)
+def test_every_content_type_round_trips(delivery: Delivery) -> None:
+    raw = delivery_to_json(delivery)
+    assert raw["content"]["content_type"] in ("email", "sms", "voice", "push", "custom")
+    assert delivery_from_json(raw) == delivery
+
+
+def test_results_round_trip() -> None:
+    result = DeliveryResult("SUCCESSFUL", 200, "ok", message_id="m")
+    assert result_from_json(result_to_json(result)) == result
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ([], "deliveries[0] must be a JSON object"),
+        ({"channel": "SMS", "address": "+1", "key": "k", "content": {}}, "deliveries[0].app_id"),
+        ({"app_id": "a", "channel": "SMS", "address": "+1", "key": "k"}, "deliveries[0].content"),
+        (
+            {"app_id": "a", "channel": "SMS", "address": "+1", "key": "k", "content": {"content_type": "fax"}},
+            "content_type",
+        ),
+        (
+            {"app_id": "a", "channel": "SMS", "address": "+1", "key": "k", "content": {"content_type": "sms"}},
+            "SmsContent",
+        ),
+        (
+            {
+                "app_id": "a",
+                "channel": "SMS",
+                "address": "+1",
+                "key": "k",
+                "content": {"content_type": "sms", "body": 5},
+            },
+            "deliveries[0].content.body",
+        ),
+    ],
+)
+def test_malformed_deliveries_name_the_field(raw: Any, named: str) -> None:
+    with pytest.raises(BadRequest, match=named.replace("[", r"\[").replace("]", r"\]")):
+        delivery_from_json(raw, "deliveries[0]")
