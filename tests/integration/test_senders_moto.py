@@ -88,7 +88,7 @@ def test_sns_push_to_a_missing_application_is_a_permanent_failure(aws: None) -> 
 
 
 def test_the_send_messages_handler_sends_a_batch_once(dispatcher: None) -> None:
-    from functions.send_messages.handler import lambda_handler
+    from send_messages.handler import lambda_handler
 
     boto3.client("sesv2").create_email_identity(EmailIdentity="shop@example.com")
     batch = {"deliveries": [delivery_to_json(email("h1")), delivery_to_json(email("h2"))]}
@@ -101,7 +101,7 @@ def test_the_send_messages_handler_sends_a_batch_once(dispatcher: None) -> None:
 
 
 def test_the_handler_refuses_a_batch_over_the_limit(dispatcher: None) -> None:
-    from functions.send_messages.handler import lambda_handler
+    from send_messages.handler import lambda_handler
 
     batch = {"deliveries": [delivery_to_json(email(f"x{i}")) for i in range(51)]}
     with pytest.raises(ValueError, match="at most 50"):
