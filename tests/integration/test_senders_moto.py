@@ -92,8 +92,8 @@ def test_the_send_messages_handler_sends_a_batch_once(dispatcher: None) -> None:
 
     boto3.client("sesv2").create_email_identity(EmailIdentity="shop@example.com")
     batch = {"deliveries": [delivery_to_json(email("h1")), delivery_to_json(email("h2"))]}
-    first = lambda_handler(batch, LambdaContext(function_name="send_messages"))  # type: ignore[arg-type]
-    retried = lambda_handler(batch, LambdaContext(function_name="send_messages"))  # type: ignore[arg-type]
+    first = lambda_handler(batch, LambdaContext(function_name="send_messages"))
+    retried = lambda_handler(batch, LambdaContext(function_name="send_messages"))
     results = [result_from_json(r) for r in first["results"]]
     assert [r.status for r in results] == [SUCCESSFUL, SUCCESSFUL]
     assert retried == first  # the retried task answers the recorded results
@@ -105,4 +105,4 @@ def test_the_handler_refuses_a_batch_over_the_limit(dispatcher: None) -> None:
 
     batch = {"deliveries": [delivery_to_json(email(f"x{i}")) for i in range(51)]}
     with pytest.raises(ValueError, match="at most 50"):
-        lambda_handler(batch, LambdaContext(function_name="send_messages"))  # type: ignore[arg-type]
+        lambda_handler(batch, LambdaContext(function_name="send_messages"))
