@@ -527,3 +527,19 @@ def test_addresses_are_masked_for_logs() -> None:
     assert mask("+15551234567") == "+1******4567"
     assert mask("jane@example.com") == "j***@example.com"
     assert mask("123") == "***"
+
+
+def test_a_refusal_is_logged_with_the_address_masked_and_no_body(
+    stubbed: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    ses, stub = stubbed("sesv2")
+    stub.add_client_error(
+        "send_email", service_error_code="MessageRejected", service_message="rejected", http_status_code=400
+    )
+    with caplog.at_level("INFO"):
+        SesEmailSender(ses, NO_WAIT).send(EMAIL_DELIVERY)
+    (record,) = [r for r in caplog.records if r.getMessage() == "send refused"]
+    assert (record.to, record.channel, record.carrier_error) == ("j***@example.com", EMAIL, "MessageRejected")  # type: ignore[attr-defined]
+    logged = " ".join(str(v) for r in caplog.records for v in vars(r).values())
+    assert "jane@example.com" not in logged
+    assert "Hi Jane" not in logged

@@ -24,6 +24,7 @@ from homing.domain.messages import (
     TEMPORARY_FAILURE,
     THROTTLED,
     UNKNOWN_FAILURE,
+    Delivery,
     DeliveryResult,
 )
 from homing.observability import logger as log
@@ -109,7 +110,7 @@ def outcome_of(error: Exception, table: ErrorTable) -> tuple[Outcome, str]:
     raise error  # a programming error, not a carrier's answer
 
 
-def attempt(operation: Callable[[], T], table: ErrorTable, backoff: Backoff, channel: str) -> T | DeliveryResult:
+def attempt(operation: Callable[[], T], table: ErrorTable, backoff: Backoff, delivery: Delivery) -> T | DeliveryResult:
     """Run one carrier call: its answer, or the result its refusal comes to (throttling retried within
     ``backoff``). A carrier answer is never a DeliveryResult, so callers tell the two apart by type."""
     for number in range(backoff.attempts):
@@ -122,7 +123,12 @@ def attempt(operation: Callable[[], T], table: ErrorTable, backoff: Backoff, cha
                 continue
             log.info(
                 "send refused",
-                extra={"channel": channel, "delivery_status": outcome.status, "carrier_error": _code_of(error)},
+                extra={
+                    "channel": delivery.channel,
+                    "to": mask(delivery.address),  # never a full address in logs
+                    "delivery_status": outcome.status,
+                    "carrier_error": _code_of(error),
+                },
             )
             return DeliveryResult(outcome.status, outcome.status_code, message[:1000])
     raise AssertionError("unreachable: backoff.attempts must be at least 1")
@@ -132,11 +138,11 @@ def call(
     operation: Callable[[], T],
     table: ErrorTable,
     backoff: Backoff,
-    channel: str,
+    delivery: Delivery,
     on_success: Callable[[T], DeliveryResult],
 ) -> DeliveryResult:
     """``attempt`` for a call that is the send itself: its answer becomes the result."""
-    answer = attempt(operation, table, backoff, channel)
+    answer = attempt(operation, table, backoff, delivery)
     return answer if isinstance(answer, DeliveryResult) else on_success(answer)
 
 

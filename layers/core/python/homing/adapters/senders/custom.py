@@ -150,14 +150,14 @@ class CustomSender:
                 lambda: self._invoke(content.destination, body),
                 CUSTOM_ERRORS,
                 self.backoff,
-                CUSTOM,
+                delivery,
                 lambda _: delivered(None, "Custom channel function invoked"),
             )
         return call_carrier(
             lambda: self._post(content.destination, body),
             CUSTOM_ERRORS,
             self.backoff,
-            CUSTOM,
+            delivery,
             lambda status: delivered(None, f"Webhook answered {status}"),
         )
 

@@ -22,7 +22,6 @@ from homing.adapters.senders.common import (
 )
 from homing.adapters.senders.common import call as call_carrier
 from homing.domain.messages import (
-    EMAIL,
     PERMANENT_FAILURE,
     Delivery,
     DeliveryResult,
@@ -68,7 +67,7 @@ class SesEmailSender:
             lambda: self.client.send_email(**request),
             SES_ERRORS,
             self.backoff,
-            EMAIL,
+            delivery,
             lambda response: delivered(response.get("MessageId")),
         )
 

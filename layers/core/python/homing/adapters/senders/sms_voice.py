@@ -26,8 +26,6 @@ from homing.adapters.senders.common import call as call_carrier
 from homing.domain.messages import (
     OPT_OUT,
     PERMANENT_FAILURE,
-    SMS,
-    VOICE,
     Delivery,
     DeliveryResult,
     SmsContent,
@@ -73,12 +71,11 @@ class EndUserMessagingSender:
             operation = self.client.send_voice_message
         else:
             return DeliveryResult(PERMANENT_FAILURE, 400, f"{delivery.channel} content cannot go by SMS or voice")
-        channel = SMS if isinstance(content, SmsContent) else VOICE
         return call_carrier(
             lambda: operation(**request),
             SMS_VOICE_ERRORS,
             self.backoff,
-            channel,
+            delivery,
             lambda response: delivered(response.get("MessageId")),
         )
 

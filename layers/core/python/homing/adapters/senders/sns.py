@@ -34,7 +34,6 @@ from homing.domain.messages import (
     BAIDU,
     GCM,
     PERMANENT_FAILURE,
-    SMS,
     Delivery,
     DeliveryResult,
     PushContent,
@@ -100,7 +99,7 @@ class SnsSmsSender:
             lambda: self.client.publish(**request),
             SNS_ERRORS,
             self.backoff,
-            SMS,
+            delivery,
             lambda response: delivered(response.get("MessageId")),
         )
 
@@ -151,7 +150,7 @@ class SnsPushSender:
                 lambda: self._enabled_endpoint(content.platform_application_arn, delivery.address),
                 SNS_ERRORS,
                 self.backoff,
-                delivery.channel,
+                delivery,
             )
             if isinstance(answer, DeliveryResult):
                 return answer
@@ -163,7 +162,7 @@ class SnsPushSender:
             lambda: self.client.publish(**request),
             SNS_ERRORS,
             self.backoff,
-            delivery.channel,
+            delivery,
             lambda response: delivered(response.get("MessageId")),
         )
         if result.status == PERMANENT_FAILURE:
