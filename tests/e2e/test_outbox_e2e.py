@@ -115,6 +115,8 @@ def test_every_channel_lands_in_the_outbox(api_url: str, moto_url: str) -> None:
         shown = page.read().decode()
     assert "Welcome" in shown
     assert mail in shown
+    with urllib.request.urlopen(f"{api_url}/_local", timeout=60) as index:
+        assert "/_local/outbox" in {p["Page"] for p in json.load(index)["Pages"]}
 
 
 def test_a_retried_batch_is_not_sent_twice(api_url: str, moto_url: str) -> None:

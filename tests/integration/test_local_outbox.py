@@ -3,6 +3,7 @@ address a send names, and the outbox reading every channel (moto's SES and SNS, 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -114,6 +115,12 @@ def test_the_outbox_reads_every_channel_and_filters(local_ses: None, stand_in: t
     EndUserMessagingSender(eum_client(url)).send(Delivery("app", SMS, "+15551234567", "s", SmsContent("Code 1234")))
     sns = boto3.client("sns")
     application = sns.create_platform_application(Name="shop", Platform="GCM", Attributes={"PlatformCredential": "k"})
+    mime = (
+        "From: shop@example.com\r\nTo: raw@example.com\r\nSubject: Raw one\r\n"
+        "Content-Type: text/plain\r\n\r\nPlain body\r\n"
+    )
+    raw = EmailContent("shop@example.com", raw_message=base64.b64encode(mime.encode()).decode())
+    SesEmailSender().send(Delivery("app", EMAIL, "raw@example.com", "r", raw))
     SnsPushSender().send(
         Delivery(
             "app", GCM, "token-1", "p", PushContent(application["PlatformApplicationArn"], title="Sale", body="50% off")
@@ -127,8 +134,10 @@ def test_the_outbox_reads_every_channel_and_filters(local_ses: None, stand_in: t
     )
 
     rows = outbox.rows()
-    assert sorted(r["Channel"] for r in rows) == ["CUSTOM", "EMAIL", "GCM", "SMS"]
-    (mail,) = outbox.rows("email")
+    assert sorted(r["Channel"] for r in rows) == ["CUSTOM", "EMAIL", "EMAIL", "GCM", "SMS"]
+    (raw_mail,) = outbox.rows("EMAIL", "raw@example.com")
+    assert (raw_mail["Subject"], raw_mail["Body"].strip()) == ("Raw one", "Plain body")
+    (mail,) = outbox.rows("email", "jane@example.com")
     assert (mail["From"], mail["To"], mail["Subject"], mail["Body"]) == (
         "shop@example.com",
         ["jane@example.com"],

@@ -18,7 +18,10 @@ from homing.adapters.senders.ses import SES_ERRORS, SesEmailSender
 from homing.adapters.senders.sms_voice import SMS_VOICE_ERRORS, EndUserMessagingSender
 from homing.adapters.senders.sns import SNS_ERRORS, SnsPushSender, SnsSmsSender
 from homing.domain.messages import (
+    ADM,
     APNS,
+    APNS_VOIP,
+    BAIDU,
     CUSTOM,
     EMAIL,
     GCM,
@@ -416,6 +419,16 @@ def test_fcm_notification_and_data_messages() -> None:
     assert standard == {"notification": {"title": "T", "body": "B"}, "data": {"k": "v"}, "priority": "high"}
     data_only, _ = payload_of(GCM, silent=True, data={"k": "v"})
     assert data_only == {"data": {"k": "v"}}
+
+
+def test_adm_and_baidu_payloads() -> None:
+    adm, attributes = payload_of(ADM, title="T", body="B", data={"k": "v"}, time_to_live=30)
+    assert adm == {"data": {"title": "T", "body": "B", "k": "v"}}
+    assert attributes == {"AWS.SNS.MOBILE.ADM.TTL": {"DataType": "String", "StringValue": "30"}}
+    baidu, _ = payload_of(BAIDU, title="T", body="B", data={"k": "v"})
+    assert baidu == {"title": "T", "description": "B", "custom_content": {"k": "v"}}
+    _, attributes = payload_of(APNS_VOIP, body="call")
+    assert attributes["AWS.SNS.MOBILE.APNS.PUSH_TYPE"]["StringValue"] == "voip"
 
 
 # ------------------------------------------------------------------------------------------ custom
