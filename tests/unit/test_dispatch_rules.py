@@ -1,12 +1,14 @@
-"""The JSON of deliveries and results that crosses Step Functions task boundaries (homing.domain.dispatch)."""
+"""The JSON of deliveries and results that crosses Step Functions task boundaries (homing.domain.dispatch), and the
+dispatcher when its ledger fails."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from homing.domain.dispatch import delivery_from_json, delivery_to_json, result_from_json, result_to_json
+from homing.domain.dispatch import Claim, delivery_from_json, delivery_to_json, result_from_json, result_to_json
 from homing.domain.errors import BadRequest
 from homing.domain.messages import (
     APNS,
@@ -22,6 +24,7 @@ from homing.domain.messages import (
     SmsContent,
     VoiceContent,
 )
+from homing.services.delivery import Dispatcher
 
 DELIVERIES = [
     Delivery(
@@ -82,3 +85,42 @@ def test_results_round_trip() -> None:
 def test_malformed_deliveries_name_the_field(raw: Any, named: str) -> None:
     with pytest.raises(BadRequest, match=named.replace("[", r"\[").replace("]", r"\]")):
         delivery_from_json(raw, "deliveries[0]")
+
+
+class _FlakyLedger:
+    """An in-memory ledger whose claim of one key fails as DynamoDB being unreachable would."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken = broken
+        self.completed: dict[str, DeliveryResult] = {}
+
+    def claim(self, key: str, now: datetime) -> Claim:
+        if key == self.broken:
+            raise ConnectionError("DynamoDB unreachable")
+        return Claim(won=key not in self.completed, result=self.completed.get(key))
+
+    def complete(self, key: str, result: DeliveryResult) -> None:
+        self.completed[key] = result
+
+
+class _Sender:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, delivery: Delivery) -> DeliveryResult:
+        self.sent.append(delivery.key)
+        return DeliveryResult("SUCCESSFUL", 200, "ok", message_id=delivery.key)
+
+
+def test_a_ledger_failure_raises_after_the_other_sends_are_recorded() -> None:
+    ledger, sender = _FlakyLedger("k3"), _Sender()
+    batch = [Delivery("app", SMS, "+15551234567", f"k{i}", SmsContent("hi")) for i in range(6)]
+    with pytest.raises(ConnectionError):
+        Dispatcher({SMS: sender}, ledger, lambda: datetime(2026, 11, 30, tzinfo=UTC), threads=3).send_all(batch)
+    assert sorted(sender.sent) == ["k0", "k1", "k2", "k4", "k5"]
+    assert sorted(ledger.completed) == ["k0", "k1", "k2", "k4", "k5"]
+    ledger.broken = ""  # the retried task sends only what is left
+    results = Dispatcher({SMS: sender}, ledger, lambda: datetime(2026, 11, 30, tzinfo=UTC)).send_all(batch)
+    assert [r.message_id for r in results] == [f"k{i}" for i in range(6)]
+    assert sender.sent.count("k3") == 1
+    assert len(sender.sent) == 6
