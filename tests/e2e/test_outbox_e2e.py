@@ -100,7 +100,7 @@ def test_every_channel_lands_in_the_outbox(api_url: str, moto_url: str) -> None:
         f"Shop <shop-{run}@example.com>",
     )
     text, call = sorted(outbox(api_url, address=phone), key=lambda r: r["Channel"])
-    assert (text["Channel"], text["Body"], call["Channel"], call["VoiceId"]) == (
+    assert (text["Channel"], text["Body"], call["Channel"], call["Details"]["VoiceId"]) == (
         "SMS",
         "Your code is 1234",
         "VOICE",

@@ -75,8 +75,12 @@ def test_the_real_adapter_sends_through_the_stand_in(stand_in: tuple[SmsVoiceSta
         "Code 1234",
     )
     assert first["MessageId"] == sent_text.message_id
-    assert first["Context"] == carrier_tags(text)
-    assert (second["Channel"], second["TextType"], second["VoiceId"]) == ("VOICE", "SSML", "JOANNA")
+    assert first["Details"]["Context"] == carrier_tags(text)
+    assert (second["Channel"], second["Details"]["MessageBodyTextType"], second["Details"]["VoiceId"]) == (
+        "VOICE",
+        "SSML",
+        "JOANNA",
+    )
 
 
 def test_the_stand_in_refuses_what_the_model_refuses(stand_in: tuple[SmsVoiceStandIn, str]) -> None:

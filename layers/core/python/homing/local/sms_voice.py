@@ -71,14 +71,24 @@ class SmsVoiceStandIn:
             "Channel": OPERATIONS[operation],
             "MessageId": message_id,
             "Time": self._clock().isoformat(),
-            "To": request["DestinationPhoneNumber"],
             "From": request.get("OriginationIdentity"),
+            "To": request["DestinationPhoneNumber"],
+            "Subject": None,
             "Body": request["MessageBody"],
-            "MessageType": request.get("MessageType"),
-            "TextType": request.get("MessageBodyTextType"),
-            "VoiceId": request.get("VoiceId"),
-            "ConfigurationSet": request.get("ConfigurationSetName"),
-            "Context": request.get("Context") or {},
+            # the rest of the request, as the outbox shows it (the shape of every outbox row)
+            "Details": {
+                name: request[name]
+                for name in (
+                    "MessageType",
+                    "MessageBodyTextType",
+                    "VoiceId",
+                    "Keyword",
+                    "ConfigurationSetName",
+                    "DestinationCountryParameters",
+                    "Context",
+                )
+                if name in request
+            },
         }
         with self._lock:
             self.sent.append(record)
