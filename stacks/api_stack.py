@@ -79,6 +79,7 @@ class ApiStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
+
         # The sender task of the campaign and journey workflows (and the senders' grants, for in-process use).
         self.senders = Senders(
             self,

@@ -124,3 +124,16 @@ def test_a_ledger_failure_raises_after_the_other_sends_are_recorded() -> None:
     assert [r.message_id for r in results] == [f"k{i}" for i in range(6)]
     assert sender.sent.count("k3") == 1
     assert len(sender.sent) == 6
+
+
+def test_send_settings_read_the_ledger_and_the_sms_carrier() -> None:
+    from homing.adapters.dynamodb.tables import DELIVERY_LEDGER
+    from homing.settings import SendSettings
+
+    settings = SendSettings.from_env(
+        {"DELIVERY_LEDGER_TABLE": "ledger", "SMS_CARRIER": " SNS ", "AWS_REGION": "eu-west-1"}
+    )
+    assert (settings.tables, settings.sms_carrier, settings.region) == ({DELIVERY_LEDGER: "ledger"}, "sns", "eu-west-1")
+    assert SendSettings.from_env({}).sms_carrier == "end-user-messaging"
+    with pytest.raises(ValueError, match="SMS_CARRIER"):
+        SendSettings.from_env({"SMS_CARRIER": "pigeon"})
