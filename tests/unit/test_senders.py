@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from homing.adapters.senders.common import Backoff, mask
-from homing.adapters.senders.custom import CustomSender
+from homing.adapters.senders.custom import CUSTOM_ERRORS, CustomSender
 from homing.adapters.senders.ses import SES_ERRORS, SesEmailSender
 from homing.adapters.senders.sms_voice import SMS_VOICE_ERRORS, EndUserMessagingSender
 from homing.adapters.senders.sns import SNS_ERRORS, SnsPushSender, SnsSmsSender
@@ -462,22 +462,23 @@ def test_a_failing_function_is_a_temporary_failure(stubbed: Any) -> None:
     assert CustomSender(lam, NO_WAIT).send(custom(FUNCTION_ARN)).status == TEMPORARY_FAILURE
 
 
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [
-        ("TooManyRequestsException", THROTTLED),
-        ("ResourceNotFoundException", PERMANENT_FAILURE),
-        ("AccessDeniedException", PERMANENT_FAILURE),
-        ("ServiceException", TEMPORARY_FAILURE),
-    ],
-)
-def test_lambda_errors_are_mapped(stubbed: Any, code: str, status: str) -> None:
+LAMBDA_CODES = sorted(code for code in CUSTOM_ERRORS if code.endswith("Exception"))
+
+
+@pytest.mark.parametrize("code", LAMBDA_CODES)
+def test_every_lambda_error_is_mapped(stubbed: Any, code: str) -> None:
     lam, stub = stubbed("lambda")
-    for _ in range(NO_WAIT.attempts if status == THROTTLED else 1):
-        stub.add_client_error(
-            "invoke", service_error_code=code, http_status_code=500 if code == "ServiceException" else 400
-        )
-    assert CustomSender(lam, NO_WAIT).send(custom(FUNCTION_ARN)).status == status
+    outcome = CUSTOM_ERRORS[code]
+    for _ in range(NO_WAIT.attempts if outcome.retry else 1):
+        stub.add_client_error("invoke", service_error_code=code, http_status_code=400)
+    result = CustomSender(lam, NO_WAIT).send(custom(FUNCTION_ARN))
+    assert (result.status, result.status_code) == (outcome.status, outcome.status_code)
+
+
+def test_an_unlisted_lambda_5xx_is_a_temporary_failure(stubbed: Any) -> None:
+    lam, stub = stubbed("lambda")
+    stub.add_client_error("invoke", service_error_code="ServiceException", http_status_code=500)
+    assert CustomSender(lam, NO_WAIT).send(custom(FUNCTION_ARN)).status == TEMPORARY_FAILURE
 
 
 def webhook(addresses: list[str], statuses: list[int]) -> tuple[CustomSender, list[tuple[Any, ...]]]:
