@@ -26,6 +26,7 @@ from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.jobs import Jobs, job_buckets
 from stacks.constructs.management_api import ManagementApi
+from stacks.constructs.senders import Senders, custom_channel_functions, sms_carrier
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
@@ -75,6 +76,17 @@ class ApiStack(Stack):
             "AudienceResolution",
             data=data,
             resource_arn_prefix=resource_arn_prefix(),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+
+        # The sender task of the campaign and journey workflows (and the senders' grants, for in-process use).
+        self.senders = Senders(
+            self,
+            "Senders",
+            data=data,
+            custom_functions=custom_channel_functions(self),
+            carrier=sms_carrier(self),
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
         )

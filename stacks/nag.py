@@ -61,6 +61,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_cleanup(api, data)
     _acknowledge_jobs(api, data)
     _acknowledge_audiences(api, data)
+    _acknowledge_senders(api)
     _acknowledge_events(events, data)
 
 
@@ -163,6 +164,53 @@ def _acknowledge_audiences(api: ApiStack, data: DataStack) -> None:
         "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
         "delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.",
     )
+
+
+def _acknowledge_senders(api: ApiStack) -> None:
+    senders = api.senders
+    role = senders.send_messages.role
+    _ack_tracing(role)
+    account = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+    reasons = {
+        ("ses", "identity/*"): "SES authorizes SendEmail on the From address's identity, which each app's "
+        "email channel names at run time (any verified identity of the account).",
+        ("ses", "configuration-set/*"): "SES authorizes SendEmail on the configuration set the email channel "
+        "names for event tracking, known only at run time.",
+        ("sns", "app/*"): "Push: a platform endpoint is created under the platform application each app's push "
+        "channel names at run time; CreatePlatformEndpoint only.",
+        ("sns", "endpoint/*"): "Push: the device endpoints created under those applications (Publish, "
+        "Get/SetEndpointAttributes to re-enable one); endpoint ARNs are made by SNS at run time.",
+    }
+    for kind in ("phone-number", "pool", "sender-id", "configuration-set", "opt-out-list"):
+        reasons[("sms-voice", f"{kind}/*")] = (
+            "End User Messaging authorizes SendTextMessage/SendVoiceMessage on the origination identity "
+            f"({kind}) each SMS or voice channel names at run time; those two actions only."
+        )
+    for (service, resource), reason in reasons.items():
+        _ack(role, f"IAM5[Resource::{account.format(service=service, resource=resource)}]", reason)
+    if senders.carrier == "sns":
+        _ack(
+            role,
+            "IAM5[Resource::*]",
+            "SMS through SNS (context sms_carrier=sns) publishes to phone numbers, which have no ARN: "
+            "sns:Publish on '*' is the only way to grant it.",
+        )
+    for name in senders.custom_functions:
+        if "*" in name:
+            shown = name if name.startswith("arn:") else account.format(service="lambda", resource=f"function:{name}")
+            _ack(
+                role,
+                f"IAM5[Resource::{shown}]",
+                "Custom channels invoke the customer's functions the deployment allows (context "
+                "custom_channel_functions, default homing-custom-*); InvokeFunction only.",
+            )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grant on Homing's data key, which encrypts the delivery ledger table "
+            "send_messages reads and writes; scoped to that one key.",
+        )
 
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:

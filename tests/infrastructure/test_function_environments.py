@@ -12,7 +12,7 @@ from tests.infrastructure.test_events_stack import _actions_by_resource, _key
 
 pytestmark = pytest.mark.xdist_group("infrastructure")
 
-FUNCTIONS = ("api", "process_events", "clean_up_app")
+FUNCTIONS = ("api", "process_events", "clean_up_app", "send_messages")
 
 
 def _functions(synth: Synthesized) -> dict[str, Any]:
@@ -20,6 +20,7 @@ def _functions(synth: Synthesized) -> dict[str, Any]:
         "api": synth.api.api_function,
         "process_events": synth.events.processing.process_events,
         "clean_up_app": synth.api.cleanup.clean_up_app,
+        "send_messages": synth.api.senders.send_messages,
     }
 
 

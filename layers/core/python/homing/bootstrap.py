@@ -8,6 +8,8 @@
   EventStreams, Timelines) and nothing else.
 - ``cleanup()``, clean_up_app: the clean-up service.
 - ``audience_worker()``, resolve_audience: the audience service's workflow steps.
+- ``dispatcher()``, send_messages (and any function sending in-process, through
+  ``build_dispatcher(SendSettings.from_env())``): every channel's sender behind the idempotent dispatcher.
 
 Each binds only the tables its function was given (homing.adapters.dynamodb.tables).
 """
@@ -21,13 +23,15 @@ from typing import TYPE_CHECKING
 from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.tables import bind_tables
-from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings
+from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings, SendSettings
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
     from homing.adapters.workflows import StateMachine
+    from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
     from homing.services.cleanup import CleanupService, CleanupStarter
+    from homing.services.delivery import Dispatcher
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
@@ -288,3 +292,40 @@ def cleanup() -> CleanupService:
 def audience_worker() -> AudienceService:
     """resolve_audience's service, built from the environment on first use (cold start)."""
     return build_audience_worker(AudienceSettings.from_env())
+
+
+def build_senders(settings: SendSettings) -> dict[str, Sender]:
+    """Channel type -> its sender: SES for email, End User Messaging (or SNS, by ``sms_carrier``) for
+    SMS, End User Messaging for voice, SNS mobile push for every push channel, Lambda/HTTPS for custom.
+    One client per carrier, shared by the dispatcher's threads (boto3 clients are thread-safe)."""
+    from homing.adapters.senders.custom import CustomSender
+    from homing.adapters.senders.ses import SesEmailSender
+    from homing.adapters.senders.sms_voice import EndUserMessagingSender
+    from homing.adapters.senders.sns import SnsPushSender, SnsSmsSender
+    from homing.domain import messages
+
+    end_user_messaging = EndUserMessagingSender()
+    push = SnsPushSender()
+    senders: dict[str, Sender] = {
+        messages.EMAIL: SesEmailSender(),
+        messages.SMS: SnsSmsSender(push.client) if settings.sms_carrier == "sns" else end_user_messaging,
+        messages.VOICE: end_user_messaging,
+        messages.CUSTOM: CustomSender(),
+    }
+    senders.update(dict.fromkeys(messages.PUSH_CHANNELS, push))
+    return senders
+
+
+def build_dispatcher(settings: SendSettings) -> Dispatcher:
+    """The senders behind the idempotent dispatcher, on the DeliveryLedger table."""
+    from homing.adapters.dynamodb.deliveries import DeliveryLedger
+    from homing.services.delivery import Dispatcher
+
+    bind_tables(settings.tables, settings.region)
+    return Dispatcher(build_senders(settings), DeliveryLedger(), clock=_utc_now)
+
+
+@cache
+def dispatcher() -> Dispatcher:
+    """send_messages' dispatcher, built from the environment on first use (cold start)."""
+    return build_dispatcher(SendSettings.from_env())

@@ -29,6 +29,7 @@ class Env:
     JOB_BUCKETS = "JOB_BUCKETS"  # glob patterns of the buckets import and export jobs may use
     AUDIENCE_BUCKET = "AUDIENCE_BUCKET"  # resolutions' pages and manifests
     AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
+    SMS_CARRIER = "SMS_CARRIER"  # "end-user-messaging" (default) or "sns": who carries SMS
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -160,3 +161,25 @@ class CleanupSettings:
             cleanup_grace_seconds=int(env.get(Env.CLEANUP_GRACE_SECONDS) or DEFAULT_CLEANUP_GRACE_SECONDS),
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )
+
+
+SMS_CARRIERS = ("end-user-messaging", "sns")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """The senders and their dispatcher (send_messages, and any function that sends in-process): the
+    delivery ledger table and who carries SMS (End User Messaging, or SNS for an account without an
+    origination identity)."""
+
+    region: str
+    tables: TableNames = field(default_factory=dict)
+    sms_carrier: str = SMS_CARRIERS[0]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SendSettings:
+        env = os.environ if env is None else env
+        carrier = (env.get(Env.SMS_CARRIER) or SMS_CARRIERS[0]).strip().lower()
+        if carrier not in SMS_CARRIERS:
+            raise ValueError(f"{Env.SMS_CARRIER} must be one of {', '.join(SMS_CARRIERS)}, not {carrier!r}")
+        return cls(region=_region(env), tables=table_names(env), sms_carrier=carrier)

@@ -179,6 +179,8 @@ class LocalMode:
         self.pages: Any = None
         self.scheduler: Any = None
         self.server: Any = None
+        self.sms_voice: Any = None  # the End User Messaging stand-in's server
+        self.outbox: Any = None
         self.phases: dict[str, float] = {}
 
     def _phase(self, name: str, since: float) -> float:
@@ -214,6 +216,7 @@ class LocalMode:
         mark = self._phase("synth + moto" if synth else "moto", mark)
         if not (self.cdk_out / "manifest.json").exists():
             raise SystemExit(f"no cloud assembly at {self.cdk_out} (run without --no-synth)")
+        self.outbox = start_carriers(self)  # before the workers start: they get the stand-in's endpoint
         code = runner_module.CodeLocator()
         self.runner = runner_module.Runner(
             moto_url, code, max_workers=self.args.max_workers, echo_logs=self.args.lambda_logs
@@ -246,8 +249,11 @@ class LocalMode:
         gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID, region=self.moto.region)
         self.scheduler = start_scheduler(self.moto, invoker, DEFAULT_ACCOUNT_ID)
         self.pages = local_pages(gateway, self.moto, [self.esm, self.sqs_poller], self.scheduler)
+        from homing.local.outbox import OutboxPages
+
+        self.pages.add_page("outbox", "Local outbox (read it at /_local/outbox.html)", self.outbox.rows)
         try:
-            self.server = Server(self.pages, self.args.host, self.args.port)
+            self.server = Server(OutboxPages(self.pages, self.outbox), self.args.host, self.args.port)
         except OSError as error:
             raise SystemExit(f"cannot serve on {self.args.host}:{self.args.port}: {error.strerror}") from None
         self.server.start()
@@ -271,7 +277,26 @@ class LocalMode:
             self.sqs_poller.stop()  # a batch in flight finishes first: needs the workers
         if self.runner is not None:
             self.runner.close()
+        if self.sms_voice is not None:
+            self.sms_voice.stop()
         self.moto.stop()
+
+
+def start_carriers(local: LocalMode) -> Any:
+    """What stands in for the carriers: the End User Messaging stand-in (its URL in every worker's
+    AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2), moto's SES accepting the From address a send names,
+    custom-channel calls recorded; returns the outbox that reads them all (outbox.py)."""
+    from homing.local import runner as runner_module
+    from homing.local.outbox import Outbox, record_custom_channel_calls, verify_ses_identities_on_use
+    from homing.local.sms_voice import start_stand_in
+
+    stand_in, local.sms_voice, url = start_stand_in(local.args.host)
+    runner_module.EXTRA_ENV["AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"] = url
+    verify_ses_identities_on_use()
+    outbox = Outbox(stand_in)
+    record_custom_channel_calls(outbox)
+    log.info("End User Messaging SMS and voice (stand-in): %s", url)
+    return outbox
 
 
 def start_archive(moto: Any, stacks: list[Any]) -> Any:

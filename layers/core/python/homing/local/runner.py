@@ -36,6 +36,9 @@ WORKER_SOURCE = Path(__file__).with_name("_worker.py").read_text()
 INIT_TIMEOUT_SECONDS = 60.0
 # Environment kept from the local-mode process (everything else is the function's own).
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SYSTEMROOT", "VIRTUAL_ENV")
+# Variables local mode adds to every worker, e.g. AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2 pointing
+# End User Messaging (which moto lacks) at the stand-in (sms_voice.py); set before workers start.
+EXTRA_ENV: dict[str, str] = {}
 WORKER_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local-function",
     "AWS_SECRET_ACCESS_KEY": "local-function",
@@ -161,6 +164,7 @@ class Worker:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        env.update(EXTRA_ENV)
         env.update(dict(spec.env))
         python_path = [spec.code_dir]
         for layer in spec.layer_dirs:

@@ -49,8 +49,20 @@ TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE
 SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
+# One item per delivery key (claimed, then its result), so no key is sent twice; expires (TTL).
+DELIVERY_LEDGER = Table("DeliveryLedger", "deliveries:DeliveryLedgerItem", "DELIVERY_LEDGER_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+TABLES: tuple[Table, ...] = (
+    APPS,
+    ENDPOINTS,
+    CATALOG,
+    ANALYTICS,
+    EVENT_STREAMS,
+    TIMELINES,
+    SEGMENTS,
+    JOBS,
+    DELIVERY_LEDGER,
+)
 
 
 def all_models() -> tuple[type[Model], ...]:
