@@ -49,8 +49,20 @@ TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE
 SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
+# Channels: one item per app and channel type, credentials sealed with the data key.
+CHANNELS = Table("Channels", "channels:ChannelItem", "CHANNELS_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+TABLES: tuple[Table, ...] = (
+    APPS,
+    ENDPOINTS,
+    CATALOG,
+    ANALYTICS,
+    EVENT_STREAMS,
+    TIMELINES,
+    SEGMENTS,
+    JOBS,
+    CHANNELS,
+)
 
 
 def all_models() -> tuple[type[Model], ...]:
