@@ -365,11 +365,11 @@ def _apns(c: Channel, change: ChannelChange) -> tuple[Channel, PlatformCredentia
             {"PlatformPrincipal": sent["certificate"], "PlatformCredential": sent["private_key"]},
             ("Certificate", "PrivateKey"),
         )
+    if "token_key" not in sent and "token_key" not in c.credentials:
+        raise BadRequest("TokenKey is required")
     for name in ("token_key_id", "team_id", "bundle_id"):
         _require(getattr(c, name), name)
     if "token_key" not in sent:
-        if "token_key" not in c.credentials:
-            raise BadRequest("TokenKey is required")
         token_settings = {"default_authentication_method", "token_key_id", "team_id", "bundle_id"}
         if token_settings & change.settings.keys():
             raise BadRequest("TokenKey is required to change the token settings of the channel")
