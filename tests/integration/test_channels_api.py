@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,3 +227,27 @@ def test_credentials_sns_refuses_are_a_400_naming_them_and_nothing_is_written(ca
     with stub, pytest.raises(BadRequest, match=r"^Certificate / PrivateKey: the credentials were refused"):
         svc.update(app, ChannelChange("APNS", None, {}, {"certificate": cert, "private_key": key}), None)
     assert ChannelRepository().get(app, "APNS") is None
+
+
+def test_a_concurrent_update_makes_the_write_re_plan_and_both_changes_are_kept(call: Any, monkeypatch: Any) -> None:
+    from homing.adapters.dynamodb.channels import ChannelRepository
+
+    app = create(call)["Id"]
+    url = f"/v1/apps/{app}/channels/sms"
+    assert call("PUT", url, {"SenderId": "First"}).status == 200
+    real_write = ChannelRepository.write
+    raced: list[int] = []
+
+    def write_after_a_rival(self: ChannelRepository, channel: Any, read_version: int | None) -> None:
+        if not raced:  # another request commits between this one's read and its write
+            raced.append(1)
+            stored = ChannelRepository().get(app, "SMS")
+            assert stored is not None
+            real_write(self, replace(stored, short_code="12345", version=2), 1)
+        real_write(self, channel, read_version)
+
+    monkeypatch.setattr(ChannelRepository, "write", write_after_a_rival)
+    r = call("PUT", url, {"SenderId": "Second"})
+    assert r.status == 200, r.body
+    assert (r.body["Version"], r.body["SenderId"], r.body["ShortCode"]) == (3, "Second", "12345")
+    assert call("GET", url).body == r.body

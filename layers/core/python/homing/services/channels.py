@@ -125,15 +125,20 @@ class ChannelService:
         return replace(channel, platform_application_arn=arn)
 
     def delete(self, app_id: str, channel_type: str) -> Channel:
-        """Delete the channel and its SNS platform application; answers the channel as it was."""
+        """Delete the channel and its SNS platform application; answers the channel as it was.
+
+        The application goes first, then the item conditionally on the version read: an update that
+        raced in (and re-created the same-named application) fails the condition, and the re-plan
+        deletes its application too, so no channel is left pointing at a deleted application.
+        """
         for attempt in range(WRITE_ATTEMPTS):
             channel = self.get(app_id, channel_type)
+            if channel.platform_application_arn:
+                self._platforms.delete(channel.platform_application_arn)
             try:
                 self._repo.delete(channel)
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
                 continue
-            if channel.platform_application_arn:
-                self._platforms.delete(channel.platform_application_arn)
             return channel
         raise Conflict(f"The {channel_type} channel is being changed by other requests; retry the request")
