@@ -251,3 +251,14 @@ def test_a_concurrent_update_makes_the_write_re_plan_and_both_changes_are_kept(c
     assert r.status == 200, r.body
     assert (r.body["Version"], r.body["SenderId"], r.body["ShortCode"]) == (3, "Second", "12345")
     assert call("GET", url).body == r.body
+
+
+def test_an_sns_application_deleted_outside_homing_is_created_again(call: Any) -> None:
+    app = create(call)["Id"]
+    url = f"/v1/apps/{app}/channels/adm"
+    assert call("PUT", url, {"ClientId": "client", "ClientSecret": "first"}).status == 200
+    ((arn, _),) = platform_applications().items()
+    boto3.client("sns").delete_platform_application(PlatformApplicationArn=arn)
+    r = call("PUT", url, {"ClientId": "client", "ClientSecret": "second"})
+    assert r.status == 200, r.body
+    assert platform_applications() == {arn: {"PlatformPrincipal": "client", "PlatformCredential": "second"}}
