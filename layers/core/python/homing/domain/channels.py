@@ -44,7 +44,6 @@ PATHS: dict[str, str] = {
     "baidu": BAIDU,
     "adm": ADM,
 }
-CHANNEL_TYPES = tuple(PATHS.values())
 APNS_TYPES = frozenset({APNS, APNS_SANDBOX, APNS_VOIP, APNS_VOIP_SANDBOX})
 
 # The request members each channel type takes besides Enabled (snake_case), split into plain
@@ -164,10 +163,6 @@ class PlatformCredentials:
 
     attributes: dict[str, str]
     fields: tuple[str, ...]  # the request members they came from (named when SNS refuses them)
-
-
-def channel_type_of(path: str) -> str:
-    return PATHS[path]
 
 
 def parse_change(channel_type: str, body: dict[str, Any]) -> ChannelChange:
