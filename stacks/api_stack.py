@@ -11,6 +11,7 @@ from homing.adapters.dynamodb.tables import (
     ANALYTICS,
     APPS,
     CATALOG,
+    CHANNELS,
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
@@ -22,6 +23,7 @@ from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.audience_resolution import AudienceResolution, grant_audience_objects
+from stacks.constructs.channel_access import deny_opening_credentials, grant_platform_applications
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.jobs import Jobs, job_buckets
@@ -30,7 +32,7 @@ from stacks.constructs.senders import Senders, custom_channel_functions, sms_car
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS)
 
 
 class ApiStack(Stack):
@@ -109,6 +111,7 @@ class ApiStack(Stack):
                     Env.JOB_BUCKETS: ",".join(self.jobs.buckets),
                     Env.AUDIENCE_BUCKET: data.audience_bucket.bucket_name,
                     Env.AUDIENCE_STATE_MACHINE_ARN: self.audiences.state_machine.state_machine_arn,
+                    Env.DATA_KEY_ARN: data.key.key_arn,
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -133,6 +136,16 @@ class ApiStack(Stack):
         # The audience extension: start a resolution, record its request, read its state and manifest.
         self.audiences.state_machine.grant_start_execution(function)
         grant_audience_objects(function, data, write=True)  # request.json; reads state and manifests
+        # Channels: the item per app and type; credentials sealed with the data key (Encrypt only:
+        # the api never reads a credential back) and handed to the push channels' SNS applications.
+        data.tables[CHANNELS].grant(
+            function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"
+        )
+        data.key.grant(function, "kms:Encrypt")
+        deny_opening_credentials(function, data.key)
+        grant_platform_applications(
+            function, "CreatePlatformApplication", "SetPlatformApplicationAttributes", "DeletePlatformApplication"
+        )
 
         self.api = ManagementApi(
             self,

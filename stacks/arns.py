@@ -24,3 +24,9 @@ def event_stream_accounts(scope: Construct) -> list[str]:
     if bad:
         raise ValueError(f"context event_stream_accounts: not 12-digit account ids: {bad}")
     return accounts or [Aws.ACCOUNT_ID]
+
+
+def platform_applications_arn() -> str:
+    """The SNS platform applications Homing's push channels create (``homing-<app>-<type>``,
+    homing.domain.channels.platform_application_name), on any platform."""
+    return Fn.join(":", ["arn", Aws.PARTITION, "sns", Aws.REGION, Aws.ACCOUNT_ID, "app/*/homing-*"])

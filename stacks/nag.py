@@ -63,6 +63,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_audiences(api, data)
     _acknowledge_senders(api)
     _acknowledge_events(events, data)
+    _acknowledge_channels(api)
 
 
 def _acknowledge_data(data: DataStack) -> None:
@@ -343,3 +344,15 @@ def _acknowledge_events(events: EventsStack, data: DataStack) -> None:
         "Firehose server-side encryption applies only to Direct PUT streams and cannot be enabled with "
         "a Kinesis source. Delivered objects are encrypted with the same data key (KMSEncryptionConfig).",
     )
+
+
+def _acknowledge_channels(api: ApiStack) -> None:
+    """Push channels: the api creates, updates and deletes SNS platform applications; clean-up deletes them."""
+    for role in (api.api_function.role, api.cleanup.clean_up_app.role):
+        _ack(
+            role,
+            "IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:app/*/homing-*]",
+            "A push channel's SNS platform application is named homing-<app id>-<channel type> and created on "
+            "the first Update*Channel, so its ARN is only known at run time; the wildcard covers Homing's "
+            "own platform applications (any platform) in this account and region, nothing else in SNS.",
+        )

@@ -64,6 +64,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         queue = boto3.client("sqs").create_queue(QueueName="homing-cleanup")["QueueUrl"]
         monkeypatch.setenv("CLEANUP_QUEUE_URL", queue)
         monkeypatch.setenv("CLEANUP_GRACE_SECONDS", "0")
+        # The data key: channel credentials are sealed with it (homing.adapters.credentials).
+        monkeypatch.setenv("DATA_KEY_ARN", boto3.client("kms").create_key()["KeyMetadata"]["Arn"])
         compositions = (services, processing, cleanup)
         for composition in compositions:
             composition.cache_clear()

@@ -13,6 +13,7 @@ from homing.adapters.dynamodb.tables import (
     ANALYTICS,
     APPS,
     CATALOG,
+    CHANNELS,
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
@@ -22,6 +23,7 @@ from homing.adapters.dynamodb.tables import (
 from homing.domain.audiences import PREFIX as AUDIENCE_PREFIX
 from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
 from stacks.constructs.alarms import dead_letters_alarm
+from stacks.constructs.channel_access import deny_opening_credentials, grant_platform_applications
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.queues import secure_queue
 from stacks.resources import DataResources, function_environment
@@ -36,7 +38,7 @@ RETENTION = Duration.days(14)  # the SQS maximum
 DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
-CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS)
+CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS, CHANNELS)
 
 
 class AppCleanup(Construct):
@@ -96,6 +98,10 @@ class AppCleanup(Construct):
         tables[APPS].grant(function, "dynamodb:GetItem")
         for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
+        tables[CHANNELS].grant(function, "dynamodb:Query", "dynamodb:DeleteItem")
+        # The app's push channels' SNS platform applications go with it.
+        grant_platform_applications(function, "DeletePlatformApplication")
+        deny_opening_credentials(function, key)
         tables[EVENT_STREAMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
         for table in (ANALYTICS, TIMELINES):
             tables[table].grant(function, "dynamodb:Scan", "dynamodb:BatchWriteItem")

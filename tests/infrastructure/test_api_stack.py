@@ -32,6 +32,8 @@ API_ENV_NAMES = {
     "JOBS_TABLE",
     "JOBS_QUEUE_URL",
     "JOB_BUCKETS",
+    "CHANNELS_TABLE",
+    "DATA_KEY_ARN",
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -179,6 +181,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("TIMELINES_TABLE", "Timelines"),
         ("SEGMENTS_TABLE", "Segments"),
         ("JOBS_TABLE", "Jobs"),
+        ("CHANNELS_TABLE", "Channels"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -197,6 +200,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["JOB_BUCKETS"] == "homing-jobs-*"
     assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
     assert env["AUDIENCE_STATE_MACHINE_ARN"] == {"Ref": synth.logical_id(synth.api.audiences.state_machine)}
+    assert env["DATA_KEY_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -231,13 +235,28 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs")
+        for name in (
+            "Apps",
+            "Endpoints",
+            "Catalog",
+            "Analytics",
+            "EventStreams",
+            "Timelines",
+            "Segments",
+            "Jobs",
+            "Channels",
+        )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
     log_group_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.log_group), "Arn"]}
 
-    statements = _role_statements(synth)
+    everything = _role_statements(synth)
+    # The one Deny: channel credentials sealed with the data key are never decrypted by the api.
+    (deny,) = [s for s in everything if s["Effect"] == "Deny"]
+    assert (deny["Action"], deny["Resource"]) == ("kms:Decrypt", key_arn)
+    assert deny["Condition"] == {"StringEquals": {"kms:EncryptionContext:homing:purpose": "channel-credential"}}
+    statements = [s for s in everything if s is not deny]
     by_service: dict[str, list[dict[str, Any]]] = {}
     for statement in statements:
         assert statement["Effect"] == "Allow"
@@ -245,7 +264,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         assert len(services) == 1, f"statement mixes services: {statement}"
         by_service.setdefault(services.pop(), []).append(statement)
 
-    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "s3", "sqs", "states", "xray"}
+    assert set(by_service) == {"dynamodb", "kinesis", "kms", "logs", "s3", "sns", "sqs", "states", "xray"}
 
     # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
     wildcard = [s for s in statements if "*" in _as_list(s["Resource"])]
@@ -263,6 +282,28 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+        _arn(tables["Channels"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+    }
+    # Push channels: Homing's own SNS platform applications only (homing-<app>-<type>).
+    platform_applications = {
+        "Fn::Join": [
+            ":",
+            [
+                "arn",
+                {"Ref": "AWS::Partition"},
+                "sns",
+                {"Ref": "AWS::Region"},
+                {"Ref": "AWS::AccountId"},
+                "app/*/homing-*",
+            ],
+        ]
+    }
+    assert _actions_by_resource(statements, "sns") == {
+        json.dumps(platform_applications, sort_keys=True): {
+            "sns:CreatePlatformApplication",
+            "sns:SetPlatformApplicationAttributes",
+            "sns:DeletePlatformApplication",
+        }
     }
     # DeleteApp and Create*Job: send a task to the clean-up or jobs queue, nothing else with SQS.
     send = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}

@@ -73,6 +73,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "TIMELINES_TABLE": "Timelines",
         "SEGMENTS_TABLE": "Segments",
         "JOBS_TABLE": "Jobs",
+        "CHANNELS_TABLE": "Channels",
     }
     assert set(env) == {
         *tables,
@@ -94,7 +95,25 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
 
 def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
     cleanup = synth.api.cleanup
-    granted = _actions_by_resource(synth.role_statements(cleanup.clean_up_app.role))
+    statements = synth.role_statements(cleanup.clean_up_app.role)
+    # The one Deny: the data key opens the tables, never a sealed channel credential.
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert (deny["Action"], deny["Resource"]) == ("kms:Decrypt", _arn(synth, synth.data.key))
+    assert deny["Condition"] == {"StringEquals": {"kms:EncryptionContext:homing:purpose": "channel-credential"}}
+    granted = _actions_by_resource([s for s in statements if s is not deny])
+    platform_applications = {
+        "Fn::Join": [
+            ":",
+            [
+                "arn",
+                {"Ref": "AWS::Partition"},
+                "sns",
+                {"Ref": "AWS::Region"},
+                {"Ref": "AWS::AccountId"},
+                "app/*/homing-*",
+            ],
+        ]
+    }
     endpoints_indexes = {"Fn::Join": ["", [_table_arn(synth, "Endpoints"), "/index/*"]]}
     audience_objects = {"Fn::Join": ["", [_arn(synth, synth.data.audience_bucket), "/audiences/*"]]}
     assert granted == {
@@ -107,6 +126,8 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Jobs")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Channels")): {"dynamodb:Query", "dynamodb:DeleteItem"},
+        _key(platform_applications): {"sns:DeletePlatformApplication"},  # push channels' applications
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",

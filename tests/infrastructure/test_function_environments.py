@@ -37,7 +37,8 @@ def _given(synth: Synthesized, function: Any) -> dict[str, Any]:
 
 def _granted(synth: Synthesized, function: Any) -> set[str]:
     """Construct ids of the tables the function's role may act on."""
-    granted = _actions_by_resource(synth.role_statements(function.role))
+    allowed = [s for s in synth.role_statements(function.role) if s["Effect"] == "Allow"]  # not the KMS Deny
+    granted = _actions_by_resource(allowed)
     return {t.construct_id for t in TABLES if _key(_table_arn(synth, t.construct_id)) in granted}
 
 

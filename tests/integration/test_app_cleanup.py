@@ -386,3 +386,22 @@ def test_a_conflict_re_plans_from_a_fresh_read_and_exhausted_retries_are_409_wit
     with pytest.raises(Conflict, match="retry the request"):
         tagging(Racing(WRITE_ATTEMPTS)).tag(app.arn, {"lost": "1"})
     assert "lost" not in tagging(AppRepository()).list_tags(app.arn)
+
+
+def test_the_clean_up_removes_the_apps_channels_and_their_sns_platform_applications(call: Any, clean_up: Any) -> None:
+    import boto3
+
+    app, other = create(call)["Id"], create(call, "other")["Id"]
+    for a in (app, other):
+        assert call("PUT", f"/v1/apps/{a}/channels/sms", {"SenderId": "Homing"}).status == 200
+        assert call("PUT", f"/v1/apps/{a}/channels/baidu", {"ApiKey": "k", "SecretKey": "s"}).status == 200
+    sns = boto3.client("sns")
+    assert len(sns.list_platform_applications()["PlatformApplications"]) == 2
+    assert len(rows_of(app)["ChannelItem"]) == 2
+
+    assert call("DELETE", f"/v1/apps/{app}").status == 200
+    assert clean_up() >= 2
+    assert "ChannelItem" not in rows_of(app)
+    (left,) = sns.list_platform_applications()["PlatformApplications"]
+    assert left["PlatformApplicationArn"].endswith(f"homing-{other}-baidu")
+    assert len(rows_of(other)["ChannelItem"]) == 2

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from homing.adapters.workflows import StateMachine
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
+    from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
     from homing.services.delivery import Dispatcher
     from homing.services.event_streams import EventStreamService
@@ -139,6 +140,21 @@ class Services:
     def imported_members(self) -> ImportedMembers:
         """Who is in an IMPORT segment: what its import registered (the Jobs table)."""
         return _imported_members()
+
+    @cached_property
+    def channels(self) -> ChannelService:
+        from homing.adapters.credentials import KmsSealer
+        from homing.adapters.dynamodb.channels import ChannelRepository
+        from homing.adapters.push import PlatformApplications
+        from homing.services.channels import ChannelService
+
+        return ChannelService(
+            self.apps,
+            ChannelRepository(),
+            KmsSealer(self.settings.data_key_arn),
+            PlatformApplications(),
+            clock=_utc_now,
+        )
 
     @cached_property
     def kpis(self) -> KpiService:
@@ -261,9 +277,11 @@ def build_cleanup(settings: CleanupSettings) -> CleanupService:
         def audiences(app_id: str, limit: int) -> int:
             return store.delete_prefix(app_prefix(app_id), limit)
 
+    from homing.adapters.push import PlatformApplications
+
     return CleanupService(
         AppRepository(),
-        AppDataEraser(audiences=audiences),
+        AppDataEraser(audiences=audiences, platform_applications=PlatformApplications().delete),
         SqsQueue(settings.cleanup_queue_url),
         clock=_utc_now,
         grace=timedelta(seconds=settings.cleanup_grace_seconds),

@@ -30,6 +30,7 @@ class Env:
     AUDIENCE_BUCKET = "AUDIENCE_BUCKET"  # resolutions' pages and manifests
     AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
     SMS_CARRIER = "SMS_CARRIER"  # "end-user-messaging" (default) or "sns": who carries SMS
+    DATA_KEY_ARN = "DATA_KEY_ARN"  # the data key: channel credentials are sealed with it (kms:Encrypt)
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -69,6 +70,7 @@ class ApiSettings:
     job_buckets: tuple[str, ...] = ()
     audience_bucket: str = ""
     audience_state_machine_arn: str = ""
+    data_key_arn: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -90,6 +92,7 @@ class ApiSettings:
             job_buckets=_list(env.get(Env.JOB_BUCKETS, "")),
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
             audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
+            data_key_arn=env.get(Env.DATA_KEY_ARN, ""),
         )
 
 

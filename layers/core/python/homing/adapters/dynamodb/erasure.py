@@ -1,9 +1,9 @@
 """Deleting what a deleted app owned, a bounded chunk at a time (used by services/cleanup.py).
 
-Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs) are read with queries: deleting the
-first N keys of the partition and asking again makes progress without a cursor, so a chunk that
-runs twice deletes nothing twice. Analytics and Timelines embed the app id in string keys and are
-scanned (see AnalyticsRepository.delete_app_page).
+Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs, Channels) are read
+with queries: deleting the first N keys of the partition and asking again makes progress without a
+cursor, so a chunk that runs twice deletes nothing twice. Analytics and Timelines embed the app id
+in string keys and are scanned (see AnalyticsRepository.delete_app_page).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from homing.adapters.dynamodb.analytics import AnalyticsRepository
 from homing.adapters.dynamodb.catalog import CatalogItem
+from homing.adapters.dynamodb.channels import ChannelItem
 from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
 from homing.adapters.dynamodb.jobs import JobRepository
@@ -24,9 +25,11 @@ class AppDataEraser:
         self,
         analytics: AnalyticsRepository | None = None,
         audiences: Callable[[str, int], int] | None = None,
+        platform_applications: Callable[[str], None] | None = None,
     ) -> None:
         self._analytics = analytics or AnalyticsRepository()
         self._audiences = audiences
+        self._delete_platform_application = platform_applications
 
     def audiences(self, app_id: str, limit: int) -> int:
         """Up to ``limit`` of the app's resolved audience objects (S3; ``audiences`` is the bucket's eraser)."""
@@ -62,6 +65,17 @@ class AppDataEraser:
             return 0
         EventStreamItem(app_id).delete()
         return 1
+
+    def channels(self, app_id: str, limit: int) -> int:
+        """Up to ``limit`` of the app's channels, each push channel's SNS platform application first
+        (a chunk interrupted between the two deletes the application again: SNS allows it)."""
+        items = list(ChannelItem.query(app_id, limit=limit, consistent_read=True))
+        for item in items:
+            arn = item.body.get("platform_application_arn") if isinstance(item.body, dict) else None
+            if arn and self._delete_platform_application is not None:
+                self._delete_platform_application(arn)
+            ChannelItem(app_id, item.channel_type).delete()
+        return len(items)
 
     def jobs(self, app_id: str, limit: int) -> int:
         """Import and export jobs, and what import pieces recorded (the files in S3 are the customer's)."""

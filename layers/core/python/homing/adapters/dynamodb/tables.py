@@ -51,6 +51,8 @@ SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
 # One item per delivery key (claimed, then its result), so no key is sent twice; expires (TTL).
 DELIVERY_LEDGER = Table("DeliveryLedger", "deliveries:DeliveryLedgerItem", "DELIVERY_LEDGER_TABLE")
+# Channels: one item per app and channel type, credentials sealed with the data key.
+CHANNELS = Table("Channels", "channels:ChannelItem", "CHANNELS_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -62,6 +64,7 @@ TABLES: tuple[Table, ...] = (
     SEGMENTS,
     JOBS,
     DELIVERY_LEDGER,
+    CHANNELS,
 )
 
 
