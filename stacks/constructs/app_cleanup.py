@@ -16,6 +16,7 @@ from homing.adapters.dynamodb.tables import (
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
+    OTP,
     SEGMENTS,
     TIMELINES,
 )
@@ -36,7 +37,7 @@ RETENTION = Duration.days(14)  # the SQS maximum
 DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
-CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS)
+CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS, OTP)
 
 
 class AppCleanup(Construct):
@@ -94,7 +95,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         tables[APPS].grant(function, "dynamodb:GetItem")
-        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS):
+        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         tables[EVENT_STREAMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
         for table in (ANALYTICS, TIMELINES):

@@ -29,6 +29,7 @@ class Env:
     JOB_BUCKETS = "JOB_BUCKETS"  # glob patterns of the buckets import and export jobs may use
     AUDIENCE_BUCKET = "AUDIENCE_BUCKET"  # resolutions' pages and manifests
     AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
+    OTP_KEY_ID = "OTP_KEY_ID"  # the KMS HMAC key one-time passwords are MACed with
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -68,6 +69,7 @@ class ApiSettings:
     job_buckets: tuple[str, ...] = ()
     audience_bucket: str = ""
     audience_state_machine_arn: str = ""
+    otp_key_id: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -89,6 +91,7 @@ class ApiSettings:
             job_buckets=_list(env.get(Env.JOB_BUCKETS, "")),
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
             audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
+            otp_key_id=env.get(Env.OTP_KEY_ID, ""),
         )
 
 

@@ -49,8 +49,10 @@ TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE
 SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
+# One-time passwords: a MAC per (app, reference id, destination), expiring with the code (TTL).
+OTP = Table("Otp", "otp:OtpItem", "OTP_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, OTP)
 
 
 def all_models() -> tuple[type[Model], ...]:
