@@ -32,6 +32,8 @@ API_ENV_NAMES = {
     "JOBS_TABLE",
     "JOBS_QUEUE_URL",
     "JOB_BUCKETS",
+    "OTP_TABLE",
+    "OTP_KEY_ID",
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -179,6 +181,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("TIMELINES_TABLE", "Timelines"),
         ("SEGMENTS_TABLE", "Segments"),
         ("JOBS_TABLE", "Jobs"),
+        ("OTP_TABLE", "Otp"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -197,6 +200,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["JOB_BUCKETS"] == "homing-jobs-*"
     assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
     assert env["AUDIENCE_STATE_MACHINE_ARN"] == {"Ref": synth.logical_id(synth.api.audiences.state_machine)}
+    assert env["OTP_KEY_ID"] == {"Fn::GetAtt": [synth.logical_id(synth.api.otp_key), "Arn"]}
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -231,7 +235,17 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs")
+        for name in (
+            "Apps",
+            "Endpoints",
+            "Catalog",
+            "Analytics",
+            "EventStreams",
+            "Timelines",
+            "Segments",
+            "Jobs",
+            "Otp",
+        )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
@@ -263,6 +277,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+        _arn(tables["Otp"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # send, verify
     }
     # DeleteApp and Create*Job: send a task to the clean-up or jobs queue, nothing else with SQS.
     send = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
@@ -287,8 +302,10 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         "s3:ListBucket",
     }
 
+    otp_key_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.otp_key), "Arn"]}
+    assert _actions_by_resource(statements, "kms")[_arn(synth.logical_id(synth.api.otp_key))] == {"kms:GenerateMac"}
     for statement in by_service["kms"]:
-        assert _as_list(statement["Resource"]) == [key_arn]
+        assert _as_list(statement["Resource"]) in ([key_arn], [otp_key_arn])
     for statement in by_service["logs"]:
         assert _as_list(statement["Resource"]) == [log_group_arn]
         assert set(_as_list(statement["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}

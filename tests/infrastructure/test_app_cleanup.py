@@ -73,6 +73,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "TIMELINES_TABLE": "Timelines",
         "SEGMENTS_TABLE": "Segments",
         "JOBS_TABLE": "Jobs",
+        "OTP_TABLE": "Otp",
     }
     assert set(env) == {
         *tables,
@@ -107,6 +108,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Jobs")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Otp")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",
