@@ -80,7 +80,9 @@ def populate(call: Any, process: Any, app: str) -> None:
     from homing.adapters.dynamodb.otp import OtpRepository
     from homing.domain.otp import StoredCode, entry_key
 
-    OtpRepository().replace(app, entry_key("r", "+14255550142"), StoredCode("00", 3, 2**40, "send"))
+    OtpRepository().replace(
+        app, entry_key("r", "+14255550142"), StoredCode("00", 3, int(NOW.timestamp()) + 900, "send")
+    )
     segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "s", "Dimensions": {"Metrics": {}}})
     assert segment.status == 201
     assert call("PUT", f"/v1/apps/{app}/segments/{segment.body['Id']}", {"Name": "s2"}).status == 200
