@@ -12,7 +12,6 @@ def test_a_number_is_validated_in_pinpoints_shape(call: Any) -> None:
 
     assert r.status == 200
     assert r.body == {
-        "City": "Paris",
         "CleansedPhoneNumberE164": "+33142685300",
         "CleansedPhoneNumberNational": "0142685300",
         "Country": "France",

@@ -16,7 +16,6 @@ def test_a_french_landline_in_e164_is_described_in_full() -> None:
     assert info.cleansed_phone_number_e164 == "+33142685300"
     assert info.cleansed_phone_number_national == "0142685300"
     assert (info.country, info.country_code_iso2, info.country_code_numeric) == ("France", "FR", "33")
-    assert info.city == "Paris"
     assert info.timezone == "Europe/Paris"
     assert info.original_phone_number == "+33 1 42 68 53 00"
     assert info.original_country_code_iso2 is None
@@ -30,7 +29,6 @@ def test_a_national_number_is_read_in_the_country_given() -> None:
     assert info.country_code_iso2 == "US"
     assert info.original_country_code_iso2 == "us"
     assert info.timezone == "America/Los_Angeles"
-    assert info.city == "San Francisco"
 
 
 def test_a_north_american_number_is_neither_mobile_nor_landline() -> None:
@@ -43,7 +41,6 @@ def test_a_mobile_number_has_its_carrier() -> None:
 
     assert (info.phone_type, info.phone_type_code) == ("MOBILE", 0)
     assert info.carrier == "KDDI"
-    assert info.city is None
 
 
 def test_a_range_spanning_several_time_zones_names_none() -> None:
@@ -76,6 +73,22 @@ def test_an_unreadable_or_impossible_number_is_invalid_not_an_error(number: str,
 def test_a_missing_number_or_malformed_country_is_a_bad_request(number: str | None, country: str) -> None:
     with pytest.raises(BadRequest):
         validate_number(number, country)
+
+
+def test_country_names_come_without_the_place_name_data() -> None:
+    """The 40 MB geocoder data is never loaded (docs/decisions.md): country names are read on their own."""
+    import sys
+
+    from homing.domain.phone_numbers import country_name
+
+    assert validate_number("+4930123456", None).country == "Germany"
+    assert (country_name("GB"), country_name("CI"), country_name("ZZ"), country_name(None)) == (
+        "United Kingdom",
+        "Côte d'Ivoire",
+        None,
+        None,
+    )
+    assert not [m for m in sys.modules if m.startswith(("phonenumbers.geodata", "phonenumbers.geocoder"))]
 
 
 def test_the_type_codes_are_pinpoints() -> None:

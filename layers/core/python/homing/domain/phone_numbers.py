@@ -2,19 +2,23 @@
 
 Pinpoint asked a commercial data provider; Homing asks the ``phonenumbers`` library, which knows the
 number plan of every country but not who holds a number today. So: the E.164 and national forms,
-the country, the type where the plan tells it, the time zone, the carrier a number range was
-allocated to and the place a fixed-line range belongs to. It cannot know County or ZipCode (never
-returned), nor whether a North American number is mobile or fixed (``OTHER``), nor PREPAID.
-docs/decisions.md ("PhoneNumberValidate from phonenumbers") has the details.
+the country, the type where the plan tells it, the time zone and the carrier a number range was
+allocated to. It cannot know City, County or ZipCode (never returned), nor whether a North American
+number is mobile or fixed (``OTHER``), nor PREPAID. docs/decisions.md (OTP and phone number
+validation) has the details.
 
-The carrier, geocoder and time-zone modules hold megabytes of data: they are imported on the first
-validation that needs them, not with this module.
+The carrier and time-zone data are imported on the first validation, not with this module. The
+library's geocoder (place names) is never imported: its data is 40 MB, which costs ~1.6 s and ~100 MB
+of the api function's memory when loaded; the country's name comes from its small locale table.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -49,7 +53,6 @@ class NumberInfo:
     country_code_iso2: str | None = None
     country_code_numeric: str | None = None
     carrier: str | None = None
-    city: str | None = None
     timezone: str | None = None
 
     @property
@@ -81,12 +84,11 @@ def validate_number(phone_number: str | None, iso_country_code: str | None) -> N
         return invalid
     if not phonenumbers.is_valid_number(number):
         return invalid
-    from phonenumbers import carrier, geocoder, timezone  # megabytes of data: loaded on first use
+    from phonenumbers import carrier, timezone  # a few megabytes of data: loaded on first use
 
     kind = _TYPES.get(phonenumbers.number_type(number), OTHER)
     zones = timezone.time_zones_for_number(number)
-    country = geocoder.country_name_for_number(number, LOCALE) or None
-    place = geocoder.description_for_number(number, LOCALE) or None
+    region = phonenumbers.region_code_for_number(number)
     return NumberInfo(
         original_phone_number=phone_number,
         original_country_code_iso2=iso_country_code or None,
@@ -95,12 +97,35 @@ def validate_number(phone_number: str | None, iso_country_code: str | None) -> N
         cleansed_phone_number_national=re.sub(
             r"\D", "", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
         ),
-        country=country,
-        country_code_iso2=phonenumbers.region_code_for_number(number),
+        country=country_name(region),
+        country_code_iso2=region,
         country_code_numeric=str(number.country_code),
         carrier=carrier.name_for_number(number, LOCALE) or None,
-        # The geocoder names a place ("Seattle, WA") only for ranges tied to one; else the country.
-        city=place.split(",")[0].strip() if place and place != country else None,
         # One zone only: a range spanning several (UK mobiles: London, Jersey, Guernsey, Man) names none.
         timezone=zones[0] if len(zones) == 1 and zones[0] != timezone.UNKNOWN_TIMEZONE else None,
     )
+
+
+def country_name(region: str | None) -> str | None:
+    """The English name of an ISO 3166-1 region ("FR" -> "France"), as the library's geocoder names it."""
+    if not region:
+        return None
+    names = _country_names().get(region, {})
+    name = names.get(LOCALE, "")
+    if name.startswith("*"):  # "*<language>": the name is the one held under that language
+        name = names.get(name[1:], "")
+    return name or None
+
+
+@cache
+def _country_names() -> dict[str, dict[str, str]]:
+    """The geocoder's locale table (0.6 MB), read on its own: importing it as ``phonenumbers.geodata.locale``
+    would run the package's ``__init__``, which loads the 40 MB of place names first."""
+    path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
+    spec = importlib.util.spec_from_file_location("phonenumbers.geodata.locale", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"phonenumbers' locale table is not at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    names: dict[str, dict[str, str]] = module.LOCALE_DATA
+    return names

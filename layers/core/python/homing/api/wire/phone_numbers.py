@@ -15,10 +15,9 @@ def number_validate_request(raw: str | None) -> tuple[str | None, str | None]:
 
 
 def number_validate_response(info: NumberInfo) -> dict[str, Any]:
-    """Fields nothing is known of are left out, as Pinpoint leaves them out."""
+    """Fields nothing is known of (always City, County and ZipCode) are left out, as Pinpoint leaves them out."""
     body: dict[str, Any] = {
         "Carrier": info.carrier,
-        "City": info.city,
         "CleansedPhoneNumberE164": info.cleansed_phone_number_e164,
         "CleansedPhoneNumberNational": info.cleansed_phone_number_national,
         "Country": info.country,
