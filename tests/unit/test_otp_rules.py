@@ -76,9 +76,12 @@ def test_the_range_ends_are_allowed(field: str, value: int) -> None:
 
 
 def test_email_destinations_are_addresses() -> None:
-    assert otp_request(**{**VALID, "channel": "EMAIL", "destination": "a@example.com"}).destination == "a@example.com"
+    email = {**VALID, "channel": "EMAIL", "destination": "a@example.com", "origination": "otp@example.com"}
+    assert otp_request(**email).destination == "a@example.com"
     with pytest.raises(BadRequest, match="DestinationIdentity"):
-        otp_request(**{**VALID, "channel": "EMAIL"})
+        otp_request(**{**VALID, "channel": "EMAIL", "origination": "otp@example.com"})
+    with pytest.raises(BadRequest, match="OriginationIdentity"):
+        otp_request(**{**VALID, "channel": "EMAIL", "destination": "a@example.com"})
 
 
 def test_codes_are_digits_of_the_length_asked() -> None:

@@ -91,17 +91,17 @@ def _text(value: object, field: str, max_length: int, *, required: bool) -> str 
         if required:
             raise BadRequest(f"{field} is required")
         return None
+    return _required(value, field, max_length)
+
+
+def _required(value: object, field: str, max_length: int) -> str:
+    if value is None or value == "":
+        raise BadRequest(f"{field} is required")
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string")
     if len(value) > max_length:
         raise BadRequest(f"{field} must be at most {max_length} characters")
     return value
-
-
-def _required(value: object, field: str, max_length: int) -> str:
-    text = _text(value, field, max_length, required=True)
-    assert text is not None  # _text raised otherwise
-    return text
 
 
 def _number(value: object, field: str, allowed: range, default: int) -> int:
@@ -119,6 +119,13 @@ def check_destination(channel: str, destination: str, field: str = "DestinationI
     elif not E164.match(destination):
         raise BadRequest(f"{field} must be a phone number in E.164 format (+ and up to 15 digits)")
     return destination
+
+
+def _origination(channel: str, origination: str) -> str:
+    """The From address (EMAIL) or the origination number, sender id, pool or ARN (SMS, VOICE) as sent."""
+    if channel == EMAIL and not EMAIL_ADDRESS.match(origination):
+        raise BadRequest("OriginationIdentity must be an email address (the From address) for the EMAIL channel")
+    return origination
 
 
 def otp_request(
@@ -147,7 +154,7 @@ def otp_request(
         brand_name=brand,
         channel=kind,
         destination=check_destination(kind, _required(destination, "DestinationIdentity", MAX_IDENTITY)),
-        origination=_required(origination, "OriginationIdentity", MAX_IDENTITY),
+        origination=_origination(kind, _required(origination, "OriginationIdentity", MAX_IDENTITY)),
         reference_id=_required(reference_id, "ReferenceId", MAX_REFERENCE_ID),
         code_length=_number(code_length, "CodeLength", CODE_LENGTHS, DEFAULT_CODE_LENGTH),
         validity_minutes=_number(validity_period, "ValidityPeriod", VALIDITY_MINUTES, DEFAULT_VALIDITY_MINUTES),

@@ -23,7 +23,6 @@ from homing.adapters.dynamodb.otp import OtpRepository
 from homing.domain import otp as rules
 from homing.domain.errors import BadRequest, Conflict
 from homing.domain.messages import (
-    EMAIL,
     SMS,
     VOICE,
     Content,
@@ -43,9 +42,6 @@ class ChannelSettings(Protocol):
 
     @property
     def enabled(self) -> bool: ...
-
-    @property
-    def from_address(self) -> str | None: ...
 
     @property
     def sender_id(self) -> str | None: ...
@@ -121,12 +117,14 @@ class OtpService:
         """True once for the right code of an unexpired send with attempts left; False otherwise."""
         self._apps.require(app_id)
         entry = rules.entry_key(verification.reference_id, verification.destination)
-        candidate = self._digest(app_id, verification.reference_id, verification.destination, verification.otp)
+        candidate: str | None = None  # MACed once, and only when there is a code to compare with
         for attempt in range(WRITE_ATTEMPTS):
             stored = self._repo.get(app_id, entry)
             now = int(self._clock().timestamp())
             if stored is None or not stored.usable(now):
                 return False
+            if candidate is None:
+                candidate = self._digest(app_id, verification.reference_id, verification.destination, verification.otp)
             matched = hmac.compare_digest(candidate, stored.mac)
             if self._repo.use(app_id, entry, stored, matched=matched, now=now):
                 return matched
@@ -153,10 +151,8 @@ def _content(request: rules.OtpRequest, code: str, channel: ChannelSettings) -> 
             language_code=request.language,
             origination_number=request.origination,
         )
-    assert request.channel == EMAIL  # rules.CHANNELS
-    text = rules.message_text(request, code)
-    return EmailContent(
-        from_address=request.origination or channel.from_address or "",
+    return EmailContent(  # EMAIL, the last of rules.CHANNELS
+        from_address=request.origination,
         subject=f"Your One Time Password from {request.brand_name}",
-        text_body=text,
+        text_body=rules.message_text(request, code),
     )
