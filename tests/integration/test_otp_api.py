@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from homing.domain.messages import SUCCESSFUL, Delivery, DeliveryResult, EmailContent, SmsContent, VoiceContent
 from tests.integration.test_apps_api import create
+from tests.integration.test_hostile_requests import MODEL, one_hostile_value, value_for
 
 PHONE = "+14255550142"
 
@@ -302,3 +305,48 @@ def test_concurrent_right_codes_verify_exactly_once(otp: Otp) -> None:
         results = list(pool.map(attempt, range(6)))
 
     assert results.count(True) == 1
+
+
+SEND_BODY = {
+    "AllowedAttempts": 3,
+    "BrandName": "ExampleCorp",
+    "Channel": "SMS",
+    "CodeLength": 6,
+    "DestinationIdentity": PHONE,
+    "EntityId": "1101",
+    "Language": "en-US",
+    "OriginationIdentity": "+12065550100",
+    "ReferenceId": "login",
+    "TemplateId": "1107",
+    "ValidityPeriod": 15,
+}
+VERIFY_BODY = {"DestinationIdentity": PHONE, "Otp": "123456", "ReferenceId": "login"}
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_hostile_otp_requests_never_5xx_and_rejected_ones_write_and_send_nothing(otp: Otp, data: st.DataObject) -> None:
+    """Each body is a valid one with one value made hostile, or a body generated from botocore's model."""
+    operation, path, valid = data.draw(
+        st.sampled_from([("SendOTPMessage", "otp", SEND_BODY), ("VerifyOTPMessage", "verify-otp", VERIFY_BODY)])
+    )
+    shape = MODEL.operation_model(operation).input_shape
+    assert shape is not None
+    payload = shape.members[shape.serialization["payload"]]
+    body = data.draw(st.one_of(one_hostile_value(valid), value_for(payload, hostile=True)))
+    before, sent = stored_items(), len(otp.dispatcher.sent)
+
+    r = otp.call("POST", f"/v1/apps/{otp.app}/{path}", body)
+
+    assert r.status < 500, (operation, body, r.status, r.body)
+    if r.status >= 400:
+        assert r.error_type
+        assert set(r.body) == {"Message", "RequestID"}
+        assert len(otp.dispatcher.sent) == sent
+        if operation == "SendOTPMessage":
+            assert stored_items() == before
