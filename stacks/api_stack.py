@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Fn, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from homing.adapters.dynamodb.tables import (
@@ -15,6 +16,7 @@ from homing.adapters.dynamodb.tables import (
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
+    OTP,
     SEGMENTS,
     TIMELINES,
 )
@@ -32,7 +34,7 @@ from stacks.constructs.senders import Senders, custom_channel_functions, sms_car
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP)
 
 
 class ApiStack(Stack):
@@ -93,6 +95,16 @@ class ApiStack(Stack):
             removal_policy=config.removal_policy,
         )
 
+        # One-time passwords are stored as HMACs under this key; it never leaves KMS (docs/decisions.md).
+        self.otp_key = kms.Key(
+            self,
+            "OtpKey",
+            description=f"Homing ({config.name}): MACs of one-time passwords (SendOTPMessage)",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            removal_policy=config.removal_policy,
+        )
+
         self.api_function = HomingFunction(
             self,
             "Api",
@@ -112,6 +124,7 @@ class ApiStack(Stack):
                     Env.AUDIENCE_BUCKET: data.audience_bucket.bucket_name,
                     Env.AUDIENCE_STATE_MACHINE_ARN: self.audiences.state_machine.state_machine_arn,
                     Env.DATA_KEY_ARN: data.key.key_arn,
+                    Env.OTP_KEY_ID: self.otp_key.key_arn,
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -131,6 +144,9 @@ class ApiStack(Stack):
             function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"
         )
         self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
+        # SendOTPMessage replaces a scope's code; VerifyOTPMessage reads it and spends an attempt.
+        data.tables[OTP].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        self.otp_key.grant(function, "kms:GenerateMac")
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
         # The audience extension: start a resolution, record its request, read its state and manifest.

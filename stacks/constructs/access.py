@@ -115,6 +115,10 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "GetApplicationDateRangeKpi": (Operation("GET", f"{_APPS}/kpis/daterange/*"),),
     "GetCampaignDateRangeKpi": (Operation("GET", f"{_APPS}/campaigns/*/kpis/daterange/*"),),
     "GetJourneyDateRangeKpi": (Operation("GET", f"{_APPS}/journeys/*/kpis/daterange/*"),),
+    # one-time passwords and phone numbers
+    "SendOTPMessage": (Operation("POST", f"{_APPS}/otp"),),
+    "VerifyOTPMessage": (Operation("POST", f"{_APPS}/verify-otp"),),
+    "PhoneNumberValidate": (Operation("POST", "/v1/phone/number/validate"),),
     # tags: the resource ARN travels percent-encoded in the path, so these are not scoped per app
     "TagResource": (Operation("POST", "/v1/tags/*"),),
     "UntagResource": (Operation("DELETE", "/v1/tags/*"),),

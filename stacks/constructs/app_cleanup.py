@@ -17,6 +17,7 @@ from homing.adapters.dynamodb.tables import (
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
+    OTP,
     SEGMENTS,
     TIMELINES,
 )
@@ -38,7 +39,7 @@ RETENTION = Duration.days(14)  # the SQS maximum
 DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
-CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS, CHANNELS)
+CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP)
 
 
 class AppCleanup(Construct):
@@ -96,7 +97,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         tables[APPS].grant(function, "dynamodb:GetItem")
-        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS):
+        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         tables[CHANNELS].grant(function, "dynamodb:Query", "dynamodb:DeleteItem")
         # The app's push channels' SNS platform applications go with it.

@@ -34,6 +34,8 @@ API_ENV_NAMES = {
     "JOB_BUCKETS",
     "CHANNELS_TABLE",
     "DATA_KEY_ARN",
+    "OTP_TABLE",
+    "OTP_KEY_ID",
 }
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -182,6 +184,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("SEGMENTS_TABLE", "Segments"),
         ("JOBS_TABLE", "Jobs"),
         ("CHANNELS_TABLE", "Channels"),
+        ("OTP_TABLE", "Otp"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -201,6 +204,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
     assert env["AUDIENCE_BUCKET"] == {"Ref": synth.logical_id(synth.data.audience_bucket)}
     assert env["AUDIENCE_STATE_MACHINE_ARN"] == {"Ref": synth.logical_id(synth.api.audiences.state_machine)}
     assert env["DATA_KEY_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
+    assert env["OTP_KEY_ID"] == {"Fn::GetAtt": [synth.logical_id(synth.api.otp_key), "Arn"]}
 
 
 def _role_statements(synth: Synthesized) -> list[dict[str, Any]]:
@@ -245,6 +249,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
             "Segments",
             "Jobs",
             "Channels",
+            "Otp",
         )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
@@ -283,6 +288,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
         _arn(tables["Channels"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+        _arn(tables["Otp"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # send, verify
     }
     # Push channels: Homing's own SNS platform applications only (homing-<app>-<type>).
     platform_applications = {
@@ -328,8 +334,10 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         "s3:ListBucket",
     }
 
+    otp_key_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.otp_key), "Arn"]}
+    assert _actions_by_resource(statements, "kms")[_arn(synth.logical_id(synth.api.otp_key))] == {"kms:GenerateMac"}
     for statement in by_service["kms"]:
-        assert _as_list(statement["Resource"]) == [key_arn]
+        assert _as_list(statement["Resource"]) in ([key_arn], [otp_key_arn])
     for statement in by_service["logs"]:
         assert _as_list(statement["Resource"]) == [log_group_arn]
         assert set(_as_list(statement["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}

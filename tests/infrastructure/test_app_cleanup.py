@@ -74,6 +74,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "SEGMENTS_TABLE": "Segments",
         "JOBS_TABLE": "Jobs",
         "CHANNELS_TABLE": "Channels",
+        "OTP_TABLE": "Otp",
     }
     assert set(env) == {
         *tables,
@@ -128,6 +129,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Jobs")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Channels")): {"dynamodb:Query", "dynamodb:DeleteItem"},
         _key(platform_applications): {"sns:DeletePlatformApplication"},  # push channels' applications
+        _key(_table_arn(synth, "Otp")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",

@@ -77,6 +77,12 @@ def populate(call: Any, process: Any, app: str) -> None:
     EventStreamRepository().put(
         EventStream(app, "arn:aws:kinesis:us-east-1:123456789012:stream/s", "arn:aws:iam::123456789012:role/r", "x")
     )
+    from homing.adapters.dynamodb.otp import OtpRepository
+    from homing.domain.otp import StoredCode, entry_key
+
+    OtpRepository().replace(
+        app, entry_key("r", "+14255550142"), StoredCode("00", 3, int(NOW.timestamp()) + 900, "send")
+    )
     segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "s", "Dimensions": {"Metrics": {}}})
     assert segment.status == 201
     assert call("PUT", f"/v1/apps/{app}/segments/{segment.body['Id']}", {"Name": "s2"}).status == 200
@@ -89,9 +95,15 @@ def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
     populate(call, process, app)
     populate(call, process, other)
     before = rows_of(app)
-    assert {"EndpointItem", "CatalogItem", "AnalyticsItem", "TimelineItem", "EventStreamItem", "SegmentItem"} <= set(
-        before
-    )
+    assert {
+        "EndpointItem",
+        "CatalogItem",
+        "AnalyticsItem",
+        "TimelineItem",
+        "EventStreamItem",
+        "SegmentItem",
+        "OtpItem",
+    } <= set(before)
     assert len(before["SegmentItem"]) == 3  # the head and two versions
     assert any(i["pk"]["S"].startswith(("CMP#", "EVT#", "EVA#", "CDE#")) for i in before["AnalyticsItem"])
     other_rows = rows_of(other)

@@ -35,6 +35,7 @@ OPERATIONS = (
     "GetCampaignDateRangeKpi", "GetJourneyDateRangeKpi",
     "CreateImportJob", "GetImportJob", "GetImportJobs", "GetSegmentImportJobs",
     "CreateExportJob", "GetExportJob", "GetExportJobs", "GetSegmentExportJobs",
+    "PhoneNumberValidate",
 )  # fmt: skip
 MODEL = botocore.session.get_session().get_service_model("pinpoint")
 TABLES = [v for k, v in API_ENV.items() if k.endswith("_TABLE")]
@@ -130,6 +131,7 @@ EVENT = {
 }
 # Requests that pass validation, so that one hostile value is the only thing wrong with them.
 VALID_BODIES: dict[str, Any] = {
+    "PhoneNumberValidate": {"PhoneNumber": "+14155552671", "IsoCountryCode": "US"},
     "CreateApp": {"Name": "shop", "tags": {"team": "growth"}},
     "UpdateApplicationSettings": {
         "Limits": {"Daily": 10, "Total": 20},

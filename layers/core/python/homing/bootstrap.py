@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from homing.services.funnels import FunnelService
     from homing.services.jobs import ImportedMembers, JobService
     from homing.services.kpis import KpiService
+    from homing.services.otp import Channels, Dispatcher, OtpService
+    from homing.services.phone_numbers import PhoneNumberService
     from homing.services.processing import ProcessingService
     from homing.services.segments import SegmentService
 
@@ -59,6 +61,9 @@ class Services:
 
         bind_tables(settings.tables, settings.region)
         self.settings = settings
+        # OTP's senders: the channels family's ChannelService and the senders' Dispatcher (issue 9 parts).
+        self.otp_channels: Channels | None = None
+        self.otp_dispatcher: Dispatcher | None = None
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
         endpoints_repo = EndpointRepository()
@@ -187,6 +192,30 @@ class Services:
             segments=self.segments,
             source=AudienceSource(),
             members=self.imported_members,
+        )
+
+    @cached_property
+    def phone_numbers(self) -> PhoneNumberService:
+        from homing.services.phone_numbers import PhoneNumberService
+
+        return PhoneNumberService()
+
+    @cached_property
+    def otp(self) -> OtpService:
+        """SendOTPMessage / VerifyOTPMessage: codes in the Otp table, MACed with the OTP key (KMS)."""
+        from homing.adapters.dynamodb.otp import OtpRepository
+        from homing.adapters.kms import KmsMac
+        from homing.services.otp import OtpService
+
+        if self.otp_channels is None or self.otp_dispatcher is None:
+            raise RuntimeError("OTP is not wired to the channels and the dispatcher")
+        return OtpService(
+            self.apps,
+            OtpRepository(),
+            KmsMac(self.settings.otp_key_id),
+            channels=self.otp_channels,
+            dispatcher=self.otp_dispatcher,
+            clock=_utc_now,
         )
 
 

@@ -31,6 +31,7 @@ class Env:
     AUDIENCE_STATE_MACHINE_ARN = "AUDIENCE_STATE_MACHINE_ARN"  # the resolution workflow the api starts
     SMS_CARRIER = "SMS_CARRIER"  # "end-user-messaging" (default) or "sns": who carries SMS
     DATA_KEY_ARN = "DATA_KEY_ARN"  # the data key: channel credentials are sealed with it (kms:Encrypt)
+    OTP_KEY_ID = "OTP_KEY_ID"  # the KMS HMAC key one-time passwords are MACed with
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -71,6 +72,7 @@ class ApiSettings:
     audience_bucket: str = ""
     audience_state_machine_arn: str = ""
     data_key_arn: str = ""
+    otp_key_id: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -93,6 +95,7 @@ class ApiSettings:
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
             audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
             data_key_arn=env.get(Env.DATA_KEY_ARN, ""),
+            otp_key_id=env.get(Env.OTP_KEY_ID, ""),
         )
 
 

@@ -17,6 +17,8 @@ from homing.api.routers import (
     event_streams,
     events,
     jobs,
+    otp,
+    phone_numbers,
     segments,
     tags,
 )
@@ -44,4 +46,6 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     audiences,
     jobs,
     channels,
+    otp,
+    phone_numbers,
 )

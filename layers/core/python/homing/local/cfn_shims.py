@@ -220,8 +220,39 @@ SHIM_TYPES = frozenset(
 )
 
 
+def kms_keys_as_declared() -> None:
+    """``AWS::KMS::Key`` with its ``KeySpec`` and ``KeyUsage``: moto's CloudFormation creates every
+    key as a symmetric encryption key, so the OTP key (HMAC_256, GENERATE_VERIFY_MAC) could not MAC."""
+    from moto.kms.models import Key, kms_backends
+
+    original = Key.create_from_cloudformation_json
+    if getattr(original, "_homing_fix", False):
+        return
+
+    def create(
+        cls: type[Key], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Key:
+        properties = cloudformation_json["Properties"]
+        spec, usage = properties.get("KeySpec"), properties.get("KeyUsage")
+        if not spec and not usage:
+            return original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined,no-any-return]
+        key = kms_backends[account_id][region_name].create_key(
+            policy=properties["KeyPolicy"],
+            key_usage=usage or "ENCRYPT_DECRYPT",
+            key_spec=spec or "SYMMETRIC_DEFAULT",
+            description=properties.get("Description"),
+            tags=properties.get("Tags", []),
+        )
+        key.enabled = properties.get("Enabled", True)
+        return key
+
+    create._homing_fix = True  # type: ignore[attr-defined]
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,arg-type]
+
+
 def register() -> None:
     """Make moto's CloudFormation see the shims (its model map is cached on first use)."""
+    kms_keys_as_declared()
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

@@ -30,7 +30,7 @@ from homing.domain.timestamps import parse_timestamp
 from homing.observability import logger
 
 # by app id (key or prefix)
-KEYED_STAGES = ("endpoints", "catalog", "event_stream", "segments", "jobs", "audiences", "channels")
+KEYED_STAGES = ("endpoints", "catalog", "event_stream", "segments", "jobs", "audiences", "channels", "otp")
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
 # Segments, jobs, audiences and channels came later and go last, so a task queued before they
 # existed keeps its stage index.

@@ -1,6 +1,6 @@
 """Deleting what a deleted app owned, a bounded chunk at a time (used by services/cleanup.py).
 
-Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs, Channels) are read
+Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs, Channels, Otp) are read
 with queries: deleting the first N keys of the partition and asking again makes progress without a
 cursor, so a chunk that runs twice deletes nothing twice. Analytics and Timelines embed the app id
 in string keys and are scanned (see AnalyticsRepository.delete_app_page).
@@ -17,6 +17,7 @@ from homing.adapters.dynamodb.channels import ChannelItem
 from homing.adapters.dynamodb.endpoints import EndpointItem
 from homing.adapters.dynamodb.event_streams import EventStreamItem
 from homing.adapters.dynamodb.jobs import JobRepository
+from homing.adapters.dynamodb.otp import OtpRepository
 from homing.adapters.dynamodb.segments import SegmentItem
 
 
@@ -80,6 +81,10 @@ class AppDataEraser:
     def jobs(self, app_id: str, limit: int) -> int:
         """Import and export jobs, and what import pieces recorded (the files in S3 are the customer's)."""
         return JobRepository().delete_some(app_id, limit)
+
+    def otp(self, app_id: str, limit: int) -> int:
+        """One-time passwords' MACs (they would expire within an hour anyway)."""
+        return OtpRepository().delete_some(app_id, limit)
 
     def analytics_page(
         self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None

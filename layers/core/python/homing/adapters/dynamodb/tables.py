@@ -53,6 +53,8 @@ JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
 DELIVERY_LEDGER = Table("DeliveryLedger", "deliveries:DeliveryLedgerItem", "DELIVERY_LEDGER_TABLE")
 # Channels: one item per app and channel type, credentials sealed with the data key.
 CHANNELS = Table("Channels", "channels:ChannelItem", "CHANNELS_TABLE")
+# One-time passwords: a MAC per (app, reference id, destination), expiring with the code (TTL).
+OTP = Table("Otp", "otp:OtpItem", "OTP_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -65,6 +67,7 @@ TABLES: tuple[Table, ...] = (
     JOBS,
     DELIVERY_LEDGER,
     CHANNELS,
+    OTP,
 )
 
 
