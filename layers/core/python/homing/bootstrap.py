@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from homing.services.kpis import KpiService
     from homing.services.processing import ProcessingService
     from homing.services.segments import SegmentService
+    from homing.services.templates import TemplateService
 
 
 def _utc_now() -> datetime:
@@ -168,6 +169,13 @@ class Services:
             source=AudienceSource(),
             members=self.imported_members,
         )
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        from homing.adapters.dynamodb.templates import TemplateRepository
+        from homing.services.templates import TemplateService
+
+        return TemplateService(TemplateRepository(), arn_prefix=self.settings.resource_arn_prefix, clock=_utc_now)
 
 
 class _LazyCleanup:

@@ -49,8 +49,10 @@ TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE
 SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
+# Message templates (account-level): a head item per template and one item per version.
+TEMPLATES = Table("Templates", "templates:TemplateItem", "TEMPLATES_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, TEMPLATES)
 
 
 def all_models() -> tuple[type[Model], ...]:
