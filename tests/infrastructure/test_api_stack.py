@@ -19,6 +19,7 @@ API_ENV_NAMES = {
     "EVENT_STREAMS_TABLE",
     "TIMELINES_TABLE",
     "SEGMENTS_TABLE",
+    "TEMPLATES_TABLE",
     "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
     "CORS_ALLOW_ORIGINS",
@@ -179,6 +180,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("TIMELINES_TABLE", "Timelines"),
         ("SEGMENTS_TABLE", "Segments"),
         ("JOBS_TABLE", "Jobs"),
+        ("TEMPLATES_TABLE", "Templates"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -231,7 +233,17 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs")
+        for name in (
+            "Apps",
+            "Endpoints",
+            "Catalog",
+            "Analytics",
+            "EventStreams",
+            "Timelines",
+            "Segments",
+            "Jobs",
+            "Templates",
+        )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
@@ -260,6 +272,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Catalog"]): TABLE_READ_WRITE,
         _arn(tables["EventStreams"]): TABLE_READ_WRITE,
         _arn(tables["Segments"]): TABLE_READ_WRITE,
+        _arn(tables["Templates"]): TABLE_READ_WRITE,  # message templates and their versions
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},

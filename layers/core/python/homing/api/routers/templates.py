@@ -3,6 +3,7 @@ ListTemplateVersions, UpdateTemplateActiveVersion (account-level: /v1/templates)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 else:
     wire = LazyModule("homing.api.wire.templates")
 
-# One route per method for the five types: <kind> is email, sms, voice, push or inapp.
-ONE = "/v1/templates/<template_name>/<kind>"
+# The path segment of each template type: /v1/templates/<name>/<kind>, one route per type and method.
+KINDS = ("email", "sms", "voice", "push", "inapp")
 
 
 def router(svc: Services) -> APIGatewayRouter:
@@ -52,29 +53,38 @@ def router(svc: Services) -> APIGatewayRouter:
         svc.templates.update_active_version(template_name, template_type, version)
         return ok(wire.accepted_response(request_id()))
 
-    @r.post(ONE)
-    def create_template(template_name: str, kind: str) -> Response[str]:
+    for kind in KINDS:
+        _one_type(r, svc, kind, query, request_id)
+    return r
+
+
+def _one_type(
+    r: APIGatewayRouter, svc: Services, kind: str, query: Callable[[], dict[str, str]], request_id: Callable[[], str]
+) -> None:
+    """Create/Get/Update/Delete<Type>Template on /v1/templates/<name>/<kind>."""
+    path = f"/v1/templates/<template_name>/{kind}"
+
+    @r.post(path)
+    def create_template(template_name: str) -> Response[str]:
         record, tags = wire.template_request(kind, r.current_event.body)
         arn = svc.templates.create(template_name, record, tags)
         return ok(wire.created_response(arn, request_id()), status=201)
 
-    @r.get(ONE)
-    def get_template(template_name: str, kind: str) -> Response[str]:
-        kind = wire.template_type_of_path(kind)
-        record = svc.templates.get(template_name, kind, query().get("version"))
-        return ok(wire.template_response(record, svc.templates.arn(template_name, kind)))
+    @r.get(path)
+    def get_template(template_name: str) -> Response[str]:
+        template_type = wire.template_type_of_path(kind)
+        record = svc.templates.get(template_name, template_type, query().get("version"))
+        return ok(wire.template_response(record, svc.templates.arn(template_name, template_type)))
 
-    @r.put(ONE)
-    def update_template(template_name: str, kind: str) -> Response[str]:
+    @r.put(path)
+    def update_template(template_name: str) -> Response[str]:
         record, _ = wire.template_request(kind, r.current_event.body)
         q = query()
         new = wire.query_flag(q.get("create-new-version"), "create-new-version")
         svc.templates.update(template_name, record, create_new_version=new, version=q.get("version"))
         return ok(wire.accepted_response(request_id()), status=202)
 
-    @r.delete(ONE)
-    def delete_template(template_name: str, kind: str) -> Response[str]:
+    @r.delete(path)
+    def delete_template(template_name: str) -> Response[str]:
         svc.templates.delete(template_name, wire.template_type_of_path(kind), query().get("version"))
         return ok(wire.accepted_response(request_id()), status=202)
-
-    return r
