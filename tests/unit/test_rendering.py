@@ -9,39 +9,36 @@ from datetime import UTC, datetime
 
 import pytest
 
+from homing.codec import dump
 from homing.domain import rendering
 from homing.domain.endpoints import Demographic, Endpoint, EndpointUser, Location
 from homing.domain.errors import BadRequest
-from homing.domain.rendering import AttributeList, format_date, parse_date, render, variables
+from homing.domain.rendering import AttributeList, format_date, parse_date, render, shape, variables
 
-JANE = variables(
-    Endpoint(
-        id="ep-1",
-        application_id="app",
-        creation_date="2024-01-01T00:00:00Z",
-        cohort_id="7",
-        effective_date="2024-01-01T00:00:00Z",
-        channel_type="EMAIL",
-        address="jane@example.com",
-        attributes={"Colors": ["red", "blue"], "Subscribed": ["true"], "Purchase": ["shoes"]},
-        metrics={"Score": 20.5},
-        demographic=Demographic(platform="ios"),
-        location=Location(city="Paris", country="FR"),
-        user=EndpointUser(
-            user_id="u-1",
-            user_attributes={
-                "FirstName": ["Jane"],
-                "Last Name": ["Doe"],
-                "LastName": ["Doe"],
-                "Tier": ["gold"],
-                "Age": ["30"],
-            },
-        ),
+ENDPOINT = Endpoint(
+    id="ep-1",
+    application_id="app",
+    creation_date="2024-01-01T00:00:00Z",
+    cohort_id="7",
+    effective_date="2024-01-01T00:00:00Z",
+    channel_type="EMAIL",
+    address="jane@example.com",
+    attributes={"Colors": ["red", "blue"], "Subscribed": ["true"], "Purchase": ["shoes"]},
+    metrics={"Score": 20.5},
+    demographic=Demographic(platform="ios"),
+    location=Location(city="Paris", country="FR"),
+    user=EndpointUser(
+        user_id="u-1",
+        user_attributes={
+            "FirstName": ["Jane"],
+            "Last Name": ["Doe"],
+            "LastName": ["Doe"],
+            "Tier": ["gold"],
+            "Age": ["30"],
+        },
     ),
-    "ep-1",
-    {},
-    {},
 )
+JANE = variables(ENDPOINT, "ep-1", {}, {})
 
 GOLDEN = [
     # built-in blocks
@@ -234,3 +231,8 @@ def test_dates_parse_with_java_patterns_iso_and_epoch_millis() -> None:
     assert parse_date("0", None) == datetime(1970, 1, 1, tzinfo=UTC)
     assert parse_date("not a date", None) is None
     assert render('{{dateFormat "soon"}}', {}) == "soon"  # not a date: printed as it is
+
+
+def test_an_endpoint_is_shaped_exactly_as_codec_dump_shapes_it() -> None:
+    assert shape(ENDPOINT) == dump(ENDPOINT)
+    assert isinstance(shape(ENDPOINT)["User"]["UserAttributes"]["FirstName"], AttributeList)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import html
 import re
@@ -32,12 +33,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pybars
 
-from homing.codec import dump
+from homing.codec import pascal
 from homing.domain.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -112,20 +114,52 @@ def variables(
     for name, default in defaults.items():
         _set_path(values, name, default)
     if endpoint is not None:
-        shaped = dump(endpoint)
+        shaped = shape(endpoint)
         shaped.pop("ApplicationId", None)
         _merge(values, shaped)
     if endpoint_id is not None:
         values["Id"] = endpoint_id
     for name, subst in substitutions.items():
-        _set_path(values, name, list(subst))
-    return _lists(values)  # type: ignore[no-any-return]
+        _set_path(values, name, AttributeList(subst))
+    return values
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, pascal(f.name)) for f in dataclasses.fields(cls))
+
+
+def shape(record: Any) -> dict[str, Any]:
+    """``homing.codec.dump(record)`` (PascalCase, None left out) in one pass, with lists as
+    AttributeLists: an endpoint is shaped once per message, so this is on the hot path of every send
+    (tests/unit/test_rendering.py checks it equals ``dump``)."""
+    out: dict[str, Any] = {}
+    for name, key in _fields(type(record)):
+        value = getattr(record, name)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            out[key] = {k: AttributeList(v) if isinstance(v, list) else v for k, v in value.items()}
+        elif isinstance(value, list):
+            out[key] = AttributeList(value)
+        elif dataclasses.is_dataclass(value):
+            out[key] = shape(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """``new`` laid over ``into``, maps merged key by key; lists become AttributeLists on the way."""
     for key, value in new.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+        if isinstance(value, dict):
+            child = into.get(key)
+            if isinstance(child, dict):
+                _merge(child, value)
+            else:
+                into[key] = _lists(value)
+        elif isinstance(value, list):
+            into[key] = AttributeList(value)
         elif value is not None:
             into[key] = value
 
@@ -232,7 +266,8 @@ _STYLES = {"full": "EEEE, MMMM d, yyyy", "long": "MMMM d, yyyy", "medium": "MMM 
 _PATTERN_TOKEN = re.compile(r"'([^']*)'|([A-Za-z])\2*|.", re.S)
 
 
-def _tokens(pattern: str) -> list[tuple[str, str]]:
+@cache
+def _tokens(pattern: str) -> tuple[tuple[str, str], ...]:
     """(kind, text): kind "lit" for literal text, else the pattern letter run (``yyyy``, ``MMM``, …)."""
     out: list[tuple[str, str]] = []
     for match in _PATTERN_TOKEN.finditer(pattern):
@@ -243,25 +278,26 @@ def _tokens(pattern: str) -> list[tuple[str, str]]:
             out.append(("field", match.group(0)))
         else:
             out.append(("lit", match.group(0)))
-    return out
+    return tuple(out)
+
+
+_NUMERIC: dict[str, Callable[[datetime], int]] = {
+    "d": lambda w: w.day,
+    "H": lambda w: w.hour,
+    "h": lambda w: w.hour % 12 or 12,
+    "m": lambda w: w.minute,
+    "s": lambda w: w.second,
+    "k": lambda w: w.hour or 24,
+    "K": lambda w: w.hour % 12,
+    "D": lambda w: w.timetuple().tm_yday,
+    "u": lambda w: w.isoweekday(),
+}
 
 
 def _format_field(run: str, when: datetime) -> str:
     letter, n = run[0], len(run)
-    hour12 = when.hour % 12 or 12
-    simple: dict[str, int] = {
-        "d": when.day,
-        "H": when.hour,
-        "h": hour12,
-        "m": when.minute,
-        "s": when.second,
-        "k": when.hour or 24,
-        "K": when.hour % 12,
-        "D": when.timetuple().tm_yday,
-        "u": when.isoweekday(),
-    }
-    if letter in simple:
-        return str(simple[letter]).zfill(n)
+    if letter in _NUMERIC:
+        return str(_NUMERIC[letter](when)).zfill(n)
     if letter in "yY":
         return str(when.year % 100).zfill(2) if n == 2 else str(when.year).zfill(n)
     if letter in "ML":
@@ -308,13 +344,12 @@ def parse_date(text: str, pattern: str | None) -> datetime | None:
     """A date read with a Java pattern, or, without one, as ISO-8601 (or epoch milliseconds)."""
     text = text.strip()
     if not pattern:
-        number = _decimal(text)
-        if number is not None:
-            return datetime.fromtimestamp(float(number) / 1000, UTC)
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            return None
+            pass
+        number = _decimal(text)
+        return datetime.fromtimestamp(float(number) / 1000, UTC) if number is not None else None
     pattern = _STYLES.get(pattern, pattern)
     codes = []
     for kind, token in _tokens(pattern):
