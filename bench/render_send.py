@@ -16,7 +16,9 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "core" / "python")]
@@ -86,7 +88,7 @@ def synthetic(n: int, seed: int = 11) -> list[Endpoint]:
     ]
 
 
-def run(endpoints: list[Endpoint], render_part: rendering.Callable[[str, dict[str, object]], str]) -> float:
+def run(endpoints: list[Endpoint], render_part: Callable[[str, dict[str, Any]], str]) -> float:
     """CPU seconds to render and hand off one email per endpoint."""
     sender = CollectingSender()
     defaults = parse_default_substitutions(TEMPLATE.default_substitutions_json, "DefaultSubstitutions")
@@ -105,7 +107,7 @@ def run(endpoints: list[Endpoint], render_part: rendering.Callable[[str, dict[st
     return elapsed
 
 
-def recompiled(source: str, values: dict[str, object]) -> str:
+def recompiled(source: str, values: dict[str, Any]) -> str:
     """The baseline: the template compiled again for every message (no cache)."""
     return rendering.run(rendering.compile_template(source), values)
 

@@ -124,9 +124,15 @@ def variables(
     return values
 
 
-@cache
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def _fields(cls: type) -> tuple[tuple[str, str], ...]:
-    return tuple((f.name, pascal(f.name)) for f in dataclasses.fields(cls))
+    """(attribute, PascalCase key) of a dataclass, worked out once per class."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple((f.name, pascal(f.name)) for f in dataclasses.fields(cls))
+    return found
 
 
 def shape(record: Any) -> dict[str, Any]:
