@@ -648,7 +648,7 @@ class _Cache:
     keeps state on the class) and each template's module is not kept in ``sys.modules``."""
 
     def __init__(self, size: int) -> None:
-        self._size, self._lock = size, threading.Lock()
+        self._size, self._lock, self._compiling = size, threading.Lock(), threading.Lock()
         self._items: OrderedDict[str, tuple[Compiled, dict[str, Compiled]]] = OrderedDict()
         self._compiler = pybars.Compiler()
 
@@ -660,7 +660,7 @@ class _Cache:
             partials[match.group(1) if match.group(1) is not None else match.group(2)] = self._one(match.group(3))
             return ""
 
-        with self._lock:
+        with self._compiling:
             body = _INLINE.sub(cut, _quote_decimals(source))
             return self._one(body), partials
 
@@ -673,10 +673,11 @@ class _Cache:
         return fn
 
     def get(self, source: str) -> tuple[Compiled, dict[str, Compiled]]:
-        hit = self._items.get(source)
-        if hit is not None:
-            self._items.move_to_end(source)
-            return hit
+        with self._lock:
+            hit = self._items.get(source)
+            if hit is not None:
+                self._items.move_to_end(source)
+                return hit
         compiled = self.compile(source)
         with self._lock:
             self._items[source] = compiled
