@@ -107,6 +107,8 @@ GOLDEN = [
     ("{{floor 5.23}}", "5"),
     ("{{round 19.21}}", "19"),
     ("{{add Metrics.Score 1}}", "21.5"),
+    ('{{eq "a 2.5 b" "a 2.5 b" yes="same" no="different"}}', "same"),  # a decimal inside a string stays
+    ("{{#unless Attributes.Missing}}none{{/unless}} {{#with Location}}{{City}}{{/with}}", "none Paris"),
     ('{{encode64 "Hello World"}}', "SGVsbG8gV29ybGQ="),
     ('{{decode64 "SGVsbG8gV29ybGQ="}}', "Hello World"),
     ('{{md5 "Hello World"}}', "b10a8db164e0754105b7a99be72e3fe5"),

@@ -98,7 +98,7 @@ def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
         node = child
     node[parts[-1]] = value
     if len(parts) > 1:
-        target.setdefault(path, value)
+        target[path] = value
 
 
 def variables(
@@ -633,14 +633,18 @@ def helpers(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[s
 
 _INLINE = re.compile(r"{{~?#\*\s*inline\s+(?:\"([^\"]*)\"|'([^']*)')\s*~?}}(.*?){{~?/inline\s*~?}}", re.S)
 _MUSTACHE = re.compile(r"{{[^{}]*}}")
-_DECIMAL_LITERAL = re.compile(r"(?<=[\s(=])(-?\d+\.\d+)(?=[\s)}])")
+_DECIMAL_LITERAL = re.compile(r"(\"[^\"]*\"|'[^']*')|(?<=[\s(=])(-?\d+\.\d+)(?=[\s)}])")
 Compiled = Callable[..., Any]
 
 
 def _quote_decimals(source: str) -> str:
     """pybars3 parses integer literals but not ``2.3``: decimal literals become strings, which the
     math and comparison helpers read as numbers all the same."""
-    return _MUSTACHE.sub(lambda m: _DECIMAL_LITERAL.sub(r'"\1"', m.group(0)), source)
+
+    def quote(match: re.Match[str]) -> str:
+        return match.group(1) or f'"{match.group(2)}"'  # a string literal is kept as it is
+
+    return _MUSTACHE.sub(lambda m: _DECIMAL_LITERAL.sub(quote, m.group(0)), source)
 
 
 class _Cache:
