@@ -259,3 +259,15 @@ def test_concurrent_new_versions_each_get_their_own_number(call: Any, api_servic
     versions, _ = svc.versions("race", "SMS", 100, None)
     assert [v.version for v in versions] == [str(i) for i in range(1, 10)]
     assert sorted(v.body for v in versions) == sorted(str(i) for i in range(9))
+
+
+def test_names_and_prefixes_no_template_can_have_are_4xx_not_storage_errors(call: Any) -> None:
+    assert call("POST", "/v1/templates/x/sms", {"Body": "x"}).status == 201  # the #count item exists now
+    long_name = "a" * 2000
+    assert call("GET", f"/v1/templates/{long_name}/sms").status == 400
+    assert call("DELETE", f"/v1/templates/{long_name}/sms").status == 400
+    assert call("GET", f"/v1/templates/{long_name}/SMS/versions").status == 400
+    listed = call("GET", "/v1/templates", query={"prefix": [long_name]})
+    assert (listed.status, listed.body["Item"]) == (200, [])
+    assert call("GET", "/v1/templates", query={"prefix": ["#"]}).body["Item"] == []
+    assert call("GET", "/v1/templates", query={"page-size": ["0"]}).status == 400

@@ -23,6 +23,7 @@ TEMPLATE_TYPES = (EMAIL, SMS, VOICE, PUSH, INAPP)
 PATH_TYPES = {"email": EMAIL, "sms": SMS, "voice": VOICE, "push": PUSH, "inapp": INAPP}
 
 # Pinpoint's quotas (reference/pinpoint-api.md §7, pinpoint-formats.md §5.1).
+MAX_NAME_LENGTH = 128
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 TEMPLATES_PER_ACCOUNT = 20_000
 VERSIONS_PER_TEMPLATE = 5_000

@@ -22,6 +22,7 @@ from homing.adapters.dynamodb.templates import Head, TemplateRepository
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.tags import check_tags
 from homing.domain.templates import (
+    MAX_NAME_LENGTH,
     RECORDS,
     TEMPLATE_TYPES,
     VERSIONS_PER_TEMPLATE,
@@ -58,6 +59,7 @@ class TemplateService:
     def _require(self, name: str, template_type: str) -> Head:
         if template_type not in TEMPLATE_TYPES:
             raise BadRequest(f"template-type must be one of {', '.join(TEMPLATE_TYPES)}")
+        check_name(name)  # a name no template can have is refused before it reaches a key
         head = self._repo.head(name, template_type)
         if head is None:
             raise NotFound(NOT_FOUND)
@@ -82,6 +84,8 @@ class TemplateService:
     ) -> tuple[list[TemplateSummary], str | None]:
         if template_type is not None and template_type not in TEMPLATE_TYPES:
             raise BadRequest(f"template-type must be one of {', '.join(TEMPLATE_TYPES)}")
+        if prefix and len(prefix) > MAX_NAME_LENGTH:
+            return [], None  # longer than any name: nothing matches (and no key condition that long)
         return self._repo.page(prefix or None, template_type, page_size, token)
 
     def versions(
