@@ -18,6 +18,7 @@ from homing.adapters.dynamodb.tables import (
     JOBS,
     OTP,
     SEGMENTS,
+    TEMPLATES,
     TIMELINES,
 )
 from homing.settings import Env
@@ -34,7 +35,7 @@ from stacks.constructs.senders import Senders, custom_channel_functions, sms_car
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP, TEMPLATES)
 
 
 class ApiStack(Stack):
@@ -136,6 +137,7 @@ class ApiStack(Stack):
         for table in (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, SEGMENTS):
             data.tables[table].grant_read_write_data(function)
         data.tables[ANALYTICS].grant_read_data(function)
+        data.tables[TEMPLATES].grant_read_write_data(function)  # message templates and their versions
         data.tables[TIMELINES].grant_read_data(function)  # funnels read what process_events wrote
         data.tables[ANALYTICS].grant(function, "dynamodb:DeleteItem")  # DeleteUserEndpoints: the user's activity
         self.cleanup.queue.grant_send_messages(function)  # DeleteApp starts the clean-up

@@ -123,6 +123,15 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "TagResource": (Operation("POST", "/v1/tags/*"),),
     "UntagResource": (Operation("DELETE", "/v1/tags/*"),),
     "ListTagsForResource": (Operation("GET", "/v1/tags/*"),),
+    # message templates (account-level: /v1/templates/<name>/<type>)
+    "ListTemplates": (Operation("GET", "/v1/templates"),),
+    "ListTemplateVersions": (Operation("GET", "/v1/templates/*/*/versions"),),
+    "UpdateTemplateActiveVersion": (Operation("PUT", "/v1/templates/*/*/active-version"),),
+    **{
+        f"{verb}{kind}Template": (Operation(method, f"/v1/templates/*/{kind.lower()}"),)
+        for kind in ("Email", "Sms", "Voice", "Push", "InApp")
+        for verb, method in (("Create", "POST"), ("Get", "GET"), ("Update", "PUT"), ("Delete", "DELETE"))
+    },
     # Homing extensions (no Pinpoint counterpart; same naming)
     "ListEndpoints": (Operation("GET", f"{_APPS}/endpoints"),),
     "GetEventStatistics": (Operation("GET", f"{_APPS}/events/*/stats"),),

@@ -13,6 +13,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ _PIP_PLATFORMS = {
 }
 
 # Bump when the bundler's output changes for the same inputs (part of the asset hash).
-_BUNDLER_VERSION = "1"
+_BUNDLER_VERSION = "2"
 
 
 def _normalize(name: str) -> str:
@@ -100,6 +101,20 @@ class LocalPipBundler:
 
     # jsii passes the BundlingOptions struct positionally (see docs/toolchain findings).
     def try_bundle(self, output_dir: str, options: Any = None, **_: Any) -> bool:
+        with tempfile.TemporaryDirectory() as wheelhouse:
+            self._wheels(wheelhouse)
+            return self._install(output_dir, wheelhouse)
+
+    def _wheels(self, wheelhouse: str) -> None:
+        """Wheels of the requirements built on the host first: a dependency published only as an sdist
+        (pybars3, PyMeta3: pure Python) has no wheel ``--only-binary`` could pick for the Lambda platform."""
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
+        command += ["--wheel-dir", wheelhouse, "-r", str(self.requirements)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"pip could not build the deps layer's wheels:\n{result.stdout}\n{result.stderr}")
+
+    def _install(self, output_dir: str, wheelhouse: str) -> bool:
         target = Path(output_dir) / "python"
         command = [
             sys.executable,
@@ -116,6 +131,8 @@ class LocalPipBundler:
             self.python_version,
             "--only-binary=:all:",
             "--no-compile",
+            "--find-links",
+            wheelhouse,
             "--target",
             str(target),
             "-r",

@@ -19,6 +19,7 @@ API_ENV_NAMES = {
     "EVENT_STREAMS_TABLE",
     "TIMELINES_TABLE",
     "SEGMENTS_TABLE",
+    "TEMPLATES_TABLE",
     "EVENT_STREAM_NAME",
     "RESOURCE_ARN_PREFIX",
     "CORS_ALLOW_ORIGINS",
@@ -185,6 +186,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("JOBS_TABLE", "Jobs"),
         ("CHANNELS_TABLE", "Channels"),
         ("OTP_TABLE", "Otp"),
+        ("TEMPLATES_TABLE", "Templates"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -250,6 +252,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
             "Jobs",
             "Channels",
             "Otp",
+            "Templates",
         )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
@@ -284,6 +287,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Catalog"]): TABLE_READ_WRITE,
         _arn(tables["EventStreams"]): TABLE_READ_WRITE,
         _arn(tables["Segments"]): TABLE_READ_WRITE,
+        _arn(tables["Templates"]): TABLE_READ_WRITE,  # message templates and their versions
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},

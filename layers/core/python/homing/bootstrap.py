@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from homing.services.phone_numbers import PhoneNumberService
     from homing.services.processing import ProcessingService
     from homing.services.segments import SegmentService
+    from homing.services.templates import TemplateService
 
 
 def _utc_now() -> datetime:
@@ -217,6 +218,13 @@ class Services:
             dispatcher=self.otp_dispatcher,
             clock=_utc_now,
         )
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        from homing.adapters.dynamodb.templates import TemplateRepository
+        from homing.services.templates import TemplateService
+
+        return TemplateService(TemplateRepository(), arn_prefix=self.settings.resource_arn_prefix, clock=_utc_now)
 
 
 class _LazyCleanup:

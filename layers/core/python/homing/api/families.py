@@ -22,6 +22,7 @@ from homing.api.routers import (
     segments,
     tags,
 )
+from homing.api.routers import templates as templates_router
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -48,4 +49,5 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     channels,
     otp,
     phone_numbers,
+    templates_router,
 )

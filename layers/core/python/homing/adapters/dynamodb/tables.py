@@ -55,6 +55,8 @@ DELIVERY_LEDGER = Table("DeliveryLedger", "deliveries:DeliveryLedgerItem", "DELI
 CHANNELS = Table("Channels", "channels:ChannelItem", "CHANNELS_TABLE")
 # One-time passwords: a MAC per (app, reference id, destination), expiring with the code (TTL).
 OTP = Table("Otp", "otp:OtpItem", "OTP_TABLE")
+# Message templates (account-level): a head item per template and one item per version.
+TEMPLATES = Table("Templates", "templates:TemplateItem", "TEMPLATES_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -68,6 +70,7 @@ TABLES: tuple[Table, ...] = (
     DELIVERY_LEDGER,
     CHANNELS,
     OTP,
+    TEMPLATES,
 )
 
 
