@@ -14,6 +14,7 @@ Each binds only the tables its function was given (homing.adapters.dynamodb.tabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -21,20 +22,24 @@ from typing import TYPE_CHECKING
 from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.tables import bind_tables
-from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings
+from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings, ReceiptSettings
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.streams import KinesisPublisher
     from homing.adapters.workflows import StateMachine
     from homing.services.audiences import AudienceService
     from homing.services.cleanup import CleanupService, CleanupStarter
+    from homing.services.endpoints import EndpointService
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
     from homing.services.jobs import ImportedMembers, JobService
     from homing.services.kpis import KpiService
     from homing.services.processing import ProcessingService
+    from homing.services.receipts import ReceiptService
     from homing.services.segments import SegmentService
+    from homing.services.two_way_sms import Dispatcher, InboundSmsService, TwoWaySmsService
 
 
 def _utc_now() -> datetime:
@@ -101,6 +106,13 @@ class Services:
             return publisher[0]
 
         return EventService(self.apps, self.endpoints, self._catalog, events_stream, clock=_utc_now)
+
+    @cached_property
+    def two_way_sms(self) -> TwoWaySmsService:
+        from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+        from homing.services.two_way_sms import TwoWaySmsService
+
+        return TwoWaySmsService(self.apps, TwoWaySmsRepository(), clock=_utc_now)
 
     @cached_property
     def event_streams(self) -> EventStreamService:
@@ -200,10 +212,13 @@ def _audience_service(
 
 
 class _NoCleanup:
-    """resolve_audience never deletes an app."""
+    """resolve_audience (and the receipt functions) never delete an app."""
+
+    def __init__(self, function: str = "resolve_audience") -> None:
+        self._function = function
 
     def schedule(self, app_id: str) -> None:
-        raise NotImplementedError("resolve_audience does not delete apps")
+        raise NotImplementedError(f"{self._function} does not delete apps")
 
 
 def build_audience_worker(settings: AudienceSettings) -> AudienceService:
@@ -264,6 +279,62 @@ def build_cleanup(settings: CleanupSettings) -> CleanupService:
         clock=_utc_now,
         grace=timedelta(seconds=settings.cleanup_grace_seconds),
     )
+
+
+def _receipt_parts(settings: ReceiptSettings) -> tuple[KinesisPublisher, EndpointService]:
+    """The events stream publisher and the endpoint service that receipts and inbound SMS write through."""
+    from homing.adapters.dynamodb.catalog import CatalogRepository
+    from homing.adapters.dynamodb.endpoints import EndpointRepository
+    from homing.adapters.streams import KinesisPublisher
+    from homing.services.apps import AppService
+    from homing.services.endpoints import EndpointService
+
+    bind_tables(settings.tables, settings.region)
+    apps = AppService(
+        AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup("receipts")
+    )
+    endpoints = EndpointService(apps, EndpointRepository(), CatalogRepository(), clock=_utc_now)
+    return KinesisPublisher(settings.event_stream_name), endpoints
+
+
+def build_receipts(settings: ReceiptSettings) -> ReceiptService:
+    """record_receipts: receipts to the events stream; hard bounces and complaints deactivate."""
+    from homing.services.receipts import ReceiptService
+
+    publisher, endpoints = _receipt_parts(settings)
+    return ReceiptService(publisher, endpoints, clock=_utc_now)
+
+
+def _dispatcher() -> Dispatcher:
+    """Keyword and HELP replies go through issue 9's idempotent Dispatcher (part S), wired here when
+    that part is merged; until then a configured reply fails the invocation (and is retried)."""
+    raise NotImplementedError("keyword replies need the message dispatcher (issue 9, senders), not yet wired")
+
+
+def build_inbound_sms(
+    settings: ReceiptSettings, dispatcher: Callable[[], Dispatcher] | None = None
+) -> InboundSmsService:
+    """receive_sms: opt-outs, keyword replies, events and forwarding for inbound messages."""
+    from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+    from homing.adapters.topics import SnsTopics
+    from homing.services.two_way_sms import InboundSmsService
+
+    publisher, endpoints = _receipt_parts(settings)
+    return InboundSmsService(
+        TwoWaySmsRepository(), endpoints, publisher, SnsTopics(), dispatcher or _dispatcher, clock=_utc_now
+    )
+
+
+@cache
+def receipts() -> ReceiptService:
+    """record_receipts' service, built from the environment on first use (cold start)."""
+    return build_receipts(ReceiptSettings.from_env())
+
+
+@cache
+def inbound_sms() -> InboundSmsService:
+    """receive_sms' service, built from the environment on first use (cold start)."""
+    return build_inbound_sms(ReceiptSettings.from_env())
 
 
 @cache

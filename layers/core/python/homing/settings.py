@@ -160,3 +160,25 @@ class CleanupSettings:
             cleanup_grace_seconds=int(env.get(Env.CLEANUP_GRACE_SECONDS) or DEFAULT_CLEANUP_GRACE_SECONDS),
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
         )
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """record_receipts and receive_sms: the tables they write (Apps, Endpoints, Catalog, TwoWaySms)
+    and the events stream their records go to."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    event_stream_name: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiptSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            event_stream_name=env.get(Env.EVENT_STREAM_NAME, ""),
+        )

@@ -49,8 +49,20 @@ TIMELINES = Table("Timelines", "analytics_tables:TimelineItem", "TIMELINES_TABLE
 SEGMENTS = Table("Segments", "segments:SegmentItem", "SEGMENTS_TABLE")
 # Import and export jobs: their progress, and the ids each import piece registered.
 JOBS = Table("Jobs", "jobs:JobItem", "JOBS_TABLE")
+# Two-way SMS: each app's configuration, the claim on each of its numbers, inbound-message markers.
+TWO_WAY_SMS = Table("TwoWaySms", "two_way_sms:TwoWaySmsItem", "TWO_WAY_SMS_TABLE")
 
-TABLES: tuple[Table, ...] = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+TABLES: tuple[Table, ...] = (
+    APPS,
+    ENDPOINTS,
+    CATALOG,
+    ANALYTICS,
+    EVENT_STREAMS,
+    TIMELINES,
+    SEGMENTS,
+    JOBS,
+    TWO_WAY_SMS,
+)
 
 
 def all_models() -> tuple[type[Model], ...]:
