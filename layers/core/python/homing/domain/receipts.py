@@ -112,14 +112,17 @@ def from_event(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None:
     (``eventType`` TEXT_*/VOICE_*). None for one Homing did not send or does not record; ValueError
     for one that is malformed."""
     kind = message.get("eventType")
-    if not isinstance(kind, str):
-        raise ValueError("eventType must be a string")
-    if "mail" in message:
-        return email_receipt(message, arrival_ms)
-    if kind.startswith("TEXT_"):
-        return sms_receipt(message, arrival_ms)
-    if kind.startswith("VOICE_"):
-        return voice_receipt(message, arrival_ms)
+    if not isinstance(kind, str) or not kind:
+        raise ValueError("eventType must be a non-empty string")
+    try:
+        if "mail" in message:
+            return email_receipt(message, arrival_ms)
+        if kind.startswith("TEXT_"):
+            return sms_receipt(message, arrival_ms)
+        if kind.startswith("VOICE_"):
+            return voice_receipt(message, arrival_ms)
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"malformed {kind[:40]!r} receipt: {type(exc).__name__}") from None
     raise ValueError(f"unknown receipt type {kind[:40]!r}")
 
 
