@@ -239,7 +239,7 @@ def test_a_transactional_send_without_endpoint_gets_a_stable_uuid_client() -> No
     assert again.record
     client = first.record["client"]["client_id"]  # type: ignore[index]
     assert len(client) == 36
-    assert client == again.record["client"]["client_id"]
+    assert client == again.record["client"]["client_id"]  # type: ignore[index]
 
 
 def test_receipts_of_other_senders_are_ignored() -> None:

@@ -159,7 +159,7 @@ def email_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None
         endpoint_id or _transactional_client(message_id),
         sent_ms,  # Pinpoint: every event of an email carries its send time
         arrival_ms,
-        f"{message_id}:{event_type}:{_ms(detail.get('timestamp') or mail.get('timestamp'), 'timestamp')}",
+        f"{message_id}:{event_type}:{str(detail.get('timestamp') or '')[:40]}",
     )
     attributes = {**context, "feedback": feedback, "message_id": message_id}
     record["attributes"] = attributes
