@@ -16,6 +16,7 @@ from homing.adapters.dynamodb.tables import (
     JOBS,
     SEGMENTS,
     TIMELINES,
+    TWO_WAY_SMS,
 )
 from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
@@ -29,7 +30,7 @@ from stacks.constructs.management_api import ManagementApi
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS)
+API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, TWO_WAY_SMS)
 
 
 class ApiStack(Stack):
@@ -116,6 +117,10 @@ class ApiStack(Stack):
             function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"
         )
         self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
+        # The two-way SMS extension: the configuration and its number claims, written in one transaction.
+        data.tables[TWO_WAY_SMS].grant(
+            function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"
+        )
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
         # The audience extension: start a resolution, record its request, read its state and manifest.

@@ -116,12 +116,12 @@ class DeliveryFeedback(Construct):
                 ses.EmailSendingEvent.RENDERING_FAILURE,
             ],
         )
-        CfnOutput(self, "ConfigurationSetName", value=configuration_set_name,
-                  description="The SES configuration set to name in the email channel (ConfigurationSet)")  # fmt: skip
-        CfnOutput(self, "ReceiptsTopicArn", value=self.receipts_topic.topic_arn,
-                  description="End User Messaging configuration sets' event destination (see README)")  # fmt: skip
-        CfnOutput(self, "InboundSmsTopicArn", value=self.inbound_topic.topic_arn,
-                  description="The two-way SNS topic of each phone number (TwoWayChannelArn)")  # fmt: skip
+        for name, value, description in (
+            ("ConfigurationSetName", configuration_set_name, "The SES configuration set the email channel names"),
+            ("ReceiptsTopicArn", self.receipts_topic.topic_arn, "End User Messaging configuration sets' destination"),
+            ("InboundSmsTopicArn", self.inbound_topic.topic_arn, "Each phone number's two-way SNS topic"),
+        ):
+            CfnOutput(self, name, value=value, description=description)
 
     def _topic(self, construct_id: str, display_name: str) -> sns.Topic:
         topic = sns.Topic(self, construct_id, display_name=display_name, master_key=self.key, enforce_ssl=True)
@@ -168,8 +168,10 @@ class DeliveryFeedback(Construct):
             on_failure=destinations.SqsDestination(dead_letters),
         )
         topic.add_subscription(subscriptions.LambdaSubscription(function.function))
-        dead_letters_alarm(function, dead_letters, (
+        dead_letters_alarm(
+            function,
+            dead_letters,
             f"{entry} failed a notification three times; the dead-letter queue holds it (the SNS message "
-            "and the error). Fix the cause, then send the message to the topic again."
-        ))  # fmt: skip
+            "and the error). Fix the cause, then send the message to the topic again.",
+        )
         return function, dead_letters

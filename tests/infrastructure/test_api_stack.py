@@ -31,6 +31,7 @@ API_ENV_NAMES = {
     "CLEANUP_QUEUE_URL",
     "JOBS_TABLE",
     "JOBS_QUEUE_URL",
+    "TWO_WAY_SMS_TABLE",
     "JOB_BUCKETS",
 }
 
@@ -179,6 +180,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("TIMELINES_TABLE", "Timelines"),
         ("SEGMENTS_TABLE", "Segments"),
         ("JOBS_TABLE", "Jobs"),
+        ("TWO_WAY_SMS_TABLE", "TwoWaySms"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -231,8 +233,10 @@ def _arn(logical_id: str) -> str:
 def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     tables = {
         name: synth.logical_id(synth.data.node.find_child(name))
-        for name in ("Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs")
-    }
+        for name in (
+            "Apps", "Endpoints", "Catalog", "Analytics", "EventStreams", "Timelines", "Segments", "Jobs", "TwoWaySms",
+        )
+    }  # fmt: skip
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
     key_arn = {"Fn::GetAtt": [synth.logical_id(synth.data.key), "Arn"]}
     log_group_arn = {"Fn::GetAtt": [synth.logical_id(synth.api.api_function.log_group), "Arn"]}
@@ -263,6 +267,12 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+        _arn(tables["TwoWaySms"]): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        },
     }
     # DeleteApp and Create*Job: send a task to the clean-up or jobs queue, nothing else with SQS.
     send = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
