@@ -180,3 +180,16 @@ def test_a_failed_handling_releases_the_message_for_the_retry(call: Any) -> None
         service.receive(inbound("HELP", "in-x"))
     assert service.receive(inbound("HELP", "in-x")) == "HELP"  # Lambda's retry handles it
     assert list(dispatcher.sent) == ["two-way-sms:in-x"]
+
+
+def test_delete_app_clean_up_removes_the_configuration_and_frees_the_number(call: Any, clean_up: Any) -> None:
+    from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+
+    app, other = create(call)["Id"], create(call)["Id"]
+    assert configure(call, app, Keywords={"JOIN": "Welcome"}).status == 200
+    assert call("DELETE", f"/v1/apps/{app}").status == 200
+    assert clean_up() >= 2
+    repo = TwoWaySmsRepository()
+    assert repo.get(app) is None
+    assert repo.owner(NUMBER) is None
+    assert configure(call, other).status == 200  # the number can be claimed again

@@ -29,9 +29,18 @@ from homing.adapters.dynamodb.erasure import AppDataEraser
 from homing.domain.timestamps import parse_timestamp
 from homing.observability import logger
 
-KEYED_STAGES = ("endpoints", "catalog", "event_stream", "segments", "jobs", "audiences")  # by app id (key or prefix)
+KEYED_STAGES = (  # by app id (key or prefix)
+    "endpoints",
+    "catalog",
+    "event_stream",
+    "segments",
+    "jobs",
+    "audiences",
+    "two_way_sms",
+)
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
-# Segments, jobs and audiences came later and go last, so a task queued before they existed keeps its stage index.
+# Segments, jobs, audiences and two-way SMS came later and go last, so a task queued before they
+# existed keeps its stage index.
 STAGES = KEYED_STAGES[:3] + SCANNED_STAGES + KEYED_STAGES[3:]
 DEFAULT_BUDGET = 5000  # items deleted per invocation (about 200 BatchWriteItem calls)
 DEFAULT_SEGMENTS = 4
