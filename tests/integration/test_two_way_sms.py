@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from homing.domain.messages import SUCCESSFUL, Delivery, DeliveryResult, SmsContent
 from tests.conftest import LambdaContext, drain_stream
@@ -193,3 +195,26 @@ def test_delete_app_clean_up_removes_the_configuration_and_frees_the_number(call
     assert repo.get(app) is None
     assert repo.owner(NUMBER) is None
     assert configure(call, other).status == 200  # the number can be claimed again
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(["Numbers", "Keywords", "HelpReply", "StopReply", "ForwardTopicArn", "Other"])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(FIELDS, JSONISH | st.just(["+12125550101"]) | st.just({"JOIN": "hi"}), max_size=4))
+def test_hostile_configurations_never_5xx_and_a_rejected_one_writes_nothing(call: Any, body: dict[str, Any]) -> None:
+    from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+
+    app = create(call)["Id"]
+    r = call("PUT", f"/v1/apps/{app}/two-way-sms", body)
+    assert r.status in (200, 400), r.body
+    if r.status == 400:
+        assert r.error_type == "BadRequestException"
+        assert TwoWaySmsRepository().get(app) is None
+    else:
+        call("DELETE", f"/v1/apps/{app}/two-way-sms")  # release the number for the next example

@@ -168,7 +168,7 @@ def email_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None
     record["facets"] = {
         "email_channel": {"mail_event": {"mail": _mail(mail, message_id, sent_ms), **_detail(kind, detail)}}
     }
-    if isinstance(message.get("mail", {}).get("sendingAccountId"), str):
+    if isinstance(mail.get("sendingAccountId"), str):
         record["awsAccountId"] = mail["sendingAccountId"]
     return Receipt(app_id, record, deactivate)
 
@@ -310,12 +310,7 @@ def sms_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None:
         event_type, app_id, endpoint_id or _transactional_client(message_id), ts, arrival_ms, f"{message_id}:{kind}"
     )
     record["attributes"] = attributes
-    price = message.get("totalMessagePrice")
-    record["metrics"] = (
-        {"price_in_millicents_usd": round(float(price) * MILLICENTS_PER_USD, 3)}
-        if isinstance(price, int | float) and not isinstance(price, bool)
-        else {}
-    )
+    record["metrics"] = _price(message)
     return Receipt(app_id, record)
 
 
@@ -345,12 +340,17 @@ def voice_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None
         "destination_phone_number": str(message.get("destinationPhoneNumber") or ""),
         "record_status": kind.removeprefix("VOICE_"),
     }
-    price = message.get("totalMessagePrice")
-    record["metrics"] = (
-        {"price_in_millicents_usd": round(float(price) * MILLICENTS_PER_USD, 3)}
-        if isinstance(price, int | float) and not isinstance(price, bool)
-        else {}
-    )
-    if isinstance(message.get("totalDurationSeconds"), int | float):
-        record["metrics"]["duration_seconds"] = float(message["totalDurationSeconds"])  # type: ignore[index]
+    metrics = _price(message)
+    duration = message.get("totalDurationSeconds")
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        metrics["duration_seconds"] = float(duration)
+    record["metrics"] = metrics
     return Receipt(app_id, record)
+
+
+def _price(message: Mapping[str, Any]) -> dict[str, float]:
+    """``totalMessagePrice`` (USD) as Pinpoint's ``price_in_millicents_usd`` metric, when present."""
+    price = message.get("totalMessagePrice")
+    if isinstance(price, int | float) and not isinstance(price, bool):
+        return {"price_in_millicents_usd": round(float(price) * MILLICENTS_PER_USD, 3)}
+    return {}
