@@ -367,3 +367,11 @@ def test_a_receipt_with_any_field_spoiled_maps_or_raises_value_error(
     target[path[-1]] = junk
     with contextlib.suppress(ValueError):
         from_event(event, ARRIVAL)
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), -1.0, True, "0.01"])
+def test_a_price_that_is_not_an_amount_is_left_out(price: Any) -> None:
+    receipt = from_event(sms("TEXT_DELIVERED", "DELIVERED", totalMessagePrice=price), ARRIVAL)
+    assert receipt is not None
+    assert receipt.record is not None
+    assert receipt.record["metrics"] == {}

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from homing.domain.messages import EMAIL, from_carrier_tags
 
@@ -342,7 +342,7 @@ def voice_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None
     }
     metrics = _price(message)
     duration = message.get("totalDurationSeconds")
-    if isinstance(duration, int | float) and not isinstance(duration, bool):
+    if _amount(duration):
         metrics["duration_seconds"] = float(duration)
     record["metrics"] = metrics
     return Receipt(app_id, record)
@@ -351,6 +351,11 @@ def voice_receipt(message: Mapping[str, Any], arrival_ms: int) -> Receipt | None
 def _price(message: Mapping[str, Any]) -> dict[str, float]:
     """``totalMessagePrice`` (USD) as Pinpoint's ``price_in_millicents_usd`` metric, when present."""
     price = message.get("totalMessagePrice")
-    if isinstance(price, int | float) and not isinstance(price, bool):
+    if _amount(price):
         return {"price_in_millicents_usd": round(float(price) * MILLICENTS_PER_USD, 3)}
     return {}
+
+
+def _amount(value: object) -> TypeGuard[int | float]:
+    """A finite, non-negative number below a trillion (NaN or 1e400 would poison the aggregates)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12
