@@ -375,3 +375,9 @@ def test_a_price_that_is_not_an_amount_is_left_out(price: Any) -> None:
     assert receipt is not None
     assert receipt.record is not None
     assert receipt.record["metrics"] == {}
+
+
+@pytest.mark.parametrize("when", [float("nan"), 10**17, -5, "1970-01-01T00:00:00Z", True])
+def test_a_receipt_time_outside_what_process_events_counts_is_a_value_error(when: Any) -> None:
+    with pytest.raises(ValueError, match=r"eventTimestamp|malformed"):
+        from_event(sms("TEXT_DELIVERED", "DELIVERED", eventTimestamp=when), ARRIVAL)

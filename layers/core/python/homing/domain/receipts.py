@@ -14,12 +14,14 @@ send event, issue 9 part M) and a second one would count the message twice in th
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeGuard
 
+from homing.domain.analytics import MAX_EVENT_MS, MIN_EVENT_MS
 from homing.domain.messages import EMAIL, from_carrier_tags
 
 EVENT_VERSION = "3.1"
@@ -69,13 +71,16 @@ class Receipt:
 
 
 def _ms(value: object, name: str) -> int:
-    if isinstance(value, bool):
+    """Unix ms from a number or an ISO 8601 string, within the years process_events counts."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        ms = int(value)
+    elif isinstance(value, str):
+        ms = int(datetime.fromisoformat(value).timestamp() * 1000)
+    else:
         raise ValueError(f"{name} must be a time")
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        return int(datetime.fromisoformat(value).timestamp() * 1000)
-    raise ValueError(f"{name} must be a time")
+    if not MIN_EVENT_MS <= ms < MAX_EVENT_MS:
+        raise ValueError(f"{name} is out of range")
+    return ms
 
 
 def _map(value: object, name: str) -> dict[str, Any]:
