@@ -166,3 +166,29 @@ def test_a_malformed_receipt_fails_its_invocation_and_writes_nothing(call: Any, 
     with pytest.raises(ValueError, match="isoformat"):
         receive(broken)
     assert drain_stream() == []
+
+
+def test_mark_address_replans_when_an_endpoint_changes_under_it(call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The concurrency model: the write is conditional on the versions read; a racing update is kept."""
+    from homing.adapters.dynamodb.endpoints import EndpointRepository
+    from homing.bootstrap import services
+
+    app = create(call)["Id"]
+    body = {"ChannelType": "EMAIL", "Address": "b@example.org", "Attributes": {"tier": ["gold"]}}
+    assert call("PUT", f"/v1/apps/{app}/endpoints/ep", body).status == 202
+    original = EndpointRepository.commit
+    raced: list[int] = []
+
+    def commit_after_a_racing_update(self: EndpointRepository, changes: Any) -> None:
+        if not raced:
+            raced.append(1)
+            update = {"Attributes": {"tier": ["platinum"]}}
+            assert call("PUT", f"/v1/apps/{app}/endpoints/ep", update).status == 202
+        original(self, changes)
+
+    monkeypatch.setattr(EndpointRepository, "commit", commit_after_a_racing_update)
+    changed = services().endpoints.mark_address(app, ("EMAIL",), "b@example.org", status="INACTIVE")
+    assert [e.id for e in changed] == ["ep"]
+    stored = call("GET", f"/v1/apps/{app}/endpoints/ep").body
+    assert stored["EndpointStatus"] == "INACTIVE"
+    assert stored["Attributes"] == {"tier": ["platinum"]}  # the racing write was not lost
