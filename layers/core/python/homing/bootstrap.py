@@ -8,6 +8,8 @@
   EventStreams, Timelines) and nothing else.
 - ``cleanup()``, clean_up_app: the clean-up service.
 - ``audience_worker()``, resolve_audience: the audience service's workflow steps.
+- ``receipts()``, record_receipts, and ``inbound_sms()``, receive_sms: delivery receipts and inbound
+  SMS, writing endpoints (Apps, Endpoints, Catalog; receive_sms also TwoWaySms) and the events stream.
 
 Each binds only the tables its function was given (homing.adapters.dynamodb.tables).
 """
