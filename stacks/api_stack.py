@@ -118,9 +118,7 @@ class ApiStack(Stack):
         )
         self.jobs.queue.grant_send_messages(function)  # CreateImportJob / CreateExportJob start the job
         # The two-way SMS extension: the configuration and its number claims, written in one transaction.
-        data.tables[TWO_WAY_SMS].grant(
-            function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"
-        )
+        data.tables[TWO_WAY_SMS].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
         # The audience extension: start a resolution, record its request, read its state and manifest.

@@ -267,12 +267,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Analytics"]): TABLE_READ | {"dynamodb:DeleteItem"},  # DeleteUserEndpoints: activity
         _arn(tables["Timelines"]): TABLE_READ,  # funnels
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
-        _arn(tables["TwoWaySms"]): {
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
-        },
+        _arn(tables["TwoWaySms"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
     }
     # DeleteApp and Create*Job: send a task to the clean-up or jobs queue, nothing else with SQS.
     send = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
