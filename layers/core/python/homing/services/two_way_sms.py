@@ -24,10 +24,10 @@ from homing.domain.events import encode_record, partition_key
 from homing.domain.messages import SMS, VOICE, Delivery, DeliveryResult, SmsContent
 from homing.domain.timestamps import iso_now
 from homing.domain.two_way_sms import (
-    NONE,
     OPTOUT_EVENT,
     RECEIVED_EVENT,
     STOP,
+    InboundMessage,
     TwoWayConfig,
     classify,
     inbound_record,
@@ -136,7 +136,9 @@ class InboundSmsService:
             self._repo.release_inbound(message.inbound_message_id)
             raise
 
-    def _handle(self, app_id: str, config: TwoWayConfig, message: Any, raw: Mapping[str, Any], now: datetime) -> str:
+    def _handle(
+        self, app_id: str, config: TwoWayConfig, message: InboundMessage, raw: Mapping[str, Any], now: datetime
+    ) -> str:
         action, reply = classify(message, config)
         opted = []
         if action == STOP:
@@ -171,7 +173,7 @@ class InboundSmsService:
             "inbound SMS handled",
             extra={"application_id": app_id, "action": action, "opted_out": len(opted), "replied": bool(reply)},
         )
-        return action if action else NONE
+        return action
 
     @staticmethod
     def _sender_id(app_id: str, number: str) -> str:
