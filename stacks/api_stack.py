@@ -13,6 +13,7 @@ from homing.adapters.dynamodb.tables import (
     APPS,
     CATALOG,
     CHANNELS,
+    DELIVERY_LEDGER,
     ENDPOINTS,
     EVENT_STREAMS,
     JOBS,
@@ -20,6 +21,7 @@ from homing.adapters.dynamodb.tables import (
     SEGMENTS,
     TEMPLATES,
     TIMELINES,
+    TWO_WAY_SMS,
 )
 from homing.settings import Env
 from stacks.arns import event_stream_accounts, resource_arn_prefix
@@ -31,11 +33,25 @@ from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
 from stacks.constructs.jobs import Jobs, job_buckets
 from stacks.constructs.management_api import ManagementApi
-from stacks.constructs.senders import Senders, custom_channel_functions, sms_carrier
+from stacks.constructs.senders import Senders, custom_channel_functions, grant_sending, sms_carrier
 from stacks.resources import DataResources, function_environment
 
 # The tables the api function uses: its environment names exactly these, and each has a grant below.
-API_TABLES = (APPS, ENDPOINTS, CATALOG, ANALYTICS, EVENT_STREAMS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP, TEMPLATES)
+API_TABLES = (
+    APPS,
+    ENDPOINTS,
+    CATALOG,
+    ANALYTICS,
+    EVENT_STREAMS,
+    TIMELINES,
+    SEGMENTS,
+    JOBS,
+    CHANNELS,
+    OTP,
+    TEMPLATES,
+    TWO_WAY_SMS,
+    DELIVERY_LEDGER,
+)
 
 
 class ApiStack(Stack):
@@ -126,6 +142,7 @@ class ApiStack(Stack):
                     Env.AUDIENCE_STATE_MACHINE_ARN: self.audiences.state_machine.state_machine_arn,
                     Env.DATA_KEY_ARN: data.key.key_arn,
                     Env.OTP_KEY_ID: self.otp_key.key_arn,
+                    Env.SMS_CARRIER: self.senders.carrier,  # SendMessages and OTP send in-process
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -149,6 +166,12 @@ class ApiStack(Stack):
         # SendOTPMessage replaces a scope's code; VerifyOTPMessage reads it and spends an attempt.
         data.tables[OTP].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.otp_key.grant(function, "kms:GenerateMac")
+        # The two-way SMS extension: the configuration and its number claims, written in one transaction.
+        data.tables[TWO_WAY_SMS].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        # SendMessages, SendUsersMessages and OTP send in-process, through the same senders and ledger.
+        grant_sending(
+            self, function, data, custom_functions=self.senders.custom_functions, carrier=self.senders.carrier
+        )
         # PutRecord(s) (+ kms:Encrypt etc. on the stream's key): PutEvents only ever writes.
         data.event_stream.grant_write(function)
         # The audience extension: start a resolution, record its request, read its state and manifest.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -137,10 +138,30 @@ class DataStack(Stack):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The delivery-receipt and inbound-SMS topics' key (stacks/constructs/delivery_feedback.py): SES and
+        # End User Messaging must be able to use the key of a topic they publish to, and the data key is
+        # not opened to service principals. Kept here because stateless stacks hold no keys.
+        self.messaging_key = kms.Key(
+            self,
+            "MessagingKey",
+            description=f"Homing ({config.name}) delivery receipts and inbound SMS (SNS topic encryption)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowMessagingServicesToPublish",
+                principals=[iam.ServicePrincipal(p) for p in ("ses.amazonaws.com", "sms-voice.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
         self.resources = DataResources(
             tables=self.tables,
             event_stream=self.event_stream,
             archive_bucket=self.archive_bucket,
             key=self.key,
             audience_bucket=self.audience_bucket,
+            messaging_key=self.messaging_key,
         )

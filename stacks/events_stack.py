@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.arns import event_stream_accounts
 from stacks.config import EnvConfig
+from stacks.constructs.delivery_feedback import CONFIGURATION_SET_CONTEXT_KEY, DeliveryFeedback
 from stacks.constructs.event_archive import EventArchive
 from stacks.constructs.event_processing import EventProcessing
 from stacks.resources import DataResources
@@ -39,6 +40,16 @@ class EventsStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
             event_stream_accounts=event_stream_accounts(self),
+        )
+        self.feedback = DeliveryFeedback(
+            self,
+            "DeliveryFeedback",
+            data=data,
+            configuration_set_name=str(
+                self.node.try_get_context(CONFIGURATION_SET_CONTEXT_KEY) or f"homing-{config.name}"
+            ),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
         )
         self.archive = EventArchive(
             self,

@@ -64,6 +64,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_senders(api)
     _acknowledge_events(events, data)
     _acknowledge_channels(api)
+    _acknowledge_feedback(events, data)
 
 
 def _acknowledge_data(data: DataStack) -> None:
@@ -355,4 +356,39 @@ def _acknowledge_channels(api: ApiStack) -> None:
             "A push channel's SNS platform application is named homing-<app id>-<channel type> and created on "
             "the first Update*Channel, so its ARN is only known at run time; the wildcard covers Homing's "
             "own platform applications (any platform) in this account and region, nothing else in SNS.",
+        )
+
+
+def _acknowledge_feedback(events: EventsStack, data: DataStack) -> None:
+    """record_receipts and receive_sms (stacks/constructs/delivery_feedback.py)."""
+    feedback = events.feedback
+    endpoints_arn = _import_name(data, data.tables[ENDPOINTS].table_arn)
+    for function in (feedback.record_receipts, feedback.receive_sms):
+        role = function.role
+        _ack_tracing(role)
+        _ack(
+            role,
+            f"IAM5[Resource::{endpoints_arn}/index/*]",
+            "Opt-outs and deactivations find every endpoint of an address through the Endpoints table's "
+            "by-address index (and write as UpdateEndpoint does); the wildcard covers that one table's indexes.",
+        )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            _ack(
+                role,
+                f"IAM5[Action::{action}]",
+                f"{action} comes from the grants on Homing's data key (the tables, the events stream and the "
+                "dead-letter queue are encrypted with it); scoped to that one key.",
+            )
+    _ack(
+        feedback.receive_sms.role,
+        "IAM5[Resource::arn:<AWS::Partition>:sns:*:<AWS::AccountId>:*]",
+        "Inbound messages are forwarded to the SNS topic each app names in its two-way SMS configuration, "
+        "known only at run time; sns:Publish is the only action, on this account's topics.",
+    )
+    for queue in (feedback.receipts_dead_letters, feedback.inbound_dead_letters):
+        _ack(
+            queue,
+            "SQS3",
+            "This queue is itself a dead-letter queue: the on-failure destination of the function's "
+            "asynchronous invocations from SNS; a DLQ for it would have no consumer to fail.",
         )

@@ -23,6 +23,7 @@ class DataResources:
     archive_bucket: s3.IBucket
     key: kms.IKey  # the data key: tables, stream, archive and queues are encrypted with it
     audience_bucket: s3.IBucket  # resolved segment audiences: pages and manifests (homing.domain.audiences)
+    messaging_key: kms.IKey | None = None  # the receipt and inbound-SMS topics (delivery_feedback.py)
 
 
 def function_environment(

@@ -138,6 +138,9 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "QueryFunnel": (Operation("POST", f"{_APPS}/funnels"),),
     "ResolveSegmentAudience": (Operation("POST", f"{_APPS}/segments/*/audience"),),
     "GetSegmentAudience": (Operation("GET", f"{_APPS}/segments/*/audience"),),
+    "UpdateTwoWaySms": (Operation("PUT", f"{_APPS}/two-way-sms"),),
+    "GetTwoWaySms": (Operation("GET", f"{_APPS}/two-way-sms"),),
+    "DeleteTwoWaySms": (Operation("DELETE", f"{_APPS}/two-way-sms"),),
 }
 
 

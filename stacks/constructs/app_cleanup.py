@@ -20,6 +20,7 @@ from homing.adapters.dynamodb.tables import (
     OTP,
     SEGMENTS,
     TIMELINES,
+    TWO_WAY_SMS,
 )
 from homing.domain.audiences import PREFIX as AUDIENCE_PREFIX
 from homing.settings import DEFAULT_CLEANUP_GRACE_SECONDS, Env
@@ -39,7 +40,19 @@ RETENTION = Duration.days(14)  # the SQS maximum
 DEFAULT_GRACE_SECONDS = DEFAULT_CLEANUP_GRACE_SECONDS  # 360, the function's own default too
 GRACE_CONTEXT_KEY = "cleanup_grace_seconds"
 # Everything a deleted app owned: its environment names exactly these, and each has a grant below.
-CLEANUP_TABLES = (APPS, ENDPOINTS, CATALOG, EVENT_STREAMS, ANALYTICS, TIMELINES, SEGMENTS, JOBS, CHANNELS, OTP)
+CLEANUP_TABLES = (
+    APPS,
+    ENDPOINTS,
+    CATALOG,
+    EVENT_STREAMS,
+    ANALYTICS,
+    TIMELINES,
+    SEGMENTS,
+    JOBS,
+    CHANNELS,
+    OTP,
+    TWO_WAY_SMS,
+)
 
 
 class AppCleanup(Construct):
@@ -104,6 +117,7 @@ class AppCleanup(Construct):
         grant_platform_applications(function, "DeletePlatformApplication")
         deny_opening_credentials(function, key)
         tables[EVENT_STREAMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")
+        tables[TWO_WAY_SMS].grant(function, "dynamodb:GetItem", "dynamodb:DeleteItem")  # config and number claims
         for table in (ANALYTICS, TIMELINES):
             tables[table].grant(function, "dynamodb:Scan", "dynamodb:BatchWriteItem")
         key.grant_encrypt_decrypt(function)  # the tables' and the queue's customer-managed key

@@ -32,6 +32,7 @@ API_ENV_NAMES = {
     "CLEANUP_QUEUE_URL",
     "JOBS_TABLE",
     "JOBS_QUEUE_URL",
+    "TWO_WAY_SMS_TABLE",
     "JOB_BUCKETS",
     "CHANNELS_TABLE",
     "DATA_KEY_ARN",
@@ -187,6 +188,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("CHANNELS_TABLE", "Channels"),
         ("OTP_TABLE", "Otp"),
         ("TEMPLATES_TABLE", "Templates"),
+        ("TWO_WAY_SMS_TABLE", "TwoWaySms"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -253,6 +255,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
             "Channels",
             "Otp",
             "Templates",
+            "TwoWaySms",
         )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
@@ -293,6 +296,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Jobs"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
         _arn(tables["Channels"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
         _arn(tables["Otp"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # send, verify
+        _arn(tables["TwoWaySms"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
     }
     # Push channels: Homing's own SNS platform applications only (homing-<app>-<type>).
     platform_applications = {

@@ -75,6 +75,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "JOBS_TABLE": "Jobs",
         "CHANNELS_TABLE": "Channels",
         "OTP_TABLE": "Otp",
+        "TWO_WAY_SMS_TABLE": "TwoWaySms",
     }
     assert set(env) == {
         *tables,
@@ -124,6 +125,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Catalog")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Segments")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "EventStreams")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        _key(_table_arn(synth, "TwoWaySms")): {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         _key(_table_arn(synth, "Analytics")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Timelines")): {"dynamodb:Scan", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Jobs")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},

@@ -139,7 +139,23 @@ def test_data_key_rotates_and_is_retained(synth: Synthesized) -> None:
 
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == "Retain"
-    assert len(synth.resources(synth.data, "AWS::KMS::Key")) == 1
+    # the data key, and the messaging key of the receipt / inbound SMS topics (delivery_feedback.py)
+    assert len(synth.resources(synth.data, "AWS::KMS::Key")) == 2
+
+
+def test_messaging_key_rotates_is_retained_and_lets_ses_and_sms_voice_publish_only(synth: Synthesized) -> None:
+    key = synth.resource(synth.data.messaging_key)
+
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    (publish,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "AllowMessagingServicesToPublish"
+    ]
+    assert publish["Principal"] == {"Service": ["ses.amazonaws.com", "sms-voice.amazonaws.com"]}
+    assert publish["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    data_key = synth.resource(synth.data.key)["Properties"]["KeyPolicy"]["Statement"]
+    assert all("Service" not in s["Principal"] for s in data_key)  # the data key stays closed to services
 
 
 def test_event_stream_is_encrypted_with_data_key(synth: Synthesized) -> None:

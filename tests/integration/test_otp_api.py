@@ -96,7 +96,7 @@ def otp(call: Any, monkeypatch: pytest.MonkeyPatch) -> Otp:
     services.cache_clear()
     channels, dispatcher = FakeChannels(), RecordingDispatcher()
     svc = services()
-    svc.otp_channels, svc.otp_dispatcher = channels, dispatcher
+    svc.__dict__.update(channels=channels, dispatcher=dispatcher)  # the cached collaborators, replaced
     app = create(call)["Id"]
     channels.by_app[app] = {t: FakeChannel(t, sender_id="Example") for t in ("SMS", "VOICE", "EMAIL")}
     return Otp(call, channels, dispatcher, app)

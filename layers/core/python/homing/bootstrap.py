@@ -10,12 +10,15 @@
 - ``audience_worker()``, resolve_audience: the audience service's workflow steps.
 - ``dispatcher()``, send_messages (and any function sending in-process, through
   ``build_dispatcher(SendSettings.from_env())``): every channel's sender behind the idempotent dispatcher.
+- ``receipts()``, record_receipts, and ``inbound_sms()``, receive_sms: delivery receipts and inbound
+  SMS, writing endpoints (Apps, Endpoints, Catalog; receive_sms also TwoWaySms) and the events stream.
 
 Each binds only the tables its function was given (homing.adapters.dynamodb.tables).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -23,26 +26,38 @@ from typing import TYPE_CHECKING
 from homing.adapters.dynamodb.apps import AppRepository
 from homing.adapters.dynamodb.event_streams import EventStreamRepository
 from homing.adapters.dynamodb.tables import bind_tables
-from homing.settings import ApiSettings, AudienceSettings, CleanupSettings, ProcessingSettings, SendSettings
+from homing.settings import (
+    ApiSettings,
+    AudienceSettings,
+    CleanupSettings,
+    ProcessingSettings,
+    ReceiptSettings,
+    SendSettings,
+)
 
 if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.streams import KinesisPublisher
     from homing.adapters.workflows import StateMachine
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
     from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
     from homing.services.delivery import Dispatcher
+    from homing.services.endpoints import EndpointService
     from homing.services.event_streams import EventStreamService
     from homing.services.events import EventPublisher, EventService
     from homing.services.funnels import FunnelService
     from homing.services.jobs import ImportedMembers, JobService
     from homing.services.kpis import KpiService
-    from homing.services.otp import Channels, Dispatcher, OtpService
+    from homing.services.otp import OtpService
     from homing.services.phone_numbers import PhoneNumberService
     from homing.services.processing import ProcessingService
+    from homing.services.receipts import ReceiptService
     from homing.services.segments import SegmentService
     from homing.services.templates import TemplateService
+    from homing.services.two_way_sms import Dispatcher as Replies
+    from homing.services.two_way_sms import InboundSmsService, TwoWaySmsService
 
 
 def _utc_now() -> datetime:
@@ -62,9 +77,6 @@ class Services:
 
         bind_tables(settings.tables, settings.region)
         self.settings = settings
-        # OTP's senders: the channels family's ChannelService and the senders' Dispatcher (issue 9 parts).
-        self.otp_channels: Channels | None = None
-        self.otp_dispatcher: Dispatcher | None = None
         self._catalog = CatalogRepository()
         self._event_stream_repo = EventStreamRepository()
         endpoints_repo = EndpointRepository()
@@ -112,6 +124,13 @@ class Services:
             return publisher[0]
 
         return EventService(self.apps, self.endpoints, self._catalog, events_stream, clock=_utc_now)
+
+    @cached_property
+    def two_way_sms(self) -> TwoWaySmsService:
+        from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+        from homing.services.two_way_sms import TwoWaySmsService
+
+        return TwoWaySmsService(self.apps, TwoWaySmsRepository(), clock=_utc_now)
 
     @cached_property
     def event_streams(self) -> EventStreamService:
@@ -202,20 +221,24 @@ class Services:
         return PhoneNumberService()
 
     @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """The senders behind the idempotent dispatcher, in-process (SendMessages, OTP): the api function
+        has the senders' grants, the DeliveryLedger table and ``SMS_CARRIER``, as send_messages has."""
+        return build_dispatcher(SendSettings.from_env())
+
+    @cached_property
     def otp(self) -> OtpService:
         """SendOTPMessage / VerifyOTPMessage: codes in the Otp table, MACed with the OTP key (KMS)."""
         from homing.adapters.dynamodb.otp import OtpRepository
         from homing.adapters.kms import KmsMac
         from homing.services.otp import OtpService
 
-        if self.otp_channels is None or self.otp_dispatcher is None:
-            raise RuntimeError("OTP is not wired to the channels and the dispatcher")
         return OtpService(
             self.apps,
             OtpRepository(),
             KmsMac(self.settings.otp_key_id),
-            channels=self.otp_channels,
-            dispatcher=self.otp_dispatcher,
+            channels=self.channels,
+            dispatcher=self.dispatcher,
             clock=_utc_now,
         )
 
@@ -257,10 +280,13 @@ def _audience_service(
 
 
 class _NoCleanup:
-    """resolve_audience never deletes an app."""
+    """resolve_audience (and the receipt functions) never delete an app."""
+
+    def __init__(self, function: str = "resolve_audience") -> None:
+        self._function = function
 
     def schedule(self, app_id: str) -> None:
-        raise NotImplementedError("resolve_audience does not delete apps")
+        raise NotImplementedError(f"{self._function} does not delete apps")
 
 
 def build_audience_worker(settings: AudienceSettings) -> AudienceService:
@@ -323,6 +349,55 @@ def build_cleanup(settings: CleanupSettings) -> CleanupService:
         clock=_utc_now,
         grace=timedelta(seconds=settings.cleanup_grace_seconds),
     )
+
+
+def _receipt_parts(settings: ReceiptSettings) -> tuple[KinesisPublisher, EndpointService]:
+    """The events stream publisher and the endpoint service that receipts and inbound SMS write through."""
+    from homing.adapters.dynamodb.catalog import CatalogRepository
+    from homing.adapters.dynamodb.endpoints import EndpointRepository
+    from homing.adapters.streams import KinesisPublisher
+    from homing.services.apps import AppService
+    from homing.services.endpoints import EndpointService
+
+    bind_tables(settings.tables, settings.region)
+    apps = AppService(
+        AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup("receipts")
+    )
+    endpoints = EndpointService(apps, EndpointRepository(), CatalogRepository(), clock=_utc_now)
+    return KinesisPublisher(settings.event_stream_name), endpoints
+
+
+def build_receipts(settings: ReceiptSettings) -> ReceiptService:
+    """record_receipts: receipts to the events stream; hard bounces and complaints deactivate."""
+    from homing.services.receipts import ReceiptService
+
+    publisher, endpoints = _receipt_parts(settings)
+    return ReceiptService(publisher, endpoints, clock=_utc_now)
+
+
+def build_inbound_sms(settings: ReceiptSettings, replies: Callable[[], Replies] | None = None) -> InboundSmsService:
+    """receive_sms: opt-outs, keyword replies, events and forwarding for inbound messages. Replies go
+    through the idempotent dispatcher (built on first reply, from send settings in the environment)."""
+    from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+    from homing.adapters.topics import SnsTopics
+    from homing.services.two_way_sms import InboundSmsService
+
+    publisher, endpoints = _receipt_parts(settings)
+    return InboundSmsService(
+        TwoWaySmsRepository(), endpoints, publisher, SnsTopics(), replies or dispatcher, clock=_utc_now
+    )
+
+
+@cache
+def receipts() -> ReceiptService:
+    """record_receipts' service, built from the environment on first use (cold start)."""
+    return build_receipts(ReceiptSettings.from_env())
+
+
+@cache
+def inbound_sms() -> InboundSmsService:
+    """receive_sms' service, built from the environment on first use (cold start)."""
+    return build_inbound_sms(ReceiptSettings.from_env())
 
 
 @cache

@@ -189,3 +189,25 @@ class SendSettings:
         if carrier not in SMS_CARRIERS:
             raise ValueError(f"{Env.SMS_CARRIER} must be one of {', '.join(SMS_CARRIERS)}, not {carrier!r}")
         return cls(region=_region(env), tables=table_names(env), sms_carrier=carrier)
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """record_receipts and receive_sms: the tables they write (Apps, Endpoints, Catalog, TwoWaySms)
+    and the events stream their records go to."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    event_stream_name: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiptSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            event_stream_name=env.get(Env.EVENT_STREAM_NAME, ""),
+        )

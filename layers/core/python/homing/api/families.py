@@ -21,6 +21,7 @@ from homing.api.routers import (
     phone_numbers,
     segments,
     tags,
+    two_way_sms,
 )
 from homing.api.routers import templates as templates_router
 
@@ -50,4 +51,5 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     otp,
     phone_numbers,
     templates_router,
+    two_way_sms,
 )

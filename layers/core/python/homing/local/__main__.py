@@ -232,6 +232,7 @@ class LocalMode:
                 stripped = ", ".join(f"{k} ({v})" for k, v in sorted(stack.report.stripped.items()))
                 log.info("%s: stripped %s", stack.name, stripped)
         self.archive = start_archive(self.moto, deployment.stacks)
+        subscribe_topics(self.moto, deployment.stacks)
         self.sqs_poller = start_sqs_poller(self.moto, _moto_invoker(self.moto, DEFAULT_ACCOUNT_ID))
         mark = self._phase("deploy", mark)
 
@@ -352,6 +353,18 @@ def local_pages(app: Any, moto: Any, pollers: list[Any], scheduler: Any) -> Any:
     pages.add_page("clock", 'Local clock (POST {"advance_seconds": N} to advance it)', scheduler.clock_rows)
     pages.add_action("clock", scheduler.clock_action)
     return pages
+
+
+def subscribe_topics(moto: Any, stacks: list[Any]) -> None:
+    """Recreate the stacks' SNS -> Lambda subscriptions (stripped: moto's CloudFormation lacks them)."""
+    from homing.local.sns_delivery import subscribe_functions
+
+    cloudformation = moto.client("cloudformation")
+    exports: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_exports").paginate():
+        exports.update({e["Name"]: e["Value"] for e in page.get("Exports", [])})
+    for line in subscribe_functions(moto.client("sns"), moto.client("lambda"), stacks, exports):
+        log.info("SNS subscription (delivered in Publish): %s", line)
 
 
 def _moto_invoker(moto: Any, account_id: str) -> Any:

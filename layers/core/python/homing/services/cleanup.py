@@ -30,9 +30,19 @@ from homing.domain.timestamps import parse_timestamp
 from homing.observability import logger
 
 # by app id (key or prefix)
-KEYED_STAGES = ("endpoints", "catalog", "event_stream", "segments", "jobs", "audiences", "channels", "otp")
+KEYED_STAGES = (
+    "endpoints",
+    "catalog",
+    "event_stream",
+    "segments",
+    "jobs",
+    "audiences",
+    "channels",
+    "otp",
+    "two_way_sms",
+)
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
-# Segments, jobs, audiences and channels came later and go last, so a task queued before they
+# Segments, jobs, audiences, channels, OTP and two-way SMS came later and go last, so a task queued before they
 # existed keeps its stage index.
 STAGES = KEYED_STAGES[:3] + SCANNED_STAGES + KEYED_STAGES[3:]
 DEFAULT_BUDGET = 5000  # items deleted per invocation (about 200 BatchWriteItem calls)

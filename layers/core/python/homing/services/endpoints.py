@@ -745,3 +745,43 @@ class EndpointService:
         removed = sorted(e for e in entries if any(fnmatch.fnmatchcase(e[len(prefix) :], p) for p in blacklist))
         self._catalog.remove_attribute_names(app_id, set(removed))
         return [e[len(prefix) :] for e in removed]
+
+    def mark_address(
+        self,
+        app_id: str,
+        channels: Iterable[str],
+        address: str,
+        *,
+        opt_out: str | None = None,
+        status: str | None = None,
+    ) -> list[Endpoint]:
+        """Delivery receipts and inbound STOPs: set ``OptOut`` and/or ``EndpointStatus`` on every endpoint
+        of the app with ``address`` on ``channels`` (the by-address index), each write conditional on the
+        version read, re-planned on a race. Returns the endpoints changed (none: nothing to change)."""
+
+        def plan() -> tuple[EndpointChanges, list[Endpoint]]:
+            p = _Plan(self._endpoints, app_id)
+            changed = []
+            for channel in channels:
+                for held in sorted(p.holders(channel, address), key=lambda e: e.id):
+                    after = dataclasses.replace(
+                        held,
+                        opt_out=opt_out or held.opt_out,
+                        endpoint_status=status or held.endpoint_status,
+                        effective_date=iso_now(self._clock()),
+                    )
+                    if (after.opt_out, after.endpoint_status) != (held.opt_out, held.endpoint_status):
+                        p.put(after)
+                        changed.append(after)
+            if not changed:
+                raise _NothingToMark
+            return p.changes(self._quotas.endpoints_per_user, {}), changed
+
+        try:
+            return self._retrying(plan, "Address")
+        except _NothingToMark:
+            return []
+
+
+class _NothingToMark(Exception):
+    """``mark_address`` found every endpoint already as asked: there is nothing to commit."""

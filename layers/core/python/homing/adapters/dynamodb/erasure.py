@@ -86,6 +86,12 @@ class AppDataEraser:
         """One-time passwords' MACs (they would expire within an hour anyway)."""
         return OtpRepository().delete_some(app_id, limit)
 
+    def two_way_sms(self, app_id: str, limit: int) -> int:
+        """The app's two-way SMS configuration and its number claims (inbound markers expire by TTL)."""
+        from homing.adapters.dynamodb.two_way_sms import TwoWaySmsRepository
+
+        return TwoWaySmsRepository().erase_app(app_id)
+
     def analytics_page(
         self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any] | None]:

@@ -57,6 +57,8 @@ CHANNELS = Table("Channels", "channels:ChannelItem", "CHANNELS_TABLE")
 OTP = Table("Otp", "otp:OtpItem", "OTP_TABLE")
 # Message templates (account-level): a head item per template and one item per version.
 TEMPLATES = Table("Templates", "templates:TemplateItem", "TEMPLATES_TABLE")
+# Two-way SMS: each app's configuration, the claim on each of its numbers, inbound-message markers.
+TWO_WAY_SMS = Table("TwoWaySms", "two_way_sms:TwoWaySmsItem", "TWO_WAY_SMS_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -71,6 +73,7 @@ TABLES: tuple[Table, ...] = (
     CHANNELS,
     OTP,
     TEMPLATES,
+    TWO_WAY_SMS,
 )
 
 
