@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from homing.api.routers import analytics, apps, audiences, endpoints, event_streams, events, jobs, segments, tags
+from homing.api.routers import (
+    analytics,
+    apps,
+    audiences,
+    endpoints,
+    event_streams,
+    events,
+    jobs,
+    messaging,
+    segments,
+    tags,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -32,4 +43,5 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     segments,
     audiences,
     jobs,
+    messaging,
 )
