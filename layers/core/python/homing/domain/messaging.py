@@ -649,7 +649,10 @@ def phone_number(address: str) -> tuple[str, str | None] | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    region = phonenumbers.region_code_for_number(number)
+    # the number's own region where it is known, else its calling code's main one (+1 -> US, +44 -> GB)
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code or 0
+    )
     return (
         phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         region if region and region != "ZZ" else None,
