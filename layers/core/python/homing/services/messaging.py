@@ -10,7 +10,7 @@ so this module depends on no other part's code; ``homing.bootstrap`` wires the r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -114,7 +114,7 @@ class Dispatcher(Protocol):
 class Endpoints(Protocol):
     """What this service reads of endpoints (EndpointService)."""
 
-    def find(self, app_id: str, endpoint_id: str) -> Endpoint | None: ...
+    def find_many(self, app_id: str, endpoint_ids: Iterable[str]) -> dict[str, Endpoint]: ...
     def get_user_endpoints(self, app_id: str, user_id: str) -> list[Endpoint]: ...
 
 
@@ -170,8 +170,9 @@ class MessagingService:
             address: send.plan(config.channel_type or "", address, None, config, ("address", address))
             for address, config in addresses.items()
         }
+        found = self._find(app_id, list(request.endpoints or {}))
         planned_endpoints = {
-            endpoint_id: send.plan_endpoint(self._find(app_id, endpoint_id), config, ("endpoint", endpoint_id))
+            endpoint_id: send.plan_endpoint(found.get(endpoint_id), config, ("endpoint", endpoint_id))
             for endpoint_id, config in (request.endpoints or {}).items()
         }
         send.run([*planned_addresses.values(), *planned_endpoints.values()])
@@ -194,19 +195,23 @@ class MessagingService:
         send.run([p for endpoints in planned.values() for p in endpoints.values()])
         return UsersOutcome(request_id, {u: {e: _result(p) for e, p in eps.items()} for u, eps in planned.items()})
 
-    def _find(self, app_id: str, endpoint_id: str) -> Endpoint | None:
-        try:
-            check_endpoint_key(endpoint_id)
-        except BadRequest:
-            return None  # no endpoint can have that id
-        return self._endpoints.find(app_id, endpoint_id)
+    def _find(self, app_id: str, endpoint_ids: list[str]) -> dict[str, Endpoint]:
+        """The endpoints that exist, in one batched read; an id no key can hold names no endpoint."""
+        valid = []
+        for endpoint_id in endpoint_ids:
+            try:
+                check_endpoint_key(endpoint_id)
+            except BadRequest:
+                continue
+            valid.append(endpoint_id)
+        return self._endpoints.find_many(app_id, valid) if valid else {}
 
     def _user_endpoints(self, app_id: str, user_id: str) -> list[Endpoint]:
         """A user no endpoint names has no endpoints to send to: an empty result, as for any unknown user."""
         try:
             check_user_id(user_id)
             return self._endpoints.get_user_endpoints(app_id, user_id)
-        except (BadRequest, HomingError):
+        except HomingError:
             return []
 
 
