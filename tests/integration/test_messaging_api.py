@@ -402,6 +402,23 @@ def test_a_retried_request_reuses_its_delivery_keys(call: Any, doubles: Doubles)
     assert len(doubles.dispatcher.sent) == 2
 
 
+def test_sends_are_answered_even_when_the_events_stream_fails(call: Any, doubles: Doubles, monkeypatch: Any) -> None:
+    from homing.bootstrap import services
+
+    class Broken:
+        def publish(self, records: Sequence[tuple[str, bytes]]) -> list[bool]:
+            raise RuntimeError("stream unavailable")
+
+    monkeypatch.setattr(services().messaging, "_publisher", lambda: Broken())
+    app = create(call)["Id"]
+    all_channels(doubles, app)
+    body = {"Addresses": {"a@example.com": {"ChannelType": "EMAIL"}}, "MessageConfiguration": EMAIL_MESSAGE}
+    r = call("POST", f"/v1/apps/{app}/messages", body)
+    assert r.status == 200, r.body  # a 5xx would have the caller send the message again
+    assert r.body["Result"]["a@example.com"]["DeliveryStatus"] == "SUCCESSFUL"
+    assert len(doubles.dispatcher.sent) == 1
+
+
 def kpi_total(call: Any, app: str, name: str) -> float:
     q = {"start-time": [(NOW - timedelta(days=1)).isoformat()], "end-time": [(NOW + timedelta(hours=1)).isoformat()]}
     r = call("GET", f"/v1/apps/{app}/kpis/daterange/{name}", query=q)

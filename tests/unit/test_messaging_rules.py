@@ -398,3 +398,20 @@ def test_raw_email_data_is_checked_as_base64() -> None:
     message = resolve_message(EMAIL, mc, None)
     assert message.has_content()
     assert message.raw == data
+
+
+def test_a_record_too_large_for_kinesis_drops_the_email_headers_or_is_left_out() -> None:
+    from homing.domain.messaging import fit_record
+
+    ok = DeliveryResult(SUCCESSFUL, 200, "ok", "m")
+    long_subject = EmailContent("f@example.com", subject="s" * 2000)
+    record = engagement_record(delivery(long_subject), ok, request_id="r", now_ms=1)
+    assert record is not None
+    small = fit_record(record, limit=3000)
+    assert small is not None
+    mail = json.loads(small)["facets"]["email_channel"]["mail_event"]["mail"]
+    assert (mail["headers"], mail["headers_truncated"], "subject" in mail["common_headers"]) == ([], True, False)
+    big_context = engagement_record(delivery(long_subject, context={"k": "v" * 5000}), ok, request_id="r", now_ms=1)
+    assert big_context is not None
+    assert fit_record(big_context, limit=3000) is None
+    assert fit_record(dict(record)) is not None

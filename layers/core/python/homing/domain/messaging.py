@@ -23,6 +23,7 @@ from typing import Any
 
 from homing.codec import build, pascal
 from homing.domain.errors import BadRequest
+from homing.domain.events import encode_record
 from homing.domain.messages import (
     ADM,
     APNS,
@@ -719,6 +720,21 @@ def _envelope(event_type: str, delivery: Delivery, client_id: str, now_ms: int, 
     if account_id:
         record["awsAccountId"] = account_id
     return record
+
+
+MAX_RECORD_BYTES = 1_000_000  # a Kinesis record is at most 1 MiB, partition key included
+
+
+def fit_record(record: dict[str, Any], limit: int = MAX_RECORD_BYTES) -> bytes | None:
+    """The record's bytes within Kinesis's record size: an email's headers are dropped first
+    (``headers_truncated``, as SES does with long headers); None if it still does not fit."""
+    data = encode_record(record)
+    mail = record.get("facets", {}).get("email_channel", {}).get("mail_event", {}).get("mail")
+    if len(data) > limit and mail is not None:
+        mail["headers"], mail["headers_truncated"] = [], True
+        mail["common_headers"].pop("subject", None)
+        data = encode_record(record)
+    return data if len(data) <= limit else None
 
 
 def engagement_record(

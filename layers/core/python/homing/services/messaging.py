@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from homing.domain.endpoints import Endpoint
 from homing.domain.errors import BadRequest, HomingError
-from homing.domain.events import encode_record, partition_key
+from homing.domain.events import partition_key
 from homing.domain.keys import check_endpoint_key, check_user_id
 from homing.domain.messages import Delivery, DeliveryResult
 from homing.domain.messaging import (
@@ -44,6 +44,7 @@ from homing.domain.messaging import (
     channel_not_enabled,
     delivery_key,
     engagement_record,
+    fit_record,
     for_recipient,
     invalid_phone_number,
     merged_context,
@@ -325,13 +326,20 @@ class _Send:
                 account_id=self.svc._account_id,
                 country=p.country,
             )
-            if record is not None:
-                key = p.delivery.endpoint_id or p.delivery.key
-                records.append((partition_key(key), encode_record(record)))
-        if records:
+            data = fit_record(record) if record is not None else None
+            if record is not None and data is None:
+                logger.warning("send event too large for the stream", extra={"app_id": self.app_id})
+            if data is not None:
+                records.append((partition_key(p.delivery.endpoint_id or p.delivery.key), data))
+        if not records:
+            return
+        try:
             stored = self.svc._publisher().publish(records)
-            if not all(stored):  # the messages went out; only their engagement records are missing
-                logger.warning("send events not stored", extra={"app_id": self.app_id, "missing": stored.count(False)})
+        except Exception:  # the messages went out: a 5xx would have the caller send them again
+            logger.exception("send events not stored", extra={"app_id": self.app_id, "missing": len(records)})
+            return
+        if not all(stored):
+            logger.warning("send events not stored", extra={"app_id": self.app_id, "missing": stored.count(False)})
 
 
 def _result(planned: _Planned) -> RecipientResult:
