@@ -419,6 +419,24 @@ def test_sends_are_answered_even_when_the_events_stream_fails(call: Any, doubles
     assert len(doubles.dispatcher.sent) == 1
 
 
+def test_a_dispatch_that_fails_midway_is_answered_unknown_not_5xx(
+    call: Any, doubles: Doubles, monkeypatch: Any
+) -> None:
+    """A 5xx would have the SDK retry the request under a new request id, and send again what went."""
+
+    def fail(deliveries: Sequence[Delivery]) -> list[DeliveryResult]:
+        raise RuntimeError("ledger unreachable")
+
+    monkeypatch.setattr(doubles.dispatcher, "send_all", fail)
+    app = create(call)["Id"]
+    all_channels(doubles, app)
+    body = {"Addresses": {"a@example.com": {"ChannelType": "EMAIL"}}, "MessageConfiguration": EMAIL_MESSAGE}
+    r = call("POST", f"/v1/apps/{app}/messages", body)
+    assert r.status == 200, r.body
+    assert r.body["Result"]["a@example.com"]["DeliveryStatus"] == "UNKNOWN_FAILURE"
+    assert stream_records() == []
+
+
 def kpi_total(call: Any, app: str, name: str) -> float:
     q = {"start-time": [(NOW - timedelta(days=1)).isoformat()], "end-time": [(NOW + timedelta(hours=1)).isoformat()]}
     r = call("GET", f"/v1/apps/{app}/kpis/daterange/{name}", query=q)

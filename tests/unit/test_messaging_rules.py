@@ -384,6 +384,11 @@ def test_sms_records_say_buffered_or_failure_with_pinpoints_attributes() -> None
     assert (failed["event_type"], failed["attributes"]["record_status"]) == ("_SMS.FAILURE", "UNKNOWN")
 
 
+def test_an_sms_of_unknown_outcome_is_not_streamed() -> None:
+    unknown = DeliveryResult("UNKNOWN_FAILURE", 500, "not known")
+    assert engagement_record(delivery(SmsContent("hi")), unknown, request_id="r", now_ms=1) is None
+
+
 def test_push_and_voice_sends_are_not_streamed() -> None:
     ok = DeliveryResult(SUCCESSFUL, 200, "ok", "m")
     push = Delivery("a", GCM, "tok", "k", PushContent("arn"))

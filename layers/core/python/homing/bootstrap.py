@@ -179,9 +179,11 @@ class Services:
 
     @cached_property
     def messaging(self) -> MessagingService:
-        """SendMessages and SendUsersMessages. Its collaborators come from the templates, channels and
-        senders parts (``self.templates``, ``self.channels``, ``self.dispatcher``) and
-        ``homing.domain.rendering``; the ``type: ignore``s go when those are merged."""
+        """SendMessages and SendUsersMessages, sending in-process. Its collaborators come from the other
+        parts of issue 9: ``self.templates`` (templates), ``self.channels`` (channels), the rendering
+        module ``homing.domain.rendering`` (templates) and the senders' idempotent dispatcher (senders:
+        ``dispatcher()``, i.e. ``build_dispatcher(SendSettings.from_env())``, in place of
+        ``self.dispatcher``). The ``type: ignore``s go when those are merged."""
         from homing.domain import rendering  # type: ignore[attr-defined]
         from homing.services.messaging import MessagingService
 

@@ -38,6 +38,7 @@ from homing.domain.messages import (
     PUSH_CHANNELS,
     SMS,
     SUCCESSFUL,
+    UNKNOWN_FAILURE,
     VOICE,
     Content,
     Delivery,
@@ -621,6 +622,7 @@ INACTIVE = DeliveryResult(PERMANENT_FAILURE, 400, "The endpoint is INACTIVE")
 NOT_FOUND = DeliveryResult(PERMANENT_FAILURE, 404, "Endpoint not found")
 NO_ADDRESS = DeliveryResult(PERMANENT_FAILURE, 400, "The endpoint has no Address")
 NO_CHANNEL = DeliveryResult(PERMANENT_FAILURE, 400, "The endpoint has no ChannelType")
+OUTCOME_UNKNOWN = DeliveryResult(UNKNOWN_FAILURE, 500, "The outcome of the send is not known")
 
 
 def channel_not_enabled(channel: str) -> DeliveryResult:
@@ -748,7 +750,8 @@ def engagement_record(
 ) -> dict[str, Any] | None:
     """The event-stream record Pinpoint emits for one transactional send, or None where it emits none:
     ``_email.send`` for an email SES accepted; ``_SMS.BUFFERED`` for an SMS the carrier accepted and
-    ``_SMS.FAILURE`` for one it refused; voice and push sends are not streamed (§1.1, §1.8, §1.9)."""
+    ``_SMS.FAILURE`` for one it refused (none when the outcome is unknown); voice and push sends are
+    not streamed (§1.1, §1.8, §1.9)."""
     client_id = delivery.endpoint_id or delivery.key  # transactional address sends: a UUID (the key is one)
     content = delivery.content
     if isinstance(content, EmailContent):
@@ -780,6 +783,8 @@ def engagement_record(
         }
         return record
     if isinstance(content, SmsContent):
+        if result.status == UNKNOWN_FAILURE:  # it may have gone: neither a buffered send nor a failure
+            return None
         ok = result.status == SUCCESSFUL
         record = _envelope("_SMS.BUFFERED" if ok else "_SMS.FAILURE", delivery, client_id, now_ms, account_id)
         attributes = {

@@ -26,6 +26,7 @@ from homing.domain.messaging import (
     NO_CHANNEL,
     NOT_FOUND,
     OPTED_OUT,
+    OUTCOME_UNKNOWN,
     PHONE_CHANNELS,
     SENDABLE_CHANNELS,
     ChannelMessage,
@@ -310,7 +311,12 @@ class _Send:
         sending = [p for p in planned if p.delivery is not None]
         if not sending:
             return
-        results = self.svc._dispatcher.send_all([p.delivery for p in sending if p.delivery is not None])
+        deliveries = [p.delivery for p in sending if p.delivery is not None]
+        try:
+            results = self.svc._dispatcher.send_all(deliveries)
+        except Exception:  # some may have gone: a 5xx would have the SDK retry, under new keys, and send twice
+            logger.exception("dispatch failed", extra={"app_id": self.app_id, "deliveries": len(deliveries)})
+            results = [OUTCOME_UNKNOWN] * len(deliveries)
         for p, result in zip(sending, results, strict=True):
             p.result = result
         now_ms = int(self.svc._clock().timestamp() * 1000)
