@@ -122,6 +122,7 @@ def to_address(config: dict[str, Any], address: str = "a") -> dict[str, Any]:
         (to_endpoint({"GCMMessage": {"Action": "JUMP"}}), False, "GCMMessage.Action"),
         (to_endpoint({"EmailMessage": {"RawEmail": {"Data": "!!"}}}), False, "RawEmail.Data"),
         (to_endpoint({}, TemplateConfiguration={"EmailTemplate": {}}), False, "EmailTemplate.Name"),
+        (to_endpoint({}, TemplateConfiguration={"InAppTemplate": {"Name": "x"}}), False, "InAppTemplate"),
         ({"Users": {"u": {}}}, True, "MessageConfiguration"),
         ({"MessageConfiguration": {}}, True, "Users"),
         ({"Users": {"": {}}, "MessageConfiguration": {}}, True, "Users"),

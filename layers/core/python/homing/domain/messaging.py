@@ -297,6 +297,8 @@ def _check_substitutions(subs: Substitutions | None, path: str) -> None:
 def _check_templates(templates: TemplateConfiguration | None) -> None:
     if templates is None:
         return
+    if templates.in_app_template is not None:  # Pinpoint: "not supported for SendMessages"
+        raise BadRequest("TemplateConfiguration.InAppTemplate is not supported for direct messages")
     for name in ("email_template", "push_template", "sms_template", "voice_template", "in_app_template"):
         ref = getattr(templates, name)
         if ref is not None and not ref.name:
