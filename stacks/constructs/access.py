@@ -62,6 +62,9 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "PutEventStream": (Operation("POST", f"{_APPS}/eventstream"),),
     "GetEventStream": (Operation("GET", f"{_APPS}/eventstream"),),
     "DeleteEventStream": (Operation("DELETE", f"{_APPS}/eventstream"),),
+    # direct messages
+    "SendMessages": (Operation("POST", f"{_APPS}/messages"),),
+    "SendUsersMessages": (Operation("POST", f"{_APPS}/users-messages"),),
     # segments
     "CreateSegment": (Operation("POST", f"{_APPS}/segments"),),
     "GetSegments": (Operation("GET", f"{_APPS}/segments"),),

@@ -63,7 +63,7 @@ def test_unknown_actions_and_missing_apps_are_refused() -> None:
     from stacks.constructs.access import method_paths
 
     with pytest.raises(ValueError, match="unknown Pinpoint action"):
-        method_paths(["mobiletargeting:SendMessages"], [APP])
+        method_paths(["mobiletargeting:CreateRecommenderConfiguration"], [APP])
     with pytest.raises(ValueError, match="scoped to apps"):
         method_paths(["GetEndpoint"], [])
 

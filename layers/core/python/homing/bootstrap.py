@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from homing.services.funnels import FunnelService
     from homing.services.jobs import ImportedMembers, JobService
     from homing.services.kpis import KpiService
+    from homing.services.messaging import MessagingService
     from homing.services.otp import OtpService
     from homing.services.phone_numbers import PhoneNumberService
     from homing.services.processing import ProcessingService
@@ -248,6 +249,32 @@ class Services:
         from homing.services.templates import TemplateService
 
         return TemplateService(TemplateRepository(), arn_prefix=self.settings.resource_arn_prefix, clock=_utc_now)
+
+    @cached_property
+    def events_publisher(self) -> EventPublisher:
+        """The events stream's publisher, for the send events of direct messages."""
+        from homing.adapters.streams import KinesisPublisher
+
+        return KinesisPublisher(self.settings.event_stream_name)
+
+    @cached_property
+    def messaging(self) -> MessagingService:
+        """SendMessages and SendUsersMessages, rendering with ``homing.domain.rendering`` and sending
+        in-process through the senders' idempotent dispatcher."""
+        from homing.domain import rendering
+        from homing.services.messaging import MessagingService
+
+        return MessagingService(
+            self.apps,
+            self.endpoints,
+            templates=self.templates,
+            channels=self.channels,
+            rendering=rendering,
+            dispatcher=self.dispatcher,
+            publisher=lambda: self.events_publisher,
+            clock=_utc_now,
+            account_id=self.settings.resource_arn_prefix.rsplit(":", 1)[-1],
+        )
 
 
 class _LazyCleanup:

@@ -17,6 +17,7 @@ from homing.api.routers import (
     event_streams,
     events,
     jobs,
+    messaging,
     otp,
     phone_numbers,
     segments,
@@ -52,4 +53,5 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     phone_numbers,
     templates_router,
     two_way_sms,
+    messaging,
 )

@@ -653,6 +653,12 @@ class EndpointService:
     def find(self, app_id: str, endpoint_id: str) -> Endpoint | None:
         return self._endpoints.get(app_id, endpoint_id)
 
+    def find_many(self, app_id: str, endpoint_ids: Iterable[str]) -> dict[str, Endpoint]:
+        """The endpoints that exist among ``endpoint_ids`` (batched reads), by the id as given."""
+        ids = list(endpoint_ids)
+        found = self._endpoints.get_many(app_id, {endpoint_key(e) for e in ids})
+        return {e: found[endpoint_key(e)] for e in ids if endpoint_key(e) in found}
+
     def delete_endpoint(self, app_id: str, endpoint_id: str) -> Endpoint:
         """Conditional on the version read, and taken off its user's record in the same transaction."""
         self._apps.require(app_id)
