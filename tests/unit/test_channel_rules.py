@@ -195,6 +195,8 @@ def test_gcm_api_key_and_service_json() -> None:
         (service_json(client_email="nobody"), "^ServiceJson's client_email must be an email address$"),
         (service_json(private_key="nope"), "^ServiceJson's private_key must be an unencrypted private key in PEM$"),
     ],
+    # Fixed ids: the generated key differs per process, and xdist workers must collect the same ids.
+    ids=["not-json", "not-object", "wrong-type", "no-project", "bad-email", "bad-key"],
 )
 def test_service_json_is_checked_for_what_fcm_needs(value: str, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
