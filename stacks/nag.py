@@ -8,6 +8,7 @@ construct that owns the finding, never on a whole stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Acknowledgment, App, Aws, Stack, Validations
@@ -61,7 +62,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_cleanup(api, data)
     _acknowledge_jobs(api, data)
     _acknowledge_audiences(api, data)
-    _acknowledge_senders(api)
+    _acknowledge_senders(api, events)
     _acknowledge_events(events, data)
     _acknowledge_channels(api)
     _acknowledge_feedback(events, data)
@@ -168,10 +169,25 @@ def _acknowledge_audiences(api: ApiStack, data: DataStack) -> None:
     )
 
 
-def _acknowledge_senders(api: ApiStack) -> None:
+def _acknowledge_senders(api: ApiStack, events: EventsStack) -> None:
+    """send_messages, and the functions that send in-process through the same grants (``grant_sending``):
+    the api (SendMessages, SendUsersMessages, OTP) and receive_sms (keyword replies, no custom channel)."""
     senders = api.senders
     role = senders.send_messages.role
     _ack_tracing(role)
+    _acknowledge_sending(role, senders.carrier, senders.custom_functions)
+    _acknowledge_sending(api.api_function.role, senders.carrier, senders.custom_functions)
+    _acknowledge_sending(events.feedback.receive_sms.role, senders.carrier, ())
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grant on Homing's data key, which encrypts the delivery ledger table "
+            "send_messages reads and writes; scoped to that one key.",
+        )
+
+
+def _acknowledge_sending(role: Any, carrier: str, custom_functions: Sequence[str]) -> None:
     account = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
     reasons = {
         ("ses", "identity/*"): "SES authorizes SendEmail on the From address's identity, which each app's "
@@ -190,14 +206,14 @@ def _acknowledge_senders(api: ApiStack) -> None:
         )
     for (service, resource), reason in reasons.items():
         _ack(role, f"IAM5[Resource::{account.format(service=service, resource=resource)}]", reason)
-    if senders.carrier == "sns":
+    if carrier == "sns":
         _ack(
             role,
             "IAM5[Resource::*]",
             "SMS through SNS (context sms_carrier=sns) publishes to phone numbers, which have no ARN: "
             "sns:Publish on '*' is the only way to grant it.",
         )
-    for name in senders.custom_functions:
+    for name in custom_functions:
         if "*" in name:
             shown = name if name.startswith("arn:") else account.format(service="lambda", resource=f"function:{name}")
             _ack(
@@ -206,13 +222,6 @@ def _acknowledge_senders(api: ApiStack) -> None:
                 "Custom channels invoke the customer's functions the deployment allows (context "
                 "custom_channel_functions, default homing-custom-*); InvokeFunction only.",
             )
-    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-        _ack(
-            role,
-            f"IAM5[Action::{action}]",
-            f"{action} comes from the grant on Homing's data key, which encrypts the delivery ledger table "
-            "send_messages reads and writes; scoped to that one key.",
-        )
 
 
 def _acknowledge_api(api: ApiStack, data: DataStack) -> None:

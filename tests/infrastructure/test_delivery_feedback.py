@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homing.adapters.dynamodb.tables import APPS, CATALOG, ENDPOINTS, TWO_WAY_SMS
+from homing.adapters.dynamodb.tables import APPS, CATALOG, DELIVERY_LEDGER, ENDPOINTS, TWO_WAY_SMS
 from tests.infrastructure.conftest import Synthesized
 
 
@@ -75,7 +75,7 @@ def test_failed_notifications_are_retried_twice_then_dead_lettered_and_alarm(syn
 def test_environments_name_exactly_the_tables_and_the_stream(synth: Synthesized) -> None:
     expected = {
         "record_receipts": {APPS, ENDPOINTS, CATALOG},
-        "receive_sms": {APPS, ENDPOINTS, CATALOG, TWO_WAY_SMS},
+        "receive_sms": {APPS, ENDPOINTS, CATALOG, TWO_WAY_SMS, DELIVERY_LEDGER},  # replies: the senders' ledger
     }
     for name, function in _functions(synth).items():
         env = synth.resource(function.function)["Properties"]["Environment"]["Variables"]

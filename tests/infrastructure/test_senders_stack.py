@@ -105,3 +105,31 @@ def test_the_sms_carrier_comes_from_the_context() -> None:
     assert sms_carrier(Stack(App(context={"sms_carrier": "SNS"}), "S")) == "sns"
     with pytest.raises(ValueError, match="sms_carrier"):
         sms_carrier(Stack(App(context={"sms_carrier": "pigeon"}), "S"))
+
+
+def _sending_grants(synth: Synthesized, role: Any) -> dict[str, set[str]]:
+    """A role's grants on what ``grant_sending`` covers: SES, End User Messaging, SNS push, Lambda, the ledger."""
+    carriers = ("ses:", "sms-voice:", "lambda:", "sns:CreatePlatformEndpoint", "sns:Publish", "sns:GetEndpoint")
+    ledger = _key(_table_arn(synth, "DeliveryLedger"))
+    allowed = [s for s in synth.role_statements(role) if s["Effect"] == "Allow"]  # the api's one Deny: channels
+    return {
+        resource: actions
+        for resource, actions in _actions_by_resource(allowed).items()
+        if resource == ledger or any(a.startswith(carriers) for a in actions)
+    }
+
+
+def test_in_process_senders_get_exactly_the_send_functions_grants(synth: Synthesized) -> None:
+    """SendMessages/OTP (the api) and keyword replies (receive_sms) send in-process through the same senders."""
+    sending = _sending_grants(synth, synth.api.senders.send_messages.role)
+    assert _sending_grants(synth, synth.api.api_function.role) == sending
+    custom = _key(_account_arn("lambda", "function:homing-custom-*"))
+    replies = {k: v for k, v in sending.items() if k != custom}  # replies are SMS: no custom channel
+    inbound = _sending_grants(synth, synth.events.feedback.receive_sms.role)
+    forwarding = {k for k in inbound if '":sns:*:"' in k}  # its own grant: Publish to the apps' forwarding topics
+    assert len(forwarding) == 1
+    assert {k: v for k, v in inbound.items() if k not in forwarding} == replies
+    for function in (synth.api.api_function, synth.events.feedback.receive_sms):
+        env = synth.resolve_import(synth.resource(function.function)["Properties"]["Environment"]["Variables"])
+        assert env["SMS_CARRIER"] == "end-user-messaging"
+        assert env["DELIVERY_LEDGER_TABLE"] == {"Ref": synth.logical_id(synth.data.node.find_child("DeliveryLedger"))}
