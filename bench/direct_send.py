@@ -9,6 +9,8 @@ request, ``--rounds`` rounds after a warm-up):
 (a) in-process: SendMessages through the local API with the stock boto3 ``pinpoint`` client (an
     app with an enabled email channel; ``Addresses`` with ChannelType EMAIL and a SimpleEmail) —
     plan, render, ``Dispatcher.send_all`` (ledger + SES in moto), send events — this is what ships;
+(a0) the same deliveries' ``Dispatcher.send_all`` alone, built from ``send_messages``' environment and
+    run in this process against the local moto: the sending part of (a);
 (b) the sender-Lambda hop: the same number of rendered deliveries sent by invoking ``send_messages``
     (RequestResponse) through moto's Lambda API, as a task state would, in batches of ``MAX_BATCH``
     (50): sequentially, and the batches in parallel (as a Map state would); plus (b0) an empty batch,
