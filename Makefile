@@ -60,7 +60,7 @@ deploy: $(STAMP) ## deploy into the AWS account of your current credentials (ENV
 destroy: $(STAMP) ## delete the stateless stacks (tables, stream, bucket and key are retained)
 	$(CDK) destroy --all --app "$(PY) app.py" -c env=$(ENV)
 
-bench: $(STAMP) ## print the benchmark figures (cold start, API latency, event throughput, trust probe, segment evaluation, import rate, audience resolution, template render + hand-off)
+bench: $(STAMP) ## print the benchmark figures (cold start, API latency, event throughput, trust probe, segment evaluation, import rate, audience resolution, template render + hand-off, direct sends in-process vs the sender-Lambda hop)
 	$(PY) bench/cold_start.py
 	$(PY) bench/api_latency.py
 	$(PY) bench/events_throughput.py
@@ -69,6 +69,7 @@ bench: $(STAMP) ## print the benchmark figures (cold start, API latency, event t
 	$(PY) bench/import_rate.py
 	$(PY) bench/audience.py
 	$(PY) bench/render_send.py
+	$(PY) bench/direct_send.py
 
 clean: ## remove build outputs (not the virtualenv)
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
