@@ -32,7 +32,8 @@ from homing.observability import logger as log
 T = TypeVar("T")
 
 # botocore's retries off: the sender retries throttling itself and nothing else (see the docstring).
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=15)
+# ``total_max_attempts`` counts the first attempt; ``max_attempts`` would count retries (1 = two sends).
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
 
 
 @dataclass(frozen=True)
