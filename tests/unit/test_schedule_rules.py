@@ -400,3 +400,20 @@ def test_parse_quiet_time() -> None:
     for start, end, member in [("24:00", "07:00", "Start"), ("22:00", None, "End"), ("2200", "07:00", "Start")]:
         with pytest.raises(BadRequest, match=rf"QuietTime\.{member}"):
             parse_quiet_time(start, end)
+
+
+_MINUTE_TIMES = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=_MINUTE_TIMES, end=_MINUTE_TIMES, at=_INSTANTS, zone=_ZONES)
+def test_quiet_time_and_the_window_between_are_complements(start: time, end: time, at: datetime, zone: str) -> None:
+    """[Start, End] and [End + 1 min, Start - 1 min] cover every minute of the day exactly once."""
+    if (datetime.combine(date.min, end) + timedelta(minutes=1)).time() == start:
+        return  # the window is the whole day: it has no complement
+    quiet = QuietTime(start, end)
+    gap = QuietTime(
+        (datetime.combine(date(2000, 1, 2), end) + timedelta(minutes=1)).time(),
+        (datetime.combine(date(2000, 1, 2), start) - timedelta(minutes=1)).time(),
+    )
+    assert in_quiet_time(quiet, zone, at) != in_quiet_time(gap, zone, at)
