@@ -173,12 +173,9 @@ class Schedule:
             raise BadRequest(f"Schedule.Frequency must be one of {', '.join(FREQUENCIES)}")
         schedule_zone(self.timezone)
         parse_quiet_time(self.quiet_time_start, self.quiet_time_end, "Schedule.QuietTime")
-        if self.end_time is not None and self.start_time != IMMEDIATE and self.end_time_not_after_start():
+        end = self.end_time
+        if end is not None and self.start_time != IMMEDIATE and self._aware(end) <= self._start():
             raise BadRequest("Schedule.EndTime must be after Schedule.StartTime")
-
-    def end_time_not_after_start(self) -> bool:
-        assert self.end_time is not None
-        return self._aware(self.end_time) <= self._start()
 
     def _aware(self, moment: datetime) -> datetime:
         return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
