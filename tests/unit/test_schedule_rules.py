@@ -417,3 +417,31 @@ def test_quiet_time_and_the_window_between_are_complements(start: time, end: tim
         (datetime.combine(date(2000, 1, 2), start) - timedelta(minutes=1)).time(),
     )
     assert in_quiet_time(quiet, zone, at) != in_quiet_time(gap, zone, at)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    wall=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)),
+    offset=st.sampled_from(OFFSETS),
+    zones=st.lists(st.one_of(_ZONES, st.sampled_from(["Europe/Paris", "UTC", "nowhere", ""]), st.none()), max_size=12),
+)
+def test_local_run_slices_partition_the_valid_zones_in_time_order(
+    wall: datetime, offset: str, zones: list[str | None]
+) -> None:
+    schedule = Schedule(start_time=wall, timezone=offset, is_local_time=True)
+    run = first_run(schedule, wall.replace(tzinfo=schedule.zone))
+    assert run is not None
+    mapped = local_run(schedule, run, zones)
+    instants = [s.instant for s in mapped.slices]
+    assert instants == sorted(set(instants))  # one slice per instant, earliest first
+    grouped = [zone for s in mapped.slices for zone in s.zones]
+    valid = {z for z in zones if z is not None and endpoint_zone(z) is not None}
+    assert sorted(grouped) == sorted(valid)  # every valid zone in exactly one slice
+    assert set(mapped.missing) == {z or "" for z in zones if endpoint_zone(z) is None}
+    for slice_ in mapped.slices:
+        for zone in slice_.zones:
+            assert slice_.instant == local_instant(wall, ZoneInfo(zone))
+            assert mapped.instant_of(zone) == slice_.instant
+    if mapped.slices:
+        window = local_window(schedule, run)
+        assert window[0] <= instants[0] <= instants[-1] <= window[1]
