@@ -36,35 +36,15 @@ FREQUENCIES: tuple[str, ...] = ("ONCE", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", 
 IMMEDIATE = "IMMEDIATE"
 
 # The offsets Pinpoint accepts in a campaign's Schedule.Timezone (botocore's model documentation).
+# fmt: off
 OFFSETS: tuple[str, ...] = (
     "UTC",
-    *(
-        f"UTC+{o}"
-        for o in (
-            "01",
-            "02",
-            "03",
-            "03:30",
-            "04",
-            "04:30",
-            "05",
-            "05:30",
-            "05:45",
-            "06",
-            "06:30",
-            "07",
-            "08",
-            "09",
-            "09:30",
-            "10",
-            "10:30",
-            "11",
-            "12",
-            "13",
-        )
-    ),
-    *(f"UTC-{o}" for o in ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11")),
+    "UTC+01", "UTC+02", "UTC+03", "UTC+03:30", "UTC+04", "UTC+04:30", "UTC+05", "UTC+05:30", "UTC+05:45",
+    "UTC+06", "UTC+06:30", "UTC+07", "UTC+08", "UTC+09", "UTC+09:30", "UTC+10", "UTC+10:30", "UTC+11",
+    "UTC+12", "UTC+13",
+    "UTC-02", "UTC-03", "UTC-04", "UTC-05", "UTC-06", "UTC-07", "UTC-08", "UTC-09", "UTC-10", "UTC-11",
 )
+# fmt: on
 
 # The extreme offsets any IANA zone uses: the first and the last place on Earth to reach a wall-clock time.
 EARLIEST_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati
@@ -243,7 +223,7 @@ def first_run(schedule: Schedule, now: datetime) -> datetime | None:
     """The first run at or after ``now`` (IMMEDIATE: ``now``); None for EVENT or when none is left.
 
     For a local-time schedule this is the run's nominal instant, in ``Schedule.Timezone``; the
-    recipients' instants come from ``local_instants``. A ONCE start already past has no run."""
+    recipients' instants come from ``local_run``. A ONCE start already past has no run."""
     return _run_at_or_after(schedule.pinned(now), now, strictly=False)
 
 
