@@ -401,3 +401,13 @@ def _acknowledge_feedback(events: EventsStack, data: DataStack) -> None:
             "This queue is itself a dead-letter queue: the on-failure destination of the function's "
             "asynchronous invocations from SNS; a DLQ for it would have no consumer to fail.",
         )
+
+
+def acknowledge_campaign_schedules(role: IConstruct) -> None:
+    """A role given ``CampaignScheduling.grant_manage``; the delivery workflow's stack calls this with the grant."""
+    _ack(
+        role,
+        "IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/homing-campaigns/*]",
+        "Campaign schedules are created and deleted with their campaigns, one per campaign, so their names are "
+        "not known at deploy time: the grant is the adapter's four calls on the homing-campaigns group only.",
+    )

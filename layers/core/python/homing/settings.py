@@ -32,6 +32,9 @@ class Env:
     SMS_CARRIER = "SMS_CARRIER"  # "end-user-messaging" (default) or "sns": who carries SMS
     DATA_KEY_ARN = "DATA_KEY_ARN"  # the data key: channel credentials are sealed with it (kms:Encrypt)
     OTP_KEY_ID = "OTP_KEY_ID"  # the KMS HMAC key one-time passwords are MACed with
+    CAMPAIGN_SCHEDULE_GROUP = "CAMPAIGN_SCHEDULE_GROUP"  # EventBridge Scheduler group of campaigns' schedules
+    CAMPAIGN_SCHEDULER_ROLE_ARN = "CAMPAIGN_SCHEDULER_ROLE_ARN"  # the role their schedules start the workflow as
+    DELIVERY_STATE_MACHINE_ARN = "DELIVERY_STATE_MACHINE_ARN"  # the campaign delivery workflow
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
