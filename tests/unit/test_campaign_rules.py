@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -150,6 +150,25 @@ def test_cap_counters_daily_across_campaigns_total_and_session_per_campaign() ->
     assert tomorrow[0].counter != a[0].counter
     assert tomorrow[1].counter == a[1].counter
     assert cap_checks(Limits(), campaign_id="A", endpoint_id="ep", now=NOW) == ()
+
+
+def test_counters_expire_two_days_after_their_window() -> None:
+    ends = NOW + timedelta(days=30)
+    daily, total, session = cap_checks(
+        Limits(daily=1, total=1, session=1),
+        campaign_id="A",
+        endpoint_id="ep",
+        now=NOW,
+        session_id="s",
+        campaign_ends=ends,
+    )
+    assert daily.expires_at == datetime(2026, 12, 3, tzinfo=UTC)  # the day ends 12-01 00:00, plus two days
+    assert total.expires_at == ends + timedelta(days=2)
+    assert session.expires_at == NOW + timedelta(days=2)
+    (open_ended,) = cap_checks(Limits(total=1), campaign_id="A", endpoint_id="ep", now=NOW)
+    assert open_ended.expires_at is None
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 12-01 04:30 UTC
+    assert cap_checks(Limits(daily=1), campaign_id="A", endpoint_id="ep", now=late)[0].counter == "D#2026-12-01#ep"
 
 
 sends = st.lists(

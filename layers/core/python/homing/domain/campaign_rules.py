@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from homing.domain.errors import BadRequest
@@ -139,10 +139,14 @@ class CapCheck:
     scope: str  # "daily" | "total" | "session"
     counter: str  # the counter's key within the app (see ``cap_checks``)
     cap: int
+    expires_at: datetime | None = None  # when the store may forget it (None: with the app)
+
+
+COUNTER_GRACE = timedelta(days=2)  # a counter outlives its window by this much (clock skew, late retries)
 
 
 def utc_day(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d")
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def cap_checks(
@@ -152,6 +156,7 @@ def cap_checks(
     endpoint_id: str,
     now: datetime,
     session_id: str | None = None,
+    campaign_ends: datetime | None = None,
 ) -> tuple[CapCheck, ...]:
     """The counters one send to the endpoint must stay within (Pinpoint's semantics, docs/decisions.md):
 
@@ -159,15 +164,21 @@ def cap_checks(
     - ``Total``: messages this campaign sends the endpoint over all its runs;
     - ``Session``: messages this campaign sends the endpoint within one session (event-triggered
       sends, whose triggering event names the session).
+
+    Daily and session counters expire two days after their window; a Total counter when the
+    campaign ends (``campaign_ends``) plus two days, or with the app when the campaign has no end.
     """
     endpoint = endpoint_id.lower()
     checks: list[CapCheck] = []
     if limits.daily:
-        checks.append(CapCheck("daily", f"D#{utc_day(now)}#{endpoint}", limits.daily))
+        day_ends = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        checks.append(CapCheck("daily", f"D#{utc_day(now)}#{endpoint}", limits.daily, day_ends + COUNTER_GRACE))
     if limits.total:
-        checks.append(CapCheck("total", f"T#{campaign_id}#{endpoint}", limits.total))
+        until = campaign_ends + COUNTER_GRACE if campaign_ends is not None else None
+        checks.append(CapCheck("total", f"T#{campaign_id}#{endpoint}", limits.total, until))
     if limits.session and session_id:
-        checks.append(CapCheck("session", f"S#{campaign_id}#{session_id}#{endpoint}", limits.session))
+        counter = f"S#{campaign_id}#{session_id}#{endpoint}"
+        checks.append(CapCheck("session", counter, limits.session, now + COUNTER_GRACE))
     return tuple(checks)
 
 
