@@ -365,3 +365,69 @@ class RunTally:
         metrics = {"ENDPOINT_PRODUCED": str(self.produced)}
         metrics.update({name: str(count) for name, count in sorted(self.skipped.items()) if count})
         return metrics
+
+
+# --- the campaign hook (FILTER mode) --------------------------------------------------------------
+
+HOOK_BATCH: Final = 50  # endpoints per invocation, as Pinpoint calls custom-channel functions
+HOOK_MUTABLE: Final = ("Attributes", "Metrics", "User", "Demographic", "Location")
+"""What a hook may change in an endpoint it returns: the data messages are personalised with.
+Id, Address, ChannelType, OptOut and EndpointStatus stay as stored, so a hook cannot send to another
+address or channel than the one the caps and the delivery ledger counted, nor opt an endpoint back in."""
+
+
+@dataclass(frozen=True)
+class HookVerdict:
+    """What a hook's answer comes to for the endpoints it was given."""
+
+    kept: dict[str, dict[str, Any]]  # endpoint id -> the endpoint (Pinpoint JSON) with the hook's changes
+    dropped: tuple[str, ...]  # ids the hook left out: not sent
+
+
+class HookAnswerInvalid(ValueError):
+    """The hook returned something that is not Pinpoint's ``{endpointId: endpoint}`` map."""
+
+
+def apply_hook_answer(sent: Mapping[str, Mapping[str, Any]], answer: Any) -> HookVerdict:
+    """Apply a FILTER-mode hook's answer to the endpoints sent to it.
+
+    An endpoint the answer leaves out is dropped; one it returns keeps its stored identity and
+    address, with the answer's ``HOOK_MUTABLE`` members in place of the stored ones; ids the answer
+    adds that were not sent are ignored (a hook filters and adjusts, it does not add recipients).
+    Raises ``HookAnswerInvalid`` if the answer is not a map of endpoint id to endpoint object.
+    """
+    if not isinstance(answer, dict):
+        raise HookAnswerInvalid("the hook must return a map of endpoint id to endpoint")
+    kept: dict[str, dict[str, Any]] = {}
+    for endpoint_id, endpoint in sent.items():
+        if endpoint_id not in answer:
+            continue
+        returned = answer[endpoint_id]
+        if not isinstance(returned, dict):
+            raise HookAnswerInvalid("each endpoint the hook returns must be an object")
+        merged = dict(endpoint)
+        for member in HOOK_MUTABLE:
+            if member in returned:
+                merged[member] = _checked(member, returned[member])
+        kept[endpoint_id] = merged
+    return HookVerdict(kept, tuple(e for e in sent if e not in kept))
+
+
+def _string_lists(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value.values()
+    )
+
+
+def _checked(member: str, value: Any) -> Any:
+    """The shapes rendering relies on: attribute maps of string lists, metric maps of numbers, objects."""
+    ok = isinstance(value, dict)
+    if member == "Attributes":
+        ok = _string_lists(value)
+    elif member == "Metrics":
+        ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
+    elif member == "User":
+        ok = ok and _string_lists(value.get("UserAttributes") or {})
+    if not ok:
+        raise HookAnswerInvalid(f"the hook returned an endpoint whose {member} is not Pinpoint's shape")
+    return value
