@@ -273,7 +273,7 @@ def test_event_type_inclusive_and_exclusive() -> None:
     assert matches(event_filter(), record("anything"))  # no criteria: every event of its filter type
 
 
-def test_attributes_and_metrics_are_anded_and_a_missing_one_does_not_match() -> None:
+def test_attributes_and_metrics_are_anded_and_missing_data_is_treated_as_in_segments() -> None:
     flt = event_filter(
         types=["purchase"],
         attributes={"item": AttributeDimension(["hat", "scarf"]), "note": AttributeDimension(["gift"], "CONTAINS")},
@@ -286,7 +286,8 @@ def test_attributes_and_metrics_are_anded_and_a_missing_one_does_not_match() -> 
     assert not matches(flt, record("purchase", {"item": "hat", "note": "gift"}))
     exclusive = event_filter(attributes={"item": AttributeDimension(["hat"], "EXCLUSIVE")})
     assert matches(exclusive, record("purchase", {"item": "coat"}))
-    assert not matches(exclusive, record("purchase"))  # no value to compare: not a match
+    assert not matches(exclusive, record("purchase", {"item": "hat"}))
+    assert matches(exclusive, record("purchase"))  # as a segment: a missing attribute matches only EXCLUSIVE
 
 
 def test_endpoint_filters_see_app_events_and_system_filters_see_every_event() -> None:

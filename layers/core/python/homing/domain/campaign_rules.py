@@ -283,7 +283,8 @@ def matches(event_filter: CampaignEventFilter, record: Mapping[str, Any]) -> boo
     ANDed and each one is evaluated exactly as the same dimension of a segment is
     (``domain/segments.py``): the event type is a SetDimension (case-insensitive, INCLUSIVE or
     EXCLUSIVE), an attribute an AttributeDimension over the event's one value, a metric a
-    MetricDimension; an attribute or metric the event lacks does not match.
+    MetricDimension. Missing data is a segment's: a missing attribute matches only EXCLUSIVE, a
+    missing metric never.
     """
     event_type = record.get("event_type")
     if not isinstance(event_type, str):
@@ -296,7 +297,7 @@ def matches(event_filter: CampaignEventFilter, record: Mapping[str, Any]) -> boo
     attributes = record.get("attributes") or {}
     for name, attribute in dims.attributes.items():
         value = attributes.get(name)
-        if not isinstance(value, str) or not attribute_values_match(attribute, [value]):
+        if not attribute_values_match(attribute, [value] if isinstance(value, str) else []):
             return False
     metrics = record.get("metrics") or {}
     return all(metric_value_matches(metric, metrics.get(name)) for name, metric in dims.metrics.items())
