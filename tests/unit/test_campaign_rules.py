@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from homing.domain.apps import ApplicationSettings, CampaignLimits
 from homing.domain.campaign_rules import (
     DEFAULT_TREATMENT,
     ENDPOINT_INACTIVE,
@@ -20,8 +21,10 @@ from homing.domain.campaign_rules import (
     Allocation,
     CampaignEventFilter,
     EventDimensions,
+    HookSettings,
     Limits,
     RunTally,
+    app_limits,
     assign,
     bucket,
     cap_checks,
@@ -29,6 +32,7 @@ from homing.domain.campaign_rules import (
     check_event_filter,
     effective_limits,
     exclusion,
+    hook_function,
     matches,
     pacing_plan,
     past_deadline,
@@ -136,6 +140,23 @@ def test_the_campaign_limit_wins_field_by_field_and_zero_means_no_limit() -> Non
     )
     assert effective_limits(None, None) == Limits()
     assert effective_limits(None, app) == app
+
+
+def test_the_app_default_limits_come_from_its_settings() -> None:
+    settings = ApplicationSettings(limits=CampaignLimits(daily=4, maximum_duration=120, messages_per_second=10))
+    assert app_limits(settings) == Limits(daily=4, maximum_duration=120, messages_per_second=10)
+    assert app_limits(ApplicationSettings()) is None
+    assert app_limits(None) is None
+    assert effective_limits(Limits(daily=1), app_limits(settings)).messages_per_second == 10
+
+
+def test_the_hook_is_the_campaign_s_else_the_app_s_and_only_in_filter_mode() -> None:
+    own, app = HookSettings("campaign-fn", "FILTER"), HookSettings("app-fn", "FILTER")
+    assert hook_function(own, app) == "campaign-fn"
+    assert hook_function(HookSettings(), app) == "app-fn"  # a hook naming no function defers to the app's
+    assert hook_function(None, HookSettings("app-fn")) == "app-fn"  # no mode: FILTER
+    assert hook_function(HookSettings("campaign-fn", "DELIVERY"), app) is None
+    assert hook_function(None, None) is None
 
 
 def test_cap_counters_daily_across_campaigns_total_and_session_per_campaign() -> None:

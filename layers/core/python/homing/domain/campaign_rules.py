@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from homing.domain.apps import ApplicationSettings
 from homing.domain.errors import BadRequest
 from homing.domain.segments import (
     AttributeDimension,
@@ -111,6 +112,14 @@ class Limits:
     messages_per_second: int | None = None
     total: int | None = None
     session: int | None = None
+
+
+def app_limits(settings: ApplicationSettings | None) -> Limits | None:
+    """The app's default limits (its settings' ``Limits``), as this module's record."""
+    if settings is None or settings.limits is None:
+        return None
+    found = settings.limits
+    return Limits(found.daily, found.maximum_duration, found.messages_per_second, found.total, found.session)
 
 
 def effective_limits(campaign: Limits | None, app_defaults: Limits | None) -> Limits:
@@ -375,6 +384,28 @@ HOOK_MUTABLE: Final = ("Attributes", "Metrics", "User", "Demographic", "Location
 """What a hook may change in an endpoint it returns: the data messages are personalised with.
 Id, Address, ChannelType, OptOut and EndpointStatus stay as stored, so a hook cannot send to another
 address or channel than the one the caps and the delivery ledger counted, nor opt an endpoint back in."""
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    """Pinpoint's ``CampaignHook`` (a campaign's own or the app's default), snake_case."""
+
+    lambda_function_name: str | None = None
+    mode: str | None = None
+    web_url: str | None = None
+
+
+def hook_function(campaign: HookSettings | None, app_default: HookSettings | None) -> str | None:
+    """The function to invoke in FILTER mode for a campaign's batches, or None.
+
+    The campaign's hook when it names a function, else the app's default; only FILTER mode is
+    invoked (DELIVERY is deprecated in Pinpoint, replaced by the custom channel), and a hook
+    without a mode is taken as FILTER, the only one Pinpoint still supports.
+    """
+    for hook in (campaign, app_default):
+        if hook is not None and hook.lambda_function_name:
+            return hook.lambda_function_name if (hook.mode or "FILTER") == "FILTER" else None
+    return None
 
 
 @dataclass(frozen=True)
