@@ -47,6 +47,11 @@ def test_sends_are_counted_up_to_the_cap_and_a_refused_send_writes_nothing(count
     assert again.counted is Counted.CAPPED
 
 
+def test_a_send_without_caps_writes_nothing(counter: CapCounter) -> None:
+    assert counter.count(APP, SendKey("A", "run1", 0, "ep"), checks(Limits()), NOW).counted is Counted.COUNTED
+    assert items() == []
+
+
 def test_a_replayed_send_is_counted_once(counter: CapCounter) -> None:
     limits = Limits(daily=5)
     send = SendKey("A", "run1", 1, "ep")

@@ -94,7 +94,10 @@ class CapCounter:
 
         A transaction that loses a race on the same items (TransactionConflict) is tried again,
         a bounded number of times, then WriteConflict: the batch fails and its retry counts it.
+        With no cap to count against nothing is written (the delivery ledger alone keeps a send once).
         """
+        if not checks:
+            return CapOutcome(Counted.COUNTED)
         if len(checks) + 1 > MAX_TRANSACTION_ITEMS:
             raise ValueError("too many caps for one transaction")
         for _ in range(self._attempts):
