@@ -83,6 +83,12 @@ def populate(call: Any, process: Any, app: str) -> None:
     OtpRepository().replace(
         app, entry_key("r", "+14255550142"), StoredCode("00", 3, int(NOW.timestamp()) + 900, "send")
     )
+    from homing.adapters.dynamodb.caps import CapCounter, SendKey
+    from homing.domain.campaign_rules import Limits, cap_checks
+
+    for i in range(3):  # campaign send counters and markers, over several shards
+        checks = cap_checks(Limits(daily=5, total=5), campaign_id="c1", endpoint_id=f"ep{i}", now=NOW)
+        CapCounter().count(app, SendKey("c1", "run1", 0, f"ep{i}"), checks, NOW)
     segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "s", "Dimensions": {"Metrics": {}}})
     assert segment.status == 201
     assert call("PUT", f"/v1/apps/{app}/segments/{segment.body['Id']}", {"Name": "s2"}).status == 200
@@ -103,6 +109,7 @@ def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
         "EventStreamItem",
         "SegmentItem",
         "OtpItem",
+        "CapItem",
     } <= set(before)
     assert len(before["SegmentItem"]) == 3  # the head and two versions
     assert any(i["pk"]["S"].startswith(("CMP#", "EVT#", "EVA#", "CDE#")) for i in before["AnalyticsItem"])

@@ -474,3 +474,34 @@ def reference_matches(
         dims = [_ref_dimensions(d, endpoint, last_active_ms, now_ms) for d in group.get("dimensions") or []]
         results.append(_combine(group.get("source_type", "ALL"), bases) and _combine(group.get("type", "ALL"), dims))
     return _combine(groups.get("include", "ALL"), results)
+
+
+# --- one criterion, for other families (campaign event filters evaluate events with the same rules) ---
+
+
+def set_value_matches(dim: SetDimension, value: Any) -> bool:
+    """A SetDimension against one value (case-insensitive, INCLUSIVE or EXCLUSIVE), as in a segment."""
+    return _ref_set({"values": dim.values or [], "dimension_type": dim.dimension_type or "INCLUSIVE"}, value)
+
+
+def attribute_values_match(dim: AttributeDimension, values: Any) -> bool:
+    """An AttributeDimension against a list of values (any of them may match), as in a segment."""
+    return _ref_attribute({"values": dim.values or [], "attribute_type": dim.attribute_type or "INCLUSIVE"}, values)
+
+
+def metric_value_matches(dim: MetricDimension, value: Any) -> bool:
+    """A MetricDimension against one number (a missing or non-numeric value never matches)."""
+    return _ref_metric({"comparison_operator": dim.comparison_operator, "value": dim.value}, value)
+
+
+def check_dimension_set(dim: SetDimension, field_path: str) -> None:
+    _check_set(dim, field_path)
+
+
+def check_dimension_attribute(dim: AttributeDimension, field_path: str) -> None:
+    _check_attribute(dim, field_path)
+
+
+def check_dimension_metric(dim: MetricDimension, field_path: str) -> None:
+    _choice(dim.comparison_operator, COMPARISONS, f"{field_path}.ComparisonOperator")
+    _finite(dim.value, f"{field_path}.Value")
