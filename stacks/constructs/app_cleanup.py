@@ -12,6 +12,7 @@ from constructs import Construct
 from homing.adapters.dynamodb.tables import (
     ANALYTICS,
     APPS,
+    CAMPAIGNS,
     CATALOG,
     CHANNELS,
     ENDPOINTS,
@@ -52,6 +53,7 @@ CLEANUP_TABLES = (
     CHANNELS,
     OTP,
     TWO_WAY_SMS,
+    CAMPAIGNS,
 )
 
 
@@ -110,7 +112,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         tables[APPS].grant(function, "dynamodb:GetItem")
-        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP):
+        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP, CAMPAIGNS):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         tables[CHANNELS].grant(function, "dynamodb:Query", "dynamodb:DeleteItem")
         # The app's push channels' SNS platform applications go with it.

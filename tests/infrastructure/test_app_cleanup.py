@@ -76,6 +76,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "CHANNELS_TABLE": "Channels",
         "OTP_TABLE": "Otp",
         "TWO_WAY_SMS_TABLE": "TwoWaySms",
+        "CAMPAIGNS_TABLE": "Campaigns",
     }
     assert set(env) == {
         *tables,
@@ -132,6 +133,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "Channels")): {"dynamodb:Query", "dynamodb:DeleteItem"},
         _key(platform_applications): {"sns:DeletePlatformApplication"},  # push channels' applications
         _key(_table_arn(synth, "Otp")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        _key(_table_arn(synth, "Campaigns")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",

@@ -40,10 +40,11 @@ KEYED_STAGES = (
     "channels",
     "otp",
     "two_way_sms",
+    "campaigns",
 )
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
-# Segments, jobs, audiences, channels, OTP and two-way SMS came later and go last, so a task queued before they
-# existed keeps its stage index.
+# Segments, jobs, audiences, channels, OTP, two-way SMS and campaigns came later and go last, so a task
+# queued before they existed keeps its stage index.
 STAGES = KEYED_STAGES[:3] + SCANNED_STAGES + KEYED_STAGES[3:]
 DEFAULT_BUDGET = 5000  # items deleted per invocation (about 200 BatchWriteItem calls)
 DEFAULT_SEGMENTS = 4

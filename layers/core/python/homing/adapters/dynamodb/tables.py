@@ -59,6 +59,8 @@ OTP = Table("Otp", "otp:OtpItem", "OTP_TABLE")
 TEMPLATES = Table("Templates", "templates:TemplateItem", "TEMPLATES_TABLE")
 # Two-way SMS: each app's configuration, the claim on each of its numbers, inbound-message markers.
 TWO_WAY_SMS = Table("TwoWaySms", "two_way_sms:TwoWaySmsItem", "TWO_WAY_SMS_TABLE")
+# Campaigns: heads, immutable versions, activities (runs), and which campaigns use each segment.
+CAMPAIGNS = Table("Campaigns", "campaigns:CampaignItem", "CAMPAIGNS_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -74,6 +76,7 @@ TABLES: tuple[Table, ...] = (
     OTP,
     TEMPLATES,
     TWO_WAY_SMS,
+    CAMPAIGNS,
 )
 
 
