@@ -407,3 +407,46 @@ def test_racing_finishes_count_once(call: Any, api_services: Any) -> None:
         )
     stored = svc.activities(app, cid, 10, None)[0][0].total_endpoint_count
     assert set(results) == {stored}  # every caller sees the one recorded total
+
+
+def test_one_hostile_value_in_a_valid_request_is_never_a_5xx_and_a_4xx_writes_nothing(call: Any) -> None:
+    """A valid CreateCampaign body (a real segment) with one value replaced by a hostile one."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.integration.test_hostile_requests import one_hostile_value
+
+    app, seg = app_and_segment(call)
+    valid = {
+        "Name": "c",
+        "SegmentId": seg,
+        "SegmentVersion": 1,
+        "HoldoutPercent": 10,
+        "MessageConfiguration": {**EMAIL, "SMSMessage": {"Body": "hi", "MessageType": "PROMOTIONAL"}},
+        "Schedule": {
+            "StartTime": "2030-01-01T00:00:00Z",
+            "EndTime": "2030-02-01T00:00:00Z",
+            "Frequency": "EVENT",
+            "Timezone": "UTC+01",
+            "QuietTime": {"Start": "22:00", "End": "07:00"},
+            "EventFilter": {"FilterType": "SYSTEM", "Dimensions": {"EventType": {"Values": ["buy"]}}},
+        },
+        "AdditionalTreatments": [{"SizePercent": 20, "MessageConfiguration": EMAIL, "TreatmentName": "B"}],
+        "Limits": {"Daily": 1, "Total": 2, "MessagesPerSecond": 3, "MaximumDuration": 60},
+        "Hook": {"LambdaFunctionName": "f", "Mode": "FILTER"},
+        "CustomDeliveryConfiguration": {"DeliveryUri": "https://x.example.com", "EndpointTypes": ["EMAIL"]},
+        "tags": {"a": "b"},
+    }
+    assert call("POST", f"/v1/apps/{app}/campaigns", valid).status == 201
+
+    @settings(derandomize=True, max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        body = data.draw(one_hostile_value(valid))
+        before = call("GET", f"/v1/apps/{app}/campaigns", query={"page-size": ["1000"]}).body["Item"]
+        r = call("POST", f"/v1/apps/{app}/campaigns", body)
+        assert r.status in (201, 400), (r.status, r.body)
+        after = call("GET", f"/v1/apps/{app}/campaigns", query={"page-size": ["1000"]}).body["Item"]
+        assert len(after) == len(before) + (1 if r.status == 201 else 0)
+
+    check()
