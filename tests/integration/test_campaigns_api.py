@@ -131,6 +131,10 @@ def test_get_campaigns_pages(call: Any) -> None:
         ({"CustomDeliveryConfiguration": {"EndpointTypes": ["EMAIL"]}}, "DeliveryUri"),
         ({"tags": {"aws:x": "1"}}, "tags"),
         ({"IsPaused": "yes"}, "IsPaused"),
+        ({"AdditionalTreatments": 5}, "AdditionalTreatments"),
+        ({"AdditionalTreatments": [5]}, "AdditionalTreatments[0]"),
+        ({"MessageConfiguration": {"InAppMessage": {"Body": "x"}}}, "InAppMessage"),
+        ({"AdditionalTreatments": [{"SizePercent": 5, "MessageConfiguration": {"InAppMessage": {}}}]}, "InAppMessage"),
     ],
 )
 def test_every_bad_request_is_a_400_naming_the_field_and_writes_nothing(

@@ -24,7 +24,8 @@ def write_campaign_request(raw: str | None) -> CampaignDefinition:
     messages = body.get("MessageConfiguration")
     if isinstance(messages, dict) and messages.get("InAppMessage") is not None:
         raise BadRequest("MessageConfiguration.InAppMessage: in-app campaigns are not supported yet")
-    for i, treatment in enumerate(body.get("AdditionalTreatments") or []):
+    treatments = body.get("AdditionalTreatments")
+    for i, treatment in enumerate(treatments if isinstance(treatments, list) else []):
         inner = treatment.get("MessageConfiguration") if isinstance(treatment, dict) else None
         if isinstance(inner, dict) and inner.get("InAppMessage") is not None:
             raise BadRequest(
