@@ -98,6 +98,7 @@ def test_get_campaigns_pages(call: Any) -> None:
     [
         ({"SegmentId": None}, "SegmentId"),
         ({"SegmentId": "missing"}, "SegmentId"),
+        ({"SegmentId": "s" * 2000}, "SegmentId"),
         ({"SegmentVersion": 7}, "SegmentVersion"),
         ({"HoldoutPercent": 101}, "HoldoutPercent"),
         (
@@ -200,6 +201,8 @@ def test_unknown_app_campaign_and_bodies(call: Any) -> None:
     assert call("GET", f"/v1/apps/{app}/campaigns/nope").error_type == "NotFoundException"
     assert call("PUT", f"/v1/apps/{app}/campaigns/nope", {"Name": "x"}).error_type == "NotFoundException"
     assert call("GET", f"/v1/apps/{app}/campaigns/nope/activities").error_type == "NotFoundException"
+    assert call("GET", f"/v1/apps/{app}/campaigns/{'x' * 2000}").error_type == "NotFoundException"
+    assert call("DELETE", f"/v1/apps/{app}/campaigns/{'x' * 2000}").error_type == "NotFoundException"
     assert call("POST", f"/v1/apps/{app}/campaigns", None).status == 400
     r = call("POST", f"/v1/apps/{app}/campaigns", {"SegmentId": seg, "MessageConfiguration": {"InAppMessage": {}}})
     assert r.status == 400

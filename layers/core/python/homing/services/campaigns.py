@@ -34,7 +34,7 @@ from homing.domain.campaigns import (
     template_refs,
 )
 from homing.domain.errors import BadRequest, Conflict, NotFound
-from homing.domain.keys import check_item_size
+from homing.domain.keys import SORT_KEY_BYTES, check_item_size, utf8_len
 from homing.domain.limits import QUOTAS, Quotas
 from homing.domain.tags import check_tags
 from homing.domain.timestamps import iso_now
@@ -43,6 +43,8 @@ from homing.services.retry import WRITE_ATTEMPTS, back_off
 
 # A campaign version is one item (twice: head and history); leave room for the keys and counters.
 MAX_CAMPAIGN_BYTES = 350 * 1024
+# Ids longer than this cannot be in a sort key (with its prefix): nothing to read, DynamoDB would refuse it.
+MAX_ID_BYTES = SORT_KEY_BYTES - 64
 
 
 class Segments(Protocol):
@@ -85,7 +87,7 @@ class CampaignService:
         return self._require(app_id, campaign_id)[0]
 
     def _require(self, app_id: str, campaign_id: str) -> tuple[Campaign, int]:
-        found = self._repo.get(app_id, campaign_id)
+        found = self._repo.get(app_id, campaign_id) if utf8_len(campaign_id) <= MAX_ID_BYTES else None
         if found is None:
             raise NotFound(f"Campaign {campaign_id} not found")
         return found
@@ -234,7 +236,11 @@ class CampaignService:
         finalize) change nothing and return what the first recorded."""
         if counts.result not in RESULTS:
             raise BadRequest(f"Result must be one of {', '.join(RESULTS)}")
-        current = self._repo.get_activity(app_id, campaign_id, activity_id)
+        current = (
+            self._repo.get_activity(app_id, campaign_id, activity_id)
+            if utf8_len(campaign_id) + utf8_len(activity_id) <= MAX_ID_BYTES
+            else None
+        )
         if current is None:
             raise NotFound(f"Activity {activity_id} of campaign {campaign_id} not found")
         if current.state == ACTIVITY_COMPLETED:
@@ -279,6 +285,8 @@ class CampaignService:
     def _check(self, campaign: Campaign) -> None:
         check_campaign(campaign)
         check_tags(campaign.tags, "tags", self._quotas)
+        if utf8_len(campaign.segment_id) > MAX_ID_BYTES:
+            raise BadRequest(f"SegmentId: segment {campaign.segment_id[:64]}… not found")
         resolve = self._segments.resolver(campaign.application_id)
         try:
             segment = resolve(campaign.segment_id, None)
