@@ -15,7 +15,6 @@ from datetime import datetime
 
 from homing.codec import pascal
 from homing.domain.errors import BadRequest
-from homing.domain.messaging import MessageHeader, TemplateConfiguration
 from homing.domain.segments import AttributeDimension, MetricDimension, SetDimension
 from homing.domain.timestamps import parse_timestamp
 
@@ -73,6 +72,30 @@ def wire_name(name: str) -> str:
 
 
 # --- records (Pinpoint's shapes, snake_case) --------------------------------------------------------
+
+
+@dataclass
+class MessageHeader:
+    name: str | None = None
+    value: str | None = None
+
+
+@dataclass
+class TemplateRef:
+    name: str | None = None
+    version: str | None = None
+
+
+@dataclass
+class TemplateConfiguration:
+    """Pinpoint's TemplateConfiguration (the same shape as direct messages'; declared here so that
+    segments, which import this module for DeleteSegment's check, do not load the messaging rules)."""
+
+    email_template: TemplateRef | None = None
+    push_template: TemplateRef | None = None
+    sms_template: TemplateRef | None = None
+    voice_template: TemplateRef | None = None
+    in_app_template: TemplateRef | None = None
 
 
 @dataclass
