@@ -11,6 +11,7 @@ from constructs import Construct
 from homing.adapters.dynamodb.tables import (
     ANALYTICS,
     APPS,
+    CAMPAIGNS,
     CATALOG,
     CHANNELS,
     DELIVERY_LEDGER,
@@ -51,6 +52,7 @@ API_TABLES = (
     TEMPLATES,
     TWO_WAY_SMS,
     DELIVERY_LEDGER,
+    CAMPAIGNS,
 )
 
 
@@ -168,6 +170,18 @@ class ApiStack(Stack):
         self.otp_key.grant(function, "kms:GenerateMac")
         # The two-way SMS extension: the configuration and its number claims, written in one transaction.
         data.tables[TWO_WAY_SMS].grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        # Campaigns: head + version + segment usage in one transaction (DeleteSegment checks the usage),
+        # activities, and the history removed after a DeleteCampaign.
+        data.tables[CAMPAIGNS].grant(
+            function,
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:Query",
+            "dynamodb:BatchWriteItem",
+        )
         # SendMessages, SendUsersMessages and OTP send in-process, through the same senders and ledger.
         grant_sending(
             self, function, data, custom_functions=self.senders.custom_functions, carrier=self.senders.carrier

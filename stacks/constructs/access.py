@@ -114,6 +114,15 @@ PINPOINT_ACTIONS: dict[str, tuple[Operation, ...]] = {
     "GetAdmChannel": (Operation("GET", f"{_APPS}/channels/adm"),),
     "UpdateAdmChannel": (Operation("PUT", f"{_APPS}/channels/adm"),),
     "DeleteAdmChannel": (Operation("DELETE", f"{_APPS}/channels/adm"),),
+    # campaigns
+    "CreateCampaign": (Operation("POST", f"{_APPS}/campaigns"),),
+    "GetCampaigns": (Operation("GET", f"{_APPS}/campaigns"),),
+    "GetCampaign": (Operation("GET", f"{_APPS}/campaigns/*"),),
+    "UpdateCampaign": (Operation("PUT", f"{_APPS}/campaigns/*"),),
+    "DeleteCampaign": (Operation("DELETE", f"{_APPS}/campaigns/*"),),
+    "GetCampaignVersions": (Operation("GET", f"{_APPS}/campaigns/*/versions"),),
+    "GetCampaignVersion": (Operation("GET", f"{_APPS}/campaigns/*/versions/*"),),
+    "GetCampaignActivities": (Operation("GET", f"{_APPS}/campaigns/*/activities"),),
     # analytics
     "GetApplicationDateRangeKpi": (Operation("GET", f"{_APPS}/kpis/daterange/*"),),
     "GetCampaignDateRangeKpi": (Operation("GET", f"{_APPS}/campaigns/*/kpis/daterange/*"),),

@@ -12,6 +12,7 @@ from constructs import Construct
 from homing.adapters.dynamodb.tables import (
     ANALYTICS,
     APPS,
+    CAMPAIGNS,
     CAPS,
     CATALOG,
     CHANNELS,
@@ -54,6 +55,7 @@ CLEANUP_TABLES = (
     OTP,
     TWO_WAY_SMS,
     CAPS,
+    CAMPAIGNS,
 )
 
 
@@ -112,7 +114,7 @@ class AppCleanup(Construct):
         )
         function = self.clean_up_app.function
         tables[APPS].grant(function, "dynamodb:GetItem")
-        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP, CAPS):
+        for table in (ENDPOINTS, CATALOG, SEGMENTS, JOBS, OTP, CAPS, CAMPAIGNS):
             tables[table].grant(function, "dynamodb:Query", "dynamodb:BatchWriteItem")
         tables[CHANNELS].grant(function, "dynamodb:Query", "dynamodb:DeleteItem")
         # The app's push channels' SNS platform applications go with it.

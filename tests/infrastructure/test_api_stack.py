@@ -33,6 +33,7 @@ API_ENV_NAMES = {
     "JOBS_TABLE",
     "JOBS_QUEUE_URL",
     "TWO_WAY_SMS_TABLE",
+    "CAMPAIGNS_TABLE",
     "JOB_BUCKETS",
     "CHANNELS_TABLE",
     "DATA_KEY_ARN",
@@ -192,6 +193,7 @@ def test_api_function_environment(synth: Synthesized) -> None:
         ("TEMPLATES_TABLE", "Templates"),
         ("TWO_WAY_SMS_TABLE", "TwoWaySms"),
         ("DELIVERY_LEDGER_TABLE", "DeliveryLedger"),
+        ("CAMPAIGNS_TABLE", "Campaigns"),
     ):
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     assert env["EVENT_STREAM_NAME"] == {"Ref": synth.logical_id(synth.data.event_stream)}
@@ -260,6 +262,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
             "Templates",
             "TwoWaySms",
             "DeliveryLedger",
+            "Campaigns",
         )
     }
     endpoints_indexes = {"Fn::Join": ["", [{"Fn::GetAtt": [tables["Endpoints"], "Arn"]}, "/index/*"]]}
@@ -307,6 +310,16 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
         _arn(tables["Otp"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # send, verify
         _arn(tables["TwoWaySms"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
         _arn(tables["DeliveryLedger"]): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        # head + version + segment usage in one transaction; activities; a deleted campaign's history
+        _arn(tables["Campaigns"]): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:Query",
+            "dynamodb:BatchWriteItem",
+        },
     }
     # Push channels: Homing's own SNS platform applications only (homing-<app>-<type>).
     platform_applications = {

@@ -77,6 +77,7 @@ def test_function_environment_names_the_queue_the_grace_period_and_its_tables(sy
         "OTP_TABLE": "Otp",
         "TWO_WAY_SMS_TABLE": "TwoWaySms",
         "CAPS_TABLE": "Caps",
+        "CAMPAIGNS_TABLE": "Campaigns",
     }
     assert set(env) == {
         *tables,
@@ -134,6 +135,7 @@ def test_clean_up_role_is_least_privilege(synth: Synthesized) -> None:
         _key(platform_applications): {"sns:DeletePlatformApplication"},  # push channels' applications
         _key(_table_arn(synth, "Otp")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_table_arn(synth, "Caps")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},  # campaign send counters
+        _key(_table_arn(synth, "Campaigns")): {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         _key(_arn(synth, cleanup.queue)): QUEUE_SEND | QUEUE_CONSUME,
         _key(_arn(synth, synth.data.key)): {
             "kms:Decrypt",

@@ -38,7 +38,7 @@ def rows_of(app_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def populate(call: Any, process: Any, app: str) -> None:
     """Endpoints of two users, attributes, events counted into analytics and funnel timelines, a stream,
-    a segment with two versions."""
+    a segment with two versions, a campaign on it with two versions."""
     from homing.adapters.dynamodb.event_streams import EventStreamRepository
     from homing.domain.event_streams import EventStream
 
@@ -92,6 +92,17 @@ def populate(call: Any, process: Any, app: str) -> None:
     segment = call("POST", f"/v1/apps/{app}/segments", {"Name": "s", "Dimensions": {"Metrics": {}}})
     assert segment.status == 201
     assert call("PUT", f"/v1/apps/{app}/segments/{segment.body['Id']}", {"Name": "s2"}).status == 200
+    campaign = call(
+        "POST",
+        f"/v1/apps/{app}/campaigns",
+        {
+            "SegmentId": segment.body["Id"],
+            "MessageConfiguration": {"SMSMessage": {"Body": "hi"}},
+            "Schedule": {"StartTime": "IMMEDIATE"},
+        },
+    )
+    assert campaign.status == 201, campaign.body
+    assert call("PUT", f"/v1/apps/{app}/campaigns/{campaign.body['Id']}", {"Name": "c2"}).status == 200
 
 
 def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
@@ -110,8 +121,10 @@ def test_delete_app_is_unreachable_at_once_and_the_clean_up_leaves_nothing(
         "SegmentItem",
         "OtpItem",
         "CapItem",
+        "CampaignItem",
     } <= set(before)
     assert len(before["SegmentItem"]) == 3  # the head and two versions
+    assert len(before["CampaignItem"]) == 4  # the head, two versions, the segment's usage marker
     assert any(i["pk"]["S"].startswith(("CMP#", "EVT#", "EVA#", "CDE#")) for i in before["AnalyticsItem"])
     other_rows = rows_of(other)
 

@@ -36,6 +36,8 @@ OPERATIONS = (
     "CreateImportJob", "GetImportJob", "GetImportJobs", "GetSegmentImportJobs",
     "CreateExportJob", "GetExportJob", "GetExportJobs", "GetSegmentExportJobs",
     "PhoneNumberValidate",
+    "CreateCampaign", "GetCampaign", "GetCampaigns", "UpdateCampaign", "DeleteCampaign", "GetCampaignVersion",
+    "GetCampaignVersions", "GetCampaignActivities",
 )  # fmt: skip
 MODEL = botocore.session.get_session().get_service_model("pinpoint")
 TABLES = [v for k, v in API_ENV.items() if k.endswith("_TABLE")]

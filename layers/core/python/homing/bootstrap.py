@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from homing.adapters.workflows import StateMachine
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
+    from homing.services.campaigns import CampaignService
     from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
     from homing.services.delivery import Dispatcher
@@ -146,11 +147,30 @@ class Services:
 
     @cached_property
     def segments(self) -> SegmentService:
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
         from homing.adapters.dynamodb.segments import SegmentRepository
         from homing.services.segments import SegmentService
 
+        # DeleteSegment is refused while a campaign uses the segment (the campaigns' usage markers).
         return SegmentService(
-            self.apps, SegmentRepository(), arn_prefix=self.settings.resource_arn_prefix, clock=_utc_now
+            self.apps,
+            SegmentRepository(CampaignRepository()),
+            arn_prefix=self.settings.resource_arn_prefix,
+            clock=_utc_now,
+        )
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
+        from homing.services.campaigns import CampaignService
+
+        return CampaignService(
+            self.apps,
+            CampaignRepository(),
+            self.segments,
+            self.templates,
+            arn_prefix=self.settings.resource_arn_prefix,
+            clock=_utc_now,
         )
 
     @cached_property

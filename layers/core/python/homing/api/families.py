@@ -12,6 +12,7 @@ from homing.api.routers import (
     analytics,
     apps,
     audiences,
+    campaigns,
     channels,
     endpoints,
     event_streams,
@@ -54,4 +55,5 @@ FAMILY_ROUTERS: tuple[FamilyRouter, ...] = (
     templates_router,
     two_way_sms,
     messaging,
+    campaigns,
 )

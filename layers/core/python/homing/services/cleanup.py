@@ -41,9 +41,10 @@ KEYED_STAGES = (
     "otp",
     "two_way_sms",
     "caps",
+    "campaigns",
 )
 SCANNED_STAGES = ("analytics", "timelines")  # parallel scans with a key filter
-# Segments, jobs, audiences, channels, OTP, two-way SMS and campaign caps came later and go last, so a task
+# Segments, jobs, audiences, channels, OTP, two-way SMS, campaign caps and campaigns came later and go last, so a task
 # queued before they existed keeps its stage index.
 STAGES = KEYED_STAGES[:3] + SCANNED_STAGES + KEYED_STAGES[3:]
 DEFAULT_BUDGET = 5000  # items deleted per invocation (about 200 BatchWriteItem calls)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from homing.adapters.dynamodb.common import StaleVersion
-from homing.adapters.dynamodb.segments import SegmentRepository
+from homing.adapters.dynamodb.segments import SegmentInUse, SegmentRepository
 from homing.codec import dump, snake
 from homing.domain.errors import BadRequest, Conflict, NotFound
 from homing.domain.keys import check_item_size
@@ -224,6 +224,11 @@ class SegmentService:
             try:
                 self._repo.delete(current)
                 return current
+            except SegmentInUse as exc:
+                raise BadRequest(
+                    f"Segment {segment_id} is used by campaign(s) {', '.join(exc.users) or '(being changed)'};"
+                    " delete them or move them to another segment first"
+                ) from None
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
         raise Conflict(f"Segment {segment_id} is being changed by other requests; retry the request")

@@ -1,10 +1,10 @@
 """Deleting what a deleted app owned, a bounded chunk at a time (used by services/cleanup.py).
 
-Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs, Channels, Otp; Caps by
-the app id and a shard) are read
-with queries: deleting the first N keys of the partition and asking again makes progress without a
-cursor, so a chunk that runs twice deletes nothing twice. Analytics and Timelines embed the app id
-in string keys and are scanned (see AnalyticsRepository.delete_app_page).
+Tables keyed by the app id (Endpoints, Catalog, EventStreams, Segments, Jobs, Channels, Otp,
+TwoWaySms, Campaigns; Caps by the app id and a shard) are read with queries: deleting the first N
+keys of the partition and asking again makes progress without a cursor, so a chunk that runs twice
+deletes nothing twice. Analytics and Timelines embed the app id in string keys and are scanned (see
+AnalyticsRepository.delete_app_page).
 """
 
 from __future__ import annotations
@@ -98,6 +98,12 @@ class AppDataEraser:
         from homing.adapters.dynamodb.caps import CapCounter
 
         return CapCounter().delete_some(app_id, limit)
+
+    def campaigns(self, app_id: str, limit: int) -> int:
+        """Up to ``limit`` of the app's campaign heads, versions, activities and segment usage markers."""
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
+
+        return CampaignRepository().delete_some(app_id, limit)
 
     def analytics_page(
         self, app_id: str, segment: int, total_segments: int, start: dict[str, Any] | None

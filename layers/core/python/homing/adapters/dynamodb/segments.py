@@ -10,7 +10,8 @@ disagree and concurrent writers re-plan (docs/decisions.md, "Concurrency model")
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, TransactWriteError
@@ -47,8 +48,27 @@ class SegmentItem(Model):
     body = JSONAttribute()
 
 
+class SegmentInUse(Exception):
+    """DeleteSegment refused: campaigns (their ids in ``users``) use the segment."""
+
+    def __init__(self, users: list[str]) -> None:
+        super().__init__("segment in use")
+        self.users = users
+
+
+class SegmentUsage(Protocol):
+    """Who uses a segment (the campaigns' adapter): a condition for the delete's transaction, and the users."""
+
+    def segment_unused(self, app_id: str, segment_id: str) -> Callable[[TransactWrite], None]: ...
+
+    def segment_users(self, app_id: str, segment_id: str) -> list[str]: ...
+
+
 class SegmentRepository:
     """Segments and their versions."""
+
+    def __init__(self, usage: SegmentUsage | None = None) -> None:
+        self._usage = usage
 
     @staticmethod
     def _segment(item: SegmentItem) -> Segment:
@@ -120,13 +140,37 @@ class SegmentRepository:
         history left by an interrupted delete is removed by the next delete's or DeleteApp's clean-up.
         """
         app = segment.application_id
+        if self._usage is not None:
+            self._delete_unused(segment, self._usage)
+        else:
+            try:
+                SegmentItem(app, head_entry(segment.id)).delete(condition=SegmentItem.version == segment.version)
+            except DeleteError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise StaleVersion() from exc
+                raise
+        self.delete_history(app, segment.id)
+
+    def _delete_unused(self, segment: Segment, usage: SegmentUsage) -> None:
+        """The head's delete and the check that nothing uses the segment, as one transaction (a campaign
+        claiming the segment checks the head in its own), so neither can slip past the other."""
+        app = segment.application_id
         try:
-            SegmentItem(app, head_entry(segment.id)).delete(condition=SegmentItem.version == segment.version)
-        except DeleteError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            with TransactWrite(connection=SegmentItem._get_connection().connection) as tx:
+                tx.delete(SegmentItem(app, head_entry(segment.id)), condition=SegmentItem.version == segment.version)
+                usage.segment_unused(app, segment.id)(tx)
+        except TransactWriteError as exc:
+            # PynamoDB orders a transaction's items by kind, so the reasons are not matched by position:
+            # a segment that has users now is refused, anything else is re-planned.
+            if {r.code for r in exc.cancellation_reasons if r is not None} & {
+                "ConditionalCheckFailed",
+                "TransactionConflict",
+            }:
+                users = usage.segment_users(app, segment.id)
+                if users:
+                    raise SegmentInUse(users) from exc
                 raise StaleVersion() from exc
             raise
-        self.delete_history(app, segment.id)
 
     def delete_history(self, app_id: str, segment_id: str) -> None:
         prefix = f"{VERSION}{segment_id}#"

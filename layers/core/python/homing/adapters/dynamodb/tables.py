@@ -61,6 +61,8 @@ TEMPLATES = Table("Templates", "templates:TemplateItem", "TEMPLATES_TABLE")
 TWO_WAY_SMS = Table("TwoWaySms", "two_way_sms:TwoWaySmsItem", "TWO_WAY_SMS_TABLE")
 # Campaign caps: per-endpoint send counters (Daily, Total, Session) and a marker per counted send (TTL).
 CAPS = Table("Caps", "caps:CapItem", "CAPS_TABLE")
+# Campaigns: heads, immutable versions, activities (runs), and which campaigns use each segment.
+CAMPAIGNS = Table("Campaigns", "campaigns:CampaignItem", "CAMPAIGNS_TABLE")
 
 TABLES: tuple[Table, ...] = (
     APPS,
@@ -77,6 +79,7 @@ TABLES: tuple[Table, ...] = (
     TEMPLATES,
     TWO_WAY_SMS,
     CAPS,
+    CAMPAIGNS,
 )
 
 
