@@ -235,3 +235,34 @@ def test_an_inbound_stop_makes_the_next_send_opt_out(api_url: str, moto_url: str
         again = pinpoint.send_messages(ApplicationId=app_id, MessageRequest=request)["MessageResponse"]
         assert again["EndpointResult"]["phone"]["DeliveryStatus"] == "OPT_OUT"
         assert [row["Body"] for row in outbox(api_url, channel="SMS", address=customer)] == ["Deals today"]
+
+
+def test_bad_direct_messages_and_otp_requests_are_pinpoint_errors_naming_the_field(pinpoint: Any) -> None:
+    with new_app(pinpoint, "messaging-errors") as app:
+        app_id = app["Id"]
+        too_many = {f"+1206555{i:04d}": {"ChannelType": "SMS"} for i in range(101)}
+        with pytest.raises(pinpoint.exceptions.BadRequestException) as error:
+            pinpoint.send_messages(
+                ApplicationId=app_id,
+                MessageRequest={"Addresses": too_many, "MessageConfiguration": {"SMSMessage": {"Body": "hi"}}},
+            )
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert "Addresses" in error.value.response["Error"]["Message"]
+        with pytest.raises(pinpoint.exceptions.BadRequestException) as error:
+            pinpoint.send_otp_message(
+                ApplicationId=app_id,
+                SendOTPMessageRequestParameters={
+                    "BrandName": "Shop",
+                    "Channel": "SMS",
+                    "DestinationIdentity": phone_number(),
+                    "OriginationIdentity": ORIGINATION,
+                    "ReferenceId": "r",
+                    "CodeLength": 99,
+                },
+            )
+        assert "CodeLength" in error.value.response["Error"]["Message"]
+    with pytest.raises(pinpoint.exceptions.NotFoundException):
+        pinpoint.send_users_messages(
+            ApplicationId="0" * 32,
+            SendUsersMessageRequest={"Users": {"u": {}}, "MessageConfiguration": {"SMSMessage": {"Body": "hi"}}},
+        )

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,7 +73,14 @@ class CodeLocator:
                 partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
                 with zipfile.ZipFile(io.BytesIO(code_bytes)) as archive:
                     archive.extractall(partial)
-                partial.replace(target)
+                try:
+                    partial.replace(target)
+                except OSError:
+                    # The cache is shared between processes (the lock is not): another one extracted the
+                    # same code first, and a directory cannot replace a non-empty one. Theirs serves.
+                    shutil.rmtree(partial, ignore_errors=True)
+                    if not target.exists():
+                        raise
         return target
 
 
