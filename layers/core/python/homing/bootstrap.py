@@ -8,6 +8,7 @@
   EventStreams, Timelines) and nothing else.
 - ``cleanup()``, clean_up_app: the clean-up service.
 - ``audience_worker()``, resolve_audience: the audience service's workflow steps.
+- ``campaign_runner()``, run_campaign: the campaign delivery workflow's begin, plan and finish steps.
 - ``dispatcher()``, send_messages (and any function sending in-process, through
   ``build_dispatcher(SendSettings.from_env())``): every channel's sender behind the idempotent dispatcher.
 - ``receipts()``, record_receipts, and ``inbound_sms()``, receive_sms: delivery receipts and inbound
@@ -32,6 +33,7 @@ from homing.settings import (
     CleanupSettings,
     ProcessingSettings,
     ReceiptSettings,
+    RunSettings,
     SendSettings,
 )
 
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from homing.adapters.workflows import StateMachine
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
+    from homing.services.campaign_runs import CampaignRunner, CampaignTriggers
     from homing.services.campaigns import CampaignService
     from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
     from homing.services.templates import TemplateService
     from homing.services.two_way_sms import Dispatcher as Replies
     from homing.services.two_way_sms import InboundSmsService, TwoWaySmsService
+    from homing.settings import CampaignWorkflowSettings
 
 
 def _utc_now() -> datetime:
@@ -171,6 +175,7 @@ class Services:
             self.templates,
             arn_prefix=self.settings.resource_arn_prefix,
             clock=_utc_now,
+            scheduling=_campaign_triggers(self.settings.campaigns),
         )
 
     @cached_property
@@ -349,6 +354,55 @@ def build_audience_worker(settings: AudienceSettings) -> AudienceService:
     return _audience_service(segments, settings.audience_bucket, None, _imported_members())
 
 
+def _campaign_triggers(settings: CampaignWorkflowSettings) -> CampaignTriggers | None:
+    """Campaign runs armed on EventBridge Scheduler and started on the delivery workflow; None where
+    the deployment has no workflow (campaigns are then stored but never run)."""
+    if not settings.configured:
+        return None
+    from homing.adapters.schedules import CampaignSchedules, WorkflowTarget
+    from homing.adapters.workflows import StateMachine
+    from homing.services.campaign_runs import CampaignTriggers
+
+    target = WorkflowTarget(settings.delivery_state_machine_arn, settings.scheduler_role_arn)
+    return CampaignTriggers(
+        CampaignSchedules(target, settings.schedule_group),
+        StateMachine(settings.delivery_state_machine_arn),
+        clock=_utc_now,
+    )
+
+
+class _NoTemplates:
+    """run_campaign never writes a campaign, so it never checks a template."""
+
+    def resolve(self, name: str, template_type: str, version: str | None = None) -> object:
+        raise NotImplementedError("run_campaign does not write campaigns")
+
+
+def build_campaign_runner(settings: RunSettings) -> CampaignRunner:
+    """run_campaign: reads Apps, Segments (and Jobs for imported segments), reads and writes Campaigns
+    (activities, state); the audience bucket; arms the next run on Scheduler."""
+    from homing.adapters.audience_store import AudienceStore
+    from homing.adapters.dynamodb.campaigns import CampaignRepository
+    from homing.adapters.dynamodb.segments import SegmentRepository
+    from homing.services.apps import AppService
+    from homing.services.campaign_runs import CampaignRunner
+    from homing.services.campaigns import CampaignService
+    from homing.services.segments import SegmentService
+
+    bind_tables(settings.tables, settings.region)
+    arn_prefix = settings.resource_arn_prefix
+    apps = AppService(AppRepository(), arn_prefix=arn_prefix, clock=_utc_now, cleanup=_NoCleanup("run_campaign"))
+    segments = SegmentService(apps, SegmentRepository(), arn_prefix=arn_prefix, clock=_utc_now)
+    campaigns = CampaignService(
+        apps, CampaignRepository(), segments, _NoTemplates(), arn_prefix=arn_prefix, clock=_utc_now
+    )
+    triggers = _campaign_triggers(settings.campaigns)
+    if triggers is None:
+        raise ValueError("run_campaign needs the campaign workflow's settings (CAMPAIGN_SCHEDULE_GROUP, ...)")
+    audiences = _audience_service(segments, settings.audience_bucket, None, _imported_members())
+    return CampaignRunner(apps, campaigns, audiences, AudienceStore(settings.audience_bucket), triggers, clock=_utc_now)
+
+
 def build_services(settings: ApiSettings) -> Services:
     return Services(settings)
 
@@ -463,6 +517,12 @@ def processing() -> ProcessingService:
 def cleanup() -> CleanupService:
     """clean_up_app's service, built from the environment on first use (cold start)."""
     return build_cleanup(CleanupSettings.from_env())
+
+
+@cache
+def campaign_runner() -> CampaignRunner:
+    """run_campaign's runner, built from the environment on first use (cold start)."""
+    return build_campaign_runner(RunSettings.from_env())
 
 
 @cache
