@@ -72,6 +72,7 @@ class CampaignSending(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.hook_functions = campaign_hook_functions(self)
+        self.custom_functions, self.carrier = senders.custom_functions, senders.carrier
         self.send_batch = HomingFunction(
             self,
             "SendBatch",
