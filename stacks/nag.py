@@ -20,6 +20,7 @@ from stacks.arns import event_stream_accounts
 
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
+    from stacks.constructs.campaign_sending import CampaignSending
     from stacks.data_stack import DataStack
     from stacks.events_stack import EventsStack
 
@@ -411,3 +412,38 @@ def acknowledge_campaign_schedules(role: IConstruct) -> None:
         "Campaign schedules are created and deleted with their campaigns, one per campaign, so their names are "
         "not known at deploy time: the grant is the adapter's four calls on the homing-campaigns group only.",
     )
+
+
+def acknowledge_campaign_sending(sending: CampaignSending, data: DataStack) -> None:
+    """send_batch (``stacks.constructs.campaign_sending.CampaignSending``): the stack that creates it
+    calls this (the api stack, with the delivery workflow)."""
+    from homing.domain.campaign_runs import RUNS_PREFIX
+
+    role = sending.role
+    _ack_tracing(role)
+    _acknowledge_sending(role, sending.carrier, sending.custom_functions)
+    _ack_audience_objects(role, data, "GetObject")
+    bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{bucket_arn}/{RUNS_PREFIX}/*]",
+        "Each batch writes its tally under campaign-runs/<app>/<campaign>/<run>/, named at run time; the grant "
+        "is GetObject/PutObject under that prefix of the one audience bucket.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grants on Homing's data key, which encrypts the delivery ledger, the caps "
+            "table, the events stream and the audience bucket send_batch uses; scoped to that one key.",
+        )
+    account = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:{name}"
+    for name in sending.hook_functions:
+        if "*" in name:
+            shown = name if name.startswith("arn:") else account.format(name=name)
+            _ack(
+                role,
+                f"IAM5[Resource::{shown}]",
+                "Campaign hooks (FILTER mode) invoke the customer's functions the deployment allows (context "
+                "campaign_hook_functions, default homing-hook-*); InvokeFunction only.",
+            )

@@ -11,6 +11,8 @@
 - ``campaign_runner()``, run_campaign: the campaign delivery workflow's begin, plan and finish steps.
 - ``dispatcher()``, send_messages (and any function sending in-process, through
   ``build_dispatcher(SendSettings.from_env())``): every channel's sender behind the idempotent dispatcher.
+- ``campaign_sender()``, send_batch: one batch of a campaign run (``CampaignSender``), sending
+  in-process through the dispatcher, on Apps, Campaigns, Templates, Channels, Caps and the ledger.
 - ``receipts()``, record_receipts, and ``inbound_sms()``, receive_sms: delivery receipts and inbound
   SMS, writing endpoints (Apps, Endpoints, Catalog; receive_sms also TwoWaySms) and the events stream.
 
@@ -30,6 +32,7 @@ from homing.adapters.dynamodb.tables import bind_tables
 from homing.settings import (
     ApiSettings,
     AudienceSettings,
+    CampaignSendSettings,
     CleanupSettings,
     ProcessingSettings,
     ReceiptSettings,
@@ -41,9 +44,12 @@ if TYPE_CHECKING:
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
     from homing.adapters.streams import KinesisPublisher
     from homing.adapters.workflows import StateMachine
+    from homing.domain.campaigns import Campaign
+    from homing.domain.channels import Channel
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
     from homing.services.campaign_runs import CampaignRunner, CampaignTriggers
+    from homing.services.campaign_sending import CampaignSender
     from homing.services.campaigns import CampaignService
     from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
@@ -566,3 +572,71 @@ def build_dispatcher(settings: SendSettings) -> Dispatcher:
 def dispatcher() -> Dispatcher:
     """send_messages' dispatcher, built from the environment on first use (cold start)."""
     return build_dispatcher(SendSettings.from_env())
+
+
+class _CampaignVersions:
+    """The version a run delivers, read from the Campaigns table; NotFound once the campaign is deleted
+    (send_batch has no Segments table, so no CampaignService)."""
+
+    def __init__(self) -> None:
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
+
+        self._repo = CampaignRepository()
+
+    def version(self, app_id: str, campaign_id: str, version: int) -> Campaign:
+        from homing.domain.errors import NotFound
+
+        found = self._repo.get_version(app_id, campaign_id, version) if self._repo.get(app_id, campaign_id) else None
+        if found is None:
+            raise NotFound(f"Campaign {campaign_id} has no version {version}")
+        return found
+
+
+class _EnabledChannels:
+    """The app's enabled channels, read from the Channels table (no credentials are unsealed)."""
+
+    def __init__(self) -> None:
+        from homing.adapters.dynamodb.channels import ChannelRepository
+
+        self._repo = ChannelRepository()
+
+    def enabled(self, app_id: str) -> dict[str, Channel]:
+        return {c.channel_type: c for c in self._repo.all(app_id) if c.enabled}
+
+
+def build_campaign_sender(settings: CampaignSendSettings) -> CampaignSender:
+    """send_batch: reads Apps, Campaigns, Templates, Channels; counts in Caps; sends through the
+    dispatcher (DeliveryLedger); puts the send events on the events stream."""
+    from homing.adapters.campaign_hook import CampaignHookInvoker
+    from homing.adapters.dynamodb.caps import CapCounter
+    from homing.adapters.dynamodb.templates import TemplateRepository
+    from homing.adapters.streams import KinesisPublisher
+    from homing.domain import rendering
+    from homing.services.apps import AppService
+    from homing.services.campaign_sending import CampaignSender
+    from homing.services.templates import TemplateService
+
+    bind_tables(settings.tables, settings.region)
+    apps = AppService(
+        AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup("send_batch")
+    )
+    publisher = KinesisPublisher(settings.event_stream_name)
+    return CampaignSender(
+        apps=apps,
+        campaigns=_CampaignVersions(),
+        channels=_EnabledChannels(),
+        templates=TemplateService(TemplateRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now),
+        rendering=rendering,
+        dispatcher=build_dispatcher(settings.send),
+        caps=CapCounter(),
+        hook=CampaignHookInvoker(),
+        publisher=lambda: publisher,
+        clock=_utc_now,
+        account_id=settings.resource_arn_prefix.rsplit(":", 1)[-1],
+    )
+
+
+@cache
+def campaign_sender() -> CampaignSender:
+    """send_batch's sender, built from the environment on first use (cold start)."""
+    return build_campaign_sender(CampaignSendSettings.from_env())

@@ -243,6 +243,37 @@ class SendSettings:
 
 
 @dataclass(frozen=True)
+class CampaignSendSettings:
+    """send_batch: the tables it reads (Apps, Campaigns, Templates, Channels) and writes (Caps, the
+    delivery ledger), the audience bucket (pages in, tallies out), the events stream, who carries SMS."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    event_stream_name: str = ""
+    audience_bucket: str = ""
+    sms_carrier: str = SMS_CARRIERS[0]
+
+    @property
+    def send(self) -> SendSettings:
+        """The senders' own settings (the dispatcher is built from these)."""
+        return SendSettings(region=self.region, tables=self.tables, sms_carrier=self.sms_carrier)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CampaignSendSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            event_stream_name=env.get(Env.EVENT_STREAM_NAME, ""),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+            sms_carrier=SendSettings.from_env(env).sms_carrier,
+        )
+
+
+@dataclass(frozen=True)
 class ReceiptSettings:
     """record_receipts and receive_sms: the tables they write (Apps, Endpoints, Catalog, TwoWaySms)
     and the events stream their records go to."""
