@@ -67,6 +67,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_events(events, data)
     _acknowledge_channels(api)
     _acknowledge_feedback(events, data)
+    _acknowledge_campaigns(api, data)
 
 
 def _acknowledge_data(data: DataStack) -> None:
@@ -447,3 +448,63 @@ def acknowledge_campaign_sending(sending: CampaignSending, data: DataStack) -> N
                 "Campaign hooks (FILTER mode) invoke the customer's functions the deployment allows (context "
                 "campaign_hook_functions, default homing-hook-*); InvokeFunction only.",
             )
+
+
+def _acknowledge_campaigns(api: ApiStack, data: DataStack) -> None:
+    """The campaign delivery workflow (``CampaignDelivery``): run_campaign, its state machine, the api's
+    arming of runs, and send_batch (``acknowledge_campaign_sending``)."""
+    from homing.domain.campaign_runs import RUNS_PREFIX
+
+    delivery = api.campaign_delivery
+    acknowledge_campaign_sending(api.campaign_sending, data)
+    acknowledge_campaign_schedules(api.api_function.role)
+    role = delivery.run_campaign.role
+    _ack_tracing(role)
+    acknowledge_campaign_schedules(role)
+    _ack_audience_objects(role, data)
+    bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{bucket_arn}/{RUNS_PREFIX}/*]",
+        "A run's items file and tallies are under campaign-runs/<app>/<campaign>/<run>/, named at run time; the "
+        "grant is GetObject/PutObject under that prefix of the one audience bucket.",
+    )
+    machine = delivery.state_machine
+    machine_role = machine.role
+    for function in (
+        api.audiences.resolve_audience.function,
+        delivery.run_campaign.function,
+        api.campaign_sending.function,
+    ):
+        function_id = Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+        _ack(
+            machine_role,
+            f"IAM5[Resource::<{function_id}.Arn>:*]",
+            "The workflow invokes its three functions (any version or alias of each, as the LambdaInvoke "
+            "task's grant writes it).",
+        )
+    _ack(
+        machine_role,
+        "IAM5[Resource::*]",
+        "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
+        "delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.",
+    )
+    bucket_name = _import_name(data, data.audience_bucket.bucket_name)
+    _ack(
+        machine_role,
+        f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]",
+        "The Distributed Map's ItemReader reads the run's items file, whose key the Plan step names at run "
+        "time; s3:GetObject only, in the one audience bucket (the grant CDK's S3JsonItemReader writes).",
+    )
+    machine_id = Stack.of(machine).get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
+    executions = (
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine_id}"}}]}}]}}'
+    )
+    for suffix in (":*", "/*:*"):
+        _ack(
+            machine.node.find_child("DistributedMapPolicy"),
+            f"IAM5[Resource::{executions}{suffix}]",
+            "A Distributed Map runs its batches as child executions of this machine (StartExecution, Describe, "
+            "Stop on its own executions only, as CDK's DistributedMap grants).",
+        )
