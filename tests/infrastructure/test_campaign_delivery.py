@@ -18,13 +18,16 @@ def _machine(synth: Synthesized) -> dict[str, Any]:
     delivery = synth.api.campaign_delivery
     props = synth.resource(delivery.state_machine)["Properties"]
     parts = props["DefinitionString"]["Fn::Join"][1]
-    text = "".join(p if isinstance(p, str) else json.dumps(p) for p in parts)
-    for name, function in (
-        ("RUN_CAMPAIGN", delivery.run_campaign.function),
-        ("RESOLVE_AUDIENCE", synth.api.audiences.resolve_audience.function),
-        ("SEND_BATCH", synth.api.campaign_sending.function),
-    ):
-        text = text.replace(json.dumps({"Fn::GetAtt": [synth.logical_id(function), "Arn"]}), name)
+    functions = {
+        json.dumps({"Fn::GetAtt": [synth.logical_id(function), "Arn"]}): name
+        for name, function in (
+            ("RUN_CAMPAIGN", delivery.run_campaign.function),
+            ("RESOLVE_AUDIENCE", synth.api.audiences.resolve_audience.function),
+            ("SEND_BATCH", synth.api.campaign_sending.function),
+        )
+    }
+    # the three functions by name; any other token (the bucket, the partition) as TOKEN
+    text = "".join(p if isinstance(p, str) else functions.get(json.dumps(p), "TOKEN") for p in parts)
     definition: dict[str, Any] = json.loads(text)
     return definition
 
