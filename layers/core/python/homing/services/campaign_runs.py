@@ -49,7 +49,7 @@ from homing.domain.campaigns import (
     Campaign,
 )
 from homing.domain.campaigns import Schedule as CampaignSchedule
-from homing.domain.errors import NotFound
+from homing.domain.errors import BadRequest, NotFound
 from homing.domain.schedules import IMMEDIATE, Schedule, first_run, next_run
 from homing.domain.timestamps import iso_now, parse_timestamp
 
@@ -110,6 +110,8 @@ class Campaigns(Protocol):
     """CampaignService's reads and the delivery workflow's writes."""
 
     def get(self, app_id: str, campaign_id: str) -> Campaign: ...
+
+    def version(self, app_id: str, campaign_id: str, version: int) -> Campaign: ...
 
     def start_activity(
         self,
@@ -275,7 +277,11 @@ class CampaignRunner:
             deadline=run_at_text(deadline) if deadline else None,
         )
         self._campaigns.set_state(app_id, campaign_id, EXECUTING, unless=(COMPLETED,))
-        request = self._audiences.prepare(app_id, campaign.segment_id, str(campaign.segment_version))
+        try:
+            request = self._audiences.prepare(app_id, campaign.segment_id, str(campaign.segment_version))
+        except (NotFound, BadRequest) as error:  # the segment version cannot be resolved: a failed run
+            self.finish(run, failed=True)
+            return {"skip": True, "reason": f"audience: {error.message}"}
         return {
             "skip": False,
             "run": run.to_json(),
@@ -312,9 +318,10 @@ class CampaignRunner:
         return dict(found)
 
     def _messages_per_second(self, run: CampaignRun) -> int | None:
+        """The run's version's MessagesPerSecond (or the app's default)."""
         try:
             app = self._apps.require(run.application_id)
-            campaign = self._campaigns.get(run.application_id, run.campaign_id)
+            campaign = self._campaigns.version(run.application_id, run.campaign_id, run.campaign_version)
         except NotFound:
             return None
         return effective_limits(_limits(campaign), app_limits(getattr(app, "settings", None))).messages_per_second
