@@ -250,6 +250,23 @@ def test_an_immediate_campaign_runs_at_the_instant_its_version_was_written() -> 
     assert first_start(dataclasses.replace(c, is_paused=True), NOW) is None
 
 
+def test_an_update_of_an_immediate_campaign_that_already_ran_does_not_send_it_again() -> None:
+    once = campaign(Schedule={"StartTime": "IMMEDIATE"})
+    hourly = campaign(Schedule={"StartTime": "IMMEDIATE", "Frequency": "HOURLY"})
+    written = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # the versions' LastModifiedDate
+
+    assert first_start(once, written, fresh=False) is None
+    assert first_start(hourly, written, fresh=False) == written + timedelta(hours=1)
+    w = world(once)
+    triggers = CampaignTriggers(w.schedules, w.workflow, clock=lambda: written)
+    triggers.written(once, written, fresh=False)
+    triggers.written(hourly, written, fresh=False)
+    assert w.workflow.started == {}
+    assert w.schedules.armed == {("a1", "c1"): written + timedelta(hours=1)}
+    triggers.written(once, written)  # fresh: never run, or a new Schedule sent
+    assert list(w.workflow.started) == [run_id("c1", "2026-11-30T11:00:00.000Z")]
+
+
 # -- planning ----------------------------------------------------------------------------------------
 def test_pages_are_cut_into_batches_in_page_order() -> None:
     items = plan_items([("p0", 1000), ("p1", 3), ("p2", 0), ("p3", 501)], 500)

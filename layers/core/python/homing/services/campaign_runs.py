@@ -192,17 +192,18 @@ class CampaignTriggers:
         self._schedules.disarm(app_id, campaign_id)
 
     # -- CampaignService's Scheduling ------------------------------------------------------------------
-    def plans_run(self, campaign: Campaign, now: datetime) -> bool:
+    def plans_run(self, campaign: Campaign, now: datetime, fresh: bool = True) -> bool:
         """Whether writing this version arms (or starts) a run (``written`` does)."""
-        return first_start(campaign, now) is not None
+        return first_start(campaign, now, fresh) is not None
 
-    def written(self, campaign: Campaign, now: datetime) -> None:
+    def written(self, campaign: Campaign, now: datetime, fresh: bool = True) -> None:
         """After a create or update: arm (or start) the version's first run from ``now``; disarm when it
-        is paused, event-triggered or has no run left."""
-        first = first_start(campaign, now)
+        is paused, event-triggered or has no run left. ``fresh``: the campaign has not run yet, or the
+        write sent a new Schedule (an IMMEDIATE campaign's run then starts now)."""
+        first = first_start(campaign, now, fresh)
         if first is None:
             self.disarm(campaign.application_id, campaign.id)
-        elif is_immediate(campaign):
+        elif is_immediate(campaign) and fresh:
             self.start_now(campaign.application_id, campaign.id, first)
         else:
             self.arm(campaign.application_id, campaign.id, first)
@@ -211,14 +212,16 @@ class CampaignTriggers:
         self.disarm(app_id, campaign_id)
 
 
-def first_start(campaign: Campaign, now: datetime) -> datetime | None:
-    """The first run a written version arms: IMMEDIATE at the write, else the schedule's first run from
-    ``now``; None when paused, event-triggered or no run is left."""
+def first_start(campaign: Campaign, now: datetime, fresh: bool = True) -> datetime | None:
+    """The first run a written version arms: IMMEDIATE at the write when ``fresh`` (never run, or a new
+    Schedule sent) — otherwise the recurrence's next run after the write, so renaming or un-pausing a
+    campaign that already sent does not send it again —, else the schedule's first run from ``now``;
+    None when paused, event-triggered or no run is left."""
     schedule = schedule_of(campaign)
     if campaign.is_paused or schedule.event_triggered:
         return None
     if is_immediate(campaign):
-        return immediate_run(campaign)
+        return immediate_run(campaign) if fresh else next_run(schedule, now)
     return first_run(schedule, now)
 
 
