@@ -463,3 +463,16 @@ def test_campaign_sends_reach_the_campaigns_kpis(call: Any, app: str, process: A
     r = call("GET", path, query=q)
     assert r.status == 200, r.body
     assert sum(float(row["Values"][0]["Value"]) for row in r.body["KpiResult"]["Rows"]) == 3
+
+
+def test_a_retry_past_the_deadline_or_into_quiet_time_keeps_what_the_first_attempt_sent(call: Any, app: str) -> None:
+    quiet = {**IMMEDIATE, "QuietTime": {"Start": "22:00", "End": "06:00"}}
+    campaign = new_campaign(call, app, Schedule=quiet)
+    run = run_of(campaign, deadline=(NOW + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"))
+    tokyo = [member(endpoint_body(app, n, demographic={"timezone": "Asia/Tokyo"})) for n in range(3)]
+    first = sender().send(run, tokyo[:2], now=NOW)  # 21:00 in Tokyo
+    assert statuses(first) == {"0": {"SUCCESS": 2}}
+    # retried at 13:05 UTC (22:05 in Tokyo, past the deadline), with a member the first attempt never reached
+    retry = sender().send(run, tokyo, now=NOW + timedelta(minutes=65))
+    assert statuses(retry) == {"0": {"SUCCESS": 2, "EXPIRED": 1}}
+    assert sent_emails() == 2
