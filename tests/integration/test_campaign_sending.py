@@ -476,3 +476,25 @@ def test_a_retry_past_the_deadline_or_into_quiet_time_keeps_what_the_first_attem
     retry = sender().send(run, tokyo, now=NOW + timedelta(minutes=65))
     assert statuses(retry) == {"0": {"SUCCESS": 2, "EXPIRED": 1}}
     assert sent_emails() == 2
+
+
+def test_an_sms_campaign_sends_through_the_sms_carrier_with_its_campaign_attributes(
+    call: Any, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_CARRIER", "sns")  # moto carries SMS through SNS
+    assert call("PUT", f"/v1/apps/{app}/channels/sms", {"SenderId": "Shop"}).status == 200
+    message = {"SMSMessage": {"Body": "Hi {{User.UserAttributes.FirstName}}", "MessageType": "PROMOTIONAL"}}
+    campaign = new_campaign(call, app, MessageConfiguration=message)
+    batch = [
+        member(endpoint_body(app, 1, channel_type="SMS", address="+1 (206) 555-0100")),
+        member(endpoint_body(app, 2, channel_type="SMS", address="not a number")),
+        *members(app, 1, start=3),  # EMAIL: this campaign has no email message
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 1, "FAILURE_PERMANENT": 1, "UNSUPPORTED_CHANNEL": 1}}
+    (sms,) = [e for e in send_events() if e["event_type"] == "_SMS.BUFFERED"]
+    assert sms["client"]["client_id"] == "ep-1"
+    assert sms["attributes"]["destination_phone_number"] == "+12065550100"
+    assert sms["attributes"]["message_type"] == "Promotional"
+    assert (sms["attributes"]["campaign_id"], sms["attributes"]["treatment_id"]) == (campaign["Id"], "0")
+    assert sms["attributes"]["campaign_activity_id"] == "activity-0"

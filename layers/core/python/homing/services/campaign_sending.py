@@ -454,7 +454,11 @@ class _Batch:
             key=delivery_key(self.run_, m.treatment.id, m.endpoint_id),
             content=content,
             endpoint_id=m.endpoint_id,
-            context=self.attributes(m.treatment.id, m.channel),
+            context={
+                "campaign_id": self.run_.campaign_id,
+                "campaign_activity_id": self.activity(m.treatment.id),
+                "treatment_id": m.treatment.id,
+            },
         )
 
     def dispatch(self, members: list[_Member]) -> None:
