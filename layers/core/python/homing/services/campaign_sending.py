@@ -365,10 +365,14 @@ class _Batch:
             m.status = cs.EXPIRED
 
     def quiet(self, m: _Member) -> None:
-        """The treatment's quiet time, else the app's, in the endpoint's own time zone: the send is skipped."""
-        schedule = m.treatment.schedule
-        own = schedule.quiet_time if schedule is not None else None
-        quiet = _quiet(own.start, own.end) if own is not None else None
+        """The treatment's quiet time, else the campaign's, else the app's, in the endpoint's own time
+        zone: the send is skipped (not deferred)."""
+        quiet = None
+        for schedule in (m.treatment.schedule, self.version.campaign.schedule):
+            own = schedule.quiet_time if schedule is not None else None
+            quiet = _quiet(own.start, own.end) if own is not None else None
+            if quiet is not None:
+                break
         if in_quiet_time(quiet or self.app_quiet, m.endpoint.demographic.timezone, self.now) and not self.sent_before(
             m
         ):
