@@ -498,3 +498,46 @@ def test_an_sms_campaign_sends_through_the_sms_carrier_with_its_campaign_attribu
     assert sms["attributes"]["message_type"] == "Promotional"
     assert (sms["attributes"]["campaign_id"], sms["attributes"]["treatment_id"]) == (campaign["Id"], "0")
     assert sms["attributes"]["campaign_activity_id"] == "activity-0"
+
+
+def test_endpoints_sharing_an_address_get_one_message(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    batch = [
+        member(endpoint_body(app, 1, address="Shared@Example.org")),
+        member(endpoint_body(app, 2, address="shared@example.org")),
+        *members(app, 1, start=3),
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 2, "DUPLICATE_ADDRESS": 1}}
+    dup = [e for e in send_events() if e["attributes"].get("campaign_send_status") == "DUPLICATE_ADDRESS"]
+    assert [e["client"]["client_id"] for e in dup] == ["ep-2"]
+    assert sent_emails() == 2
+
+
+def test_a_treatment_without_quiet_time_uses_the_campaigns(call: Any, app: str) -> None:
+    quiet = {**IMMEDIATE, "QuietTime": {"Start": "22:00", "End": "06:00"}}
+    own_schedule = {"StartTime": "IMMEDIATE", "Frequency": "ONCE"}
+    treatment = {"SizePercent": 100, "MessageConfiguration": EMAIL, "Schedule": own_schedule}
+    campaign = new_campaign(call, app, Schedule=quiet, AdditionalTreatments=[treatment])
+    batch = [member(endpoint_body(app, 1, demographic={"timezone": "Australia/Sydney"}))]
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"1": {"QUIET_TIME": 1}}
+
+
+class Failing:
+    def send_all(self, deliveries: Any) -> Any:
+        raise RuntimeError("the ledger is unreachable")
+
+    def publish(self, records: Any) -> Any:
+        raise RuntimeError("the stream is unreachable")
+
+
+def test_a_failed_dispatch_is_unknown_and_a_failed_publish_does_not_fail_the_batch(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    failing = sender()
+    failing._dispatcher = Failing()
+    assert statuses(failing.send(run_of(campaign), members(app, 2), now=NOW)) == {"0": {"UNKNOWN": 2}}
+    unpublished = sender()
+    unpublished._publisher = lambda: Failing()
+    other = new_campaign(call, app)
+    assert statuses(unpublished.send(run_of(other), members(app, 2), now=NOW)) == {"0": {"SUCCESS": 2}}
+    assert sent_emails() == 2

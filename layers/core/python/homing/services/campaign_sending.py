@@ -2,8 +2,8 @@
 
 Per member, in this order (docs/decisions.md, "Campaign sender"): opted out or inactive (skipped,
 no event) → treatment or holdout → a message for the member's channel → the run's deadline →
-quiet time → the campaign hook (FILTER) → the caps → rendering → one ``Dispatcher.send_all`` for
-the batch. Each member considered gets one ``_campaign.send`` event with Pinpoint's
+quiet time → the campaign hook (FILTER) → one message per address → the caps → rendering → one
+``Dispatcher.send_all`` for the batch. Each member considered gets one ``_campaign.send`` event with Pinpoint's
 ``campaign_send_status``, each attempted send also its channel's send event.
 
 A retried batch is the same batch: deliveries are keyed by ``campaign_runs.delivery_key`` (the
@@ -39,7 +39,7 @@ from homing.domain.campaigns import (
 from homing.domain.endpoints import Endpoint
 from homing.domain.errors import HomingError, NotFound
 from homing.domain.events import partition_key
-from homing.domain.messages import Delivery, DeliveryResult
+from homing.domain.messages import EMAIL, Delivery, DeliveryResult
 from homing.domain.messaging import (
     OUTCOME_UNKNOWN,
     PHONE_CHANNELS,
@@ -280,6 +280,7 @@ class _Batch:
                 if m.status is None:
                     self.guard(m, step)
         self.filter([m for m in members if m.status is None])
+        self.deduplicate([m for m in members if m.status is None])
         self.count([m for m in members if m.status is None])
         for m in members:
             if m.status is None:
@@ -416,6 +417,16 @@ class _Batch:
                     m.endpoint = build(Endpoint, changed)
                 except HomingError:
                     m.status = cs.HOOK_FAILURE
+
+    def deduplicate(self, members: list[_Member]) -> None:
+        """Endpoints of the batch that share an address on one channel get one message: the first in
+        the page sends, the others are DUPLICATE_ADDRESS (email addresses compared without case)."""
+        seen: set[tuple[str, str]] = set()
+        for m in members:
+            key = (m.channel, m.address.lower() if m.channel == EMAIL else m.address)
+            if key in seen:
+                m.status = cs.DUPLICATE_ADDRESS
+            seen.add(key)
 
     def count(self, members: list[_Member]) -> None:
         """The caps, one conditional transaction per member, ``CAP_THREADS`` at a time. A storage
