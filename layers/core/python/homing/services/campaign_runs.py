@@ -249,7 +249,8 @@ class CampaignRunner:
         try:
             app = self._apps.require(app_id)
             campaign = self._campaigns.get(app_id, campaign_id)
-        except NotFound:
+        except NotFound:  # deleted (with its app, whose clean-up leaves schedules): the fire removes its schedule
+            self._triggers.disarm(app_id, campaign_id)
             return {"skip": True, "reason": "not found"}
         if campaign.is_paused:
             return {"skip": True, "reason": "paused"}
