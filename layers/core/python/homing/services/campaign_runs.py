@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -54,6 +55,7 @@ from homing.domain.schedules import IMMEDIATE, Schedule, first_run, next_run
 from homing.domain.timestamps import iso_now, parse_timestamp
 
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
+TALLY_READERS = 16  # S3 GETs at once when Finish reads a run's tallies (boto3 clients are thread-safe)
 
 
 # -- the schedule of a campaign --------------------------------------------------------------------
@@ -356,13 +358,15 @@ class CampaignRunner:
         return self.finish(run, failed=True)
 
     def tally(self, run: CampaignRun) -> tuple[BatchTally, int]:
-        """Every batch's tally of the run merged, and how many batches reported."""
+        """Every batch's tally of the run merged, and how many batches reported. Read TALLY_READERS at a
+        time: a 10-million-endpoint run has 20,000 tallies, a minute's worth of GETs one after another."""
+        keys = sorted(self._store.keys(run_prefix(run) + "tallies/"))
         merged, reported = BatchTally(), 0
-        for key in sorted(self._store.keys(run_prefix(run) + "tallies/")):
-            raw = self._store.get_json(key)
-            if raw is not None:
-                merged = merged.merge(BatchTally.from_json(raw))
-                reported += 1
+        with ThreadPoolExecutor(max_workers=TALLY_READERS) as pool:
+            for raw in pool.map(self._store.get_json, keys):
+                if raw is not None:
+                    merged = merged.merge(BatchTally.from_json(raw))
+                    reported += 1
         return merged, reported
 
     def _advance(self, run: CampaignRun) -> str:
