@@ -541,3 +541,15 @@ def test_a_failed_dispatch_is_unknown_and_a_failed_publish_does_not_fail_the_bat
     other = new_campaign(call, app)
     assert statuses(unpublished.send(run_of(other), members(app, 2), now=NOW)) == {"0": {"SUCCESS": 2}}
     assert sent_emails() == 2
+
+
+class BrokenHook:
+    def filter(self, request: HookRequest, endpoints: Mapping[str, Mapping[str, Any]]) -> HookOutcome:
+        raise RuntimeError("no credentials")
+
+
+def test_a_hook_that_cannot_be_called_fails_closed(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app, Hook={"LambdaFunctionName": "homing-hook-filter"})
+    tally = sender(BrokenHook()).send(run_of(campaign), members(app, 3), now=NOW)
+    assert statuses(tally) == {"0": {"HOOK_FAILURE": 3}}
+    assert sent_emails() == 0
