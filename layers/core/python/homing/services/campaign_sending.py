@@ -399,9 +399,8 @@ class _Batch:
             quiet = _quiet(own.start, own.end) if own is not None else None
             if quiet is not None:
                 break
-        if in_quiet_time(quiet or self.app_quiet, m.endpoint.demographic.timezone, self.now) and not self.sent_before(
-            m
-        ):
+        zone = m.endpoint.demographic.timezone
+        if in_quiet_time(quiet or self.app_quiet, zone, self.now) and not self.sent_before(m):
             m.status = cs.QUIET_TIME
 
     def sent_before(self, m: _Member) -> bool:
