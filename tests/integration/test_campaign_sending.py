@@ -578,3 +578,45 @@ def test_a_push_campaign_sends_the_platform_message_over_the_default(call: Any, 
 
     (pushed,) = Outbox().rows(channel="GCM")
     assert (pushed["To"], pushed["Subject"], pushed["Body"]) == ("device-token-1", "For Android", "Hello Oslo")
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.deliveries: list[Any] = []
+
+    def send(self, delivery: Any) -> Any:
+        from homing.domain.messages import SUCCESSFUL, DeliveryResult
+
+        self.deliveries.append(delivery)
+        return DeliveryResult(SUCCESSFUL, 200, "ok", message_id="m")
+
+
+def test_a_custom_delivery_takes_its_endpoint_types_with_pinpoints_payload(call: Any, app: str) -> None:
+    from homing.adapters.senders.custom import custom_payload
+
+    custom = {"DeliveryUri": "arn:aws:lambda:us-east-1:123456789012:function:homing-custom-x", "EndpointTypes": ["SMS"]}
+    campaign = new_campaign(
+        call,
+        app,
+        CustomDeliveryConfiguration=custom,
+        MessageConfiguration={**EMAIL, "CustomMessage": {"Data": "payload-data"}},
+    )
+    built = sender()
+    recording = RecordingSender()
+    built._dispatcher.senders["CUSTOM"] = recording
+    batch = [member(endpoint_body(app, 1, channel_type="SMS", address="+12065550100")), *members(app, 1, start=2)]
+    tally = built.send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 2}}
+    (delivery,) = recording.deliveries
+    payload = custom_payload(delivery, delivery.content)
+    assert payload["Data"] == "payload-data"
+    assert (payload["CampaignId"], payload["TreatmentId"], payload["ActivityId"]) == (campaign["Id"], "0", "activity-0")
+    assert payload["ScheduledTime"] == run_of(campaign).run_at
+    assert payload["Endpoints"]["ep-1"]["ChannelType"] == "SMS"
+    types = {
+        e["client"]["client_id"]: e["attributes"]["delivery_type"]
+        for e in send_events()
+        if e["event_type"] == "_campaign.send"
+    }
+    assert types == {"ep-1": "CUSTOM", "ep-2": "EMAIL"}
+    assert sent_emails() == 1

@@ -31,6 +31,7 @@ from homing.domain.campaign_runs import HOLDOUT, BatchTally, CampaignRun, Treatm
 from homing.domain.campaigns import (
     Campaign,
     CampaignHook,
+    CustomDeliveryConfiguration,
     MessageConfiguration,
     Schedule,
     TemplateConfiguration,
@@ -39,7 +40,7 @@ from homing.domain.campaigns import (
 from homing.domain.endpoints import Endpoint
 from homing.domain.errors import HomingError, NotFound
 from homing.domain.events import partition_key
-from homing.domain.messages import EMAIL, Delivery, DeliveryResult
+from homing.domain.messages import CUSTOM, EMAIL, CustomContent, Delivery, DeliveryResult
 from homing.domain.messaging import (
     OUTCOME_UNKNOWN,
     PHONE_CHANNELS,
@@ -125,6 +126,7 @@ class _Treatment:
     messages: MessageConfiguration | None
     templates: TemplateConfiguration | None
     schedule: Schedule | None
+    custom: CustomDeliveryConfiguration | None = None
 
 
 @dataclass
@@ -138,16 +140,26 @@ class _Version:
 
 def _prepare(campaign: Campaign) -> _Version:
     treatments = {
-        0: _Treatment("0", 0, campaign.message_configuration, campaign.template_configuration, campaign.schedule)
+        0: _Treatment(
+            "0",
+            0,
+            campaign.message_configuration,
+            campaign.template_configuration,
+            campaign.schedule,
+            campaign.custom_delivery_configuration,
+        )
     }
     for i, t in enumerate(campaign.additional_treatments, start=1):
-        own = t.message_configuration is not None or t.template_configuration is not None
+        own = any(
+            x is not None for x in (t.message_configuration, t.template_configuration, t.custom_delivery_configuration)
+        )
         treatments[i] = _Treatment(
             t.id or str(i),
             i,
             t.message_configuration if own else campaign.message_configuration,
             t.template_configuration if own else campaign.template_configuration,
             t.schedule or campaign.schedule,
+            t.custom_delivery_configuration if own else campaign.custom_delivery_configuration,
         )
     allocation = rules.Allocation(
         campaign.id, campaign.holdout_percent or 0, tuple(t.size_percent or 0 for t in campaign.additional_treatments)
@@ -195,6 +207,10 @@ class _Member:
     address: str = ""
     country: str | None = None
     delivery: Delivery | None = None
+    delivery_type: str = ""  # the channel, or CUSTOM for a custom delivery
+
+    def __post_init__(self) -> None:
+        self.delivery_type = self.delivery_type or self.channel
 
 
 class CampaignSender:
@@ -337,7 +353,16 @@ class _Batch:
         return member
 
     def channel(self, m: _Member) -> None:
-        """A message for the member's channel, on an enabled channel, to a usable address."""
+        """A message for the member's channel, on an enabled channel, to a usable address; or the
+        treatment's custom delivery when it takes the member's endpoint type."""
+        custom = m.treatment.custom
+        if (
+            custom is not None
+            and custom.delivery_uri
+            and (not custom.endpoint_types or m.channel in custom.endpoint_types)
+        ):
+            m.delivery_type, m.address = CUSTOM, m.endpoint.address or m.endpoint_id
+            return
         settings = self.enabled.get(m.channel)
         if m.channel not in cs.CAMPAIGN_CHANNELS or settings is None or not settings.enabled:
             m.status = cs.UNSUPPORTED_CHANNEL
@@ -374,9 +399,8 @@ class _Batch:
             quiet = _quiet(own.start, own.end) if own is not None else None
             if quiet is not None:
                 break
-        if in_quiet_time(quiet or self.app_quiet, m.endpoint.demographic.timezone, self.now) and not self.sent_before(
-            m
-        ):
+        zone = m.endpoint.demographic.timezone
+        if in_quiet_time(quiet or self.app_quiet, zone, self.now) and not self.sent_before(m):
             m.status = cs.QUIET_TIME
 
     def sent_before(self, m: _Member) -> bool:
@@ -430,7 +454,7 @@ class _Batch:
         the page sends, the others are DUPLICATE_ADDRESS (email addresses compared without case)."""
         seen: set[tuple[str, str]] = set()
         for m in members:
-            key = (m.channel, m.address.lower() if m.channel == EMAIL else m.address)
+            key = (m.delivery_type, m.address.lower() if m.channel == EMAIL else m.address)
             if key in seen:
                 m.status = cs.DUPLICATE_ADDRESS
             seen.add(key)
@@ -460,6 +484,9 @@ class _Batch:
             m.status = cs.DAILY_CAP if outcome.scope == "daily" else cs.CAMPAIGN_CAP
 
     def render(self, m: _Member) -> None:
+        if m.delivery_type == CUSTOM:
+            self.render_custom(m)
+            return
         message = m.message
         assert message is not None
         rendering = self.svc._rendering
@@ -476,12 +503,39 @@ class _Batch:
             key=delivery_key(self.run_, m.treatment.id, m.endpoint_id),
             content=content,
             endpoint_id=m.endpoint_id,
-            context={
-                "campaign_id": self.run_.campaign_id,
-                "campaign_activity_id": self.activity(m.treatment.id),
-                "treatment_id": m.treatment.id,
+            context=self.context(m.treatment.id),
+        )
+
+    def render_custom(self, m: _Member) -> None:
+        """Pinpoint's custom-channel payload for the member: the treatment's CustomMessage.Data, as written."""
+        custom = m.treatment.custom
+        assert custom is not None
+        data = (
+            m.treatment.messages.custom_message.data
+            if m.treatment.messages and m.treatment.messages.custom_message
+            else None
+        )
+        m.delivery = Delivery(
+            app_id=self.run_.application_id,
+            channel=CUSTOM,
+            address=m.address,
+            key=delivery_key(self.run_, m.treatment.id, m.endpoint_id),
+            content=CustomContent(custom.delivery_uri or "", data, {m.endpoint_id: cs.endpoint_json(m.endpoint)}),
+            endpoint_id=m.endpoint_id,
+            context={  # the custom sender's payload names the activity and the scheduled time too
+                **self.context(m.treatment.id),
+                "activity_id": self.activity(m.treatment.id),
+                "scheduled_time": self.run_.run_at,
             },
         )
+
+    def context(self, treatment_id: str) -> dict[str, str]:
+        """The delivery's context: the campaign's ids (its channel send event's attributes, the carrier's tags)."""
+        return {
+            "campaign_id": self.run_.campaign_id,
+            "campaign_activity_id": self.activity(treatment_id),
+            "treatment_id": treatment_id,
+        }
 
     def dispatch(self, members: list[_Member]) -> None:
         """One dispatch for the batch; the channels' send events for what was attempted."""
@@ -524,7 +578,7 @@ class _Batch:
         if m.status == cs.SUCCESS:
             tally.successful += 1
         treatment = m.treatment if m.tally_key != HOLDOUT else self.version.treatments[0]
-        self.event(m.endpoint_id, treatment, m.channel, m.status, m.endpoint)
+        self.event(m.endpoint_id, treatment, m.delivery_type, m.status, m.endpoint)
 
     def event(
         self, endpoint_id: str, treatment: _Treatment, channel: str, status: str, endpoint: Endpoint | None
