@@ -269,18 +269,18 @@ class _Batch:
         self.events: list[tuple[str, bytes]] = []
         self.messages: dict[tuple[int, str], ChannelMessage | None] = {}
         self.now_ms = int(now.timestamp() * 1000)
-        self.window = _FireWindow.of(run, version.campaign)
+        self.window = FireWindow.of(run, version.campaign)
 
     # -- the pipeline ------------------------------------------------------------------------------
 
     def run(self, raw_members: list[dict[str, Any]]) -> None:
         members: list[_Member] = []
         for raw in raw_members:
-            due = self.window.due(raw, self.tally) if self.window is not None else _DUE
-            if due is _NOT_THIS_FIRE:
+            due = self.window.due(raw, self.tally) if self.window is not None else DUE
+            if due is NOT_THIS_FIRE:
                 continue
             try:
-                member = self.admit(raw, missing_zone=due is _MISSING_ZONE)
+                member = self.admit(raw, missing_zone=due is MISSING_ZONE)
             except Exception as error:  # one bad endpoint must not stop the others
                 self.unknown(raw, error)
                 continue
@@ -606,11 +606,11 @@ class _Batch:
         return resolve_message(channel, cs.direct_configuration(treatment.messages), template)
 
 
-_DUE, _NOT_THIS_FIRE, _MISSING_ZONE = "due", "not this fire", "missing zone"
+DUE, NOT_THIS_FIRE, MISSING_ZONE = "due", "not this fire", "missing zone"
 
 
 @dataclass(frozen=True)
-class _FireWindow:
+class FireWindow:
     """A local-time fire: the run's wall-clock time, and the instants (``after``, ``fire``] it sends."""
 
     wall: datetime
@@ -618,13 +618,13 @@ class _FireWindow:
     fire: datetime
 
     @staticmethod
-    def of(run: CampaignRun, campaign: Campaign) -> _FireWindow | None:
+    def of(run: CampaignRun, campaign: Campaign) -> FireWindow | None:
         if not run.fire:
             return None
         zone = schedule_zone(campaign.schedule.timezone if campaign.schedule else None)
         wall = parse_timestamp(run.run_at, "run_at").astimezone(zone).replace(tzinfo=None)
         after = parse_timestamp(run.after, "after") if run.after else None
-        return _FireWindow(wall, after, parse_timestamp(run.fire, "fire"))
+        return FireWindow(wall, after, parse_timestamp(run.fire, "fire"))
 
     def due(self, raw: Any, tally: BatchTally) -> str:
         """Whether this fire sends ``raw``: its zone's instant is in (after, fire]. A later one is left
@@ -635,15 +635,15 @@ class _FireWindow:
         name = demographic.get("Timezone") if isinstance(demographic, dict) else None
         zone = endpoint_zone(name) if isinstance(name, str) else None
         if zone is None:
-            return _MISSING_ZONE if self.after is None else _NOT_THIS_FIRE
+            return MISSING_ZONE if self.after is None else NOT_THIS_FIRE
         instant = local_instant(self.wall, zone)
         if instant > self.fire:
             tally.due_later(iso_now(instant))
-            return _NOT_THIS_FIRE
+            return NOT_THIS_FIRE
         if self.after is not None and instant <= self.after:
-            return _NOT_THIS_FIRE
+            return NOT_THIS_FIRE
         tally.slices.add(iso_now(instant))
-        return _DUE
+        return DUE
 
 
 class _TemplateMissing(Exception):
