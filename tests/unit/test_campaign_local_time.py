@@ -32,9 +32,9 @@ LOCAL = {"StartTime": "2026-12-01T09:00:00Z", "Frequency": "ONCE", "IsLocalTime"
 
 
 def member(endpoint_id: str, zone: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Id": endpoint_id, "ChannelType": "EMAIL", "Address": f"{endpoint_id}@example.com"}
+    body: dict[str, Any] = {"id": endpoint_id, "channel_type": "EMAIL", "address": f"{endpoint_id}@example.com"}
     if zone is not None:
-        body["Demographic"] = {"Timezone": zone}
+        body["demographic"] = {"timezone": zone}
     return {"id": endpoint_id, "endpoint": body}
 
 
@@ -158,7 +158,8 @@ def test_a_local_time_run_is_armed_at_its_first_fire_and_sent_fire_by_fire() -> 
     assert activity.state != ACTIVITY_COMPLETED
 
     second = CampaignRun.from_json(w.runner.begin(document(FireAt=BERLIN, After=WINDOW_START))["run"])
-    assert second.activities == first.activities and second.run_id == first.run_id
+    assert second.activities == first.activities
+    assert second.run_id == first.run_id
     w.runner.plan(second, {"pages": [{"key": "p", "count": 3}]})
     w.store.put_json(tally_key(second, 0), sent(BatchTally(next_due=NEW_YORK, slices={BERLIN}), 1, 1))
     assert w.runner.finish(second)["next_fire"] == NEW_YORK
@@ -244,7 +245,7 @@ def test_a_fire_due_now_is_started_once_named_by_the_run_and_the_fire_before(lat
     rid = run_id("c1", "2026-11-30T09:00:00.000Z")
     if late:
         assert name == f"{rid}-20261130T100000000Z"
-        assert payload["FireAt"] == "2026-11-30T11:00:00.000Z" and payload["After"] == after
+        assert (payload["FireAt"], payload["After"]) == ("2026-11-30T11:00:00.000Z", after)
     else:  # a first fire started late takes everything due by now
         assert (name, payload["FireAt"]) == (rid, "2026-11-30T12:00:00.000Z")
     assert w.schedules.armed == {}

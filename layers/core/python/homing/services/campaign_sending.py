@@ -630,9 +630,9 @@ class FireWindow:
         """Whether this fire sends ``raw``: its zone's instant is in (after, fire]. A later one is left
         (``next_due``); a member without a valid zone (or unreadable) is the first fire's, as
         ENDPOINT_MISSING_TIMEZONE (or UNKNOWN)."""
-        body = raw.get("endpoint") if isinstance(raw, dict) else None
-        demographic = body.get("Demographic") if isinstance(body, dict) else None
-        name = demographic.get("Timezone") if isinstance(demographic, dict) else None
+        body = raw.get("endpoint") if isinstance(raw, dict) else None  # the stored (snake_case) endpoint
+        demographic = body.get("demographic") if isinstance(body, dict) else None
+        name = demographic.get("timezone") if isinstance(demographic, dict) else None
         zone = endpoint_zone(name) if isinstance(name, str) else None
         if zone is None:
             return MISSING_ZONE if self.after is None else NOT_THIS_FIRE
