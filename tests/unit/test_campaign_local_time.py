@@ -189,7 +189,7 @@ def test_the_last_fire_reports_the_zones_it_sent_at() -> None:
         counts.append(found)
         return finish(app_id, campaign_id, aid, found)
 
-    w.campaigns.finish_activity = recording  # type: ignore[method-assign]
+    w.campaigns.finish_activity = recording  # type: ignore[method-assign,assignment]
     run = CampaignRun.from_json(w.runner.begin(document(FireAt=NEW_YORK))["run"])  # late: everything is due
     w.runner.plan(run, {"pages": [{"key": "p", "count": 2}]})
     w.store.put_json(tally_key(run, 0), sent(BatchTally(slices={BERLIN, NEW_YORK}), 2, 2))
