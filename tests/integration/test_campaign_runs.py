@@ -118,6 +118,6 @@ def test_a_local_time_campaign_is_armed_at_the_first_instant_any_zone_reaches_it
     first_fire = nominal - timedelta(hours=19)  # the wall clock in UTC+14
     assert found["ScheduleExpression"] == f"at({first_fire.strftime('%Y-%m-%dT%H:%M:%S')})"
     document = json.loads(found["Target"]["Input"])
-    assert document["RunAt"] == nominal.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    assert document["FireAt"] == first_fire.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert datetime.fromisoformat(document["RunAt"]) == nominal.replace(tzinfo=UTC)
+    assert datetime.fromisoformat(document["FireAt"]) == first_fire.replace(tzinfo=UTC)
     assert "After" not in document
