@@ -3,7 +3,8 @@
 An IMMEDIATE email campaign to a small segment completes with exact counts and its messages in the
 local outbox; a DAILY campaign runs when the local clock reaches its start and again a day later; a
 paused campaign is not armed and does not run; a batch whose first attempt fails after it sent (its
-answer lost, ``POST /_local/faults``) is retried and every recipient gets the message exactly once.
+answer lost, ``POST /_local/faults``) is retried and every recipient gets the message exactly once; a
+local-time campaign reaches each recipient at its wall clock in the recipient's own zone.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -244,3 +246,96 @@ def test_a_batch_failing_every_attempt_is_counted_as_a_failed_run(
     assert never not in outbox_to(api_url, shop["reachable"])
     state = pinpoint.get_campaign(ApplicationId=app_id, CampaignId=cid)["CampaignResponse"]["State"]
     assert state == {"CampaignStatus": "COMPLETED"}
+
+
+def armed_at(api_url: str, app_id: str, campaign_id: str, moment: datetime, timeout: float = 120) -> None:
+    """Wait until the campaign's schedule fires next at ``moment`` (the previous fire re-armed it)."""
+    name = schedule_name(app_id, campaign_id)
+    deadline = time.monotonic() + timeout
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = [r for r in local(api_url, "schedules")["Items"] if r["Name"] == name]
+        if rows and rows[0]["NextFire"] and datetime.fromisoformat(rows[0]["NextFire"]) == moment:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the campaign's schedule was not armed at {moment}: {rows}")
+
+
+def advance_to(api_url: str, moment: datetime) -> dict[str, Any]:
+    """Advance the local clock one second past ``moment``; what fired."""
+    answer: dict[str, Any] = local(
+        api_url, "clock", {"advance_seconds": (moment - local_now(api_url)).total_seconds() + 1}
+    )
+    return answer
+
+
+def wait_for_outbox(api_url: str, addresses: set[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if set(outbox_to(api_url, addresses)) == addresses:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"not every one of {sorted(addresses)} was sent to")
+
+
+def test_a_local_time_campaign_reaches_each_zone_at_its_wall_clock(api_url: str, pinpoint: Any) -> None:
+    """09:00-style wall clock a day ahead in two zones hours apart, and an endpoint without a zone."""
+    tag = uuid.uuid4().hex[:8]
+    zones = {"Europe/Berlin": "berlin", "America/New_York": "newyork"}
+    with new_app(pinpoint, "localtime") as app:
+        app_id = app["Id"]
+        pinpoint.update_email_channel(
+            ApplicationId=app_id,
+            EmailChannelRequest={"Enabled": True, "FromAddress": SENDER,
+                                 "Identity": "arn:aws:ses:us-east-1:123456789012:identity/example.com"},
+        )  # fmt: skip
+        by_zone: dict[str, set[str]] = {}
+        for zone, short in zones.items():
+            for i in range(2):
+                address = f"{short}{i}-{tag}@example.com"
+                by_zone.setdefault(zone, set()).add(address)
+                pinpoint.update_endpoint(
+                    ApplicationId=app_id,
+                    EndpointId=f"{short}-{i}",
+                    EndpointRequest={"ChannelType": "EMAIL", "Address": address, "Demographic": {"Timezone": zone}},
+                )
+        nowhere = f"nowhere-{tag}@example.com"
+        pinpoint.update_endpoint(
+            ApplicationId=app_id, EndpointId="nowhere", EndpointRequest={"ChannelType": "EMAIL", "Address": nowhere}
+        )
+        segment = pinpoint.create_segment(ApplicationId=app_id, WriteSegmentRequest={"Name": "everyone"})
+        wall = (local_now(api_url) + timedelta(days=1)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        wall = wall.replace(tzinfo=None)
+        schedule = {"StartTime": wall.strftime("%Y-%m-%dT%H:%M:%SZ"), "Frequency": "ONCE", "IsLocalTime": True,
+                    "Timezone": "UTC"}  # fmt: skip
+        request = campaign_request({"segment_id": segment["SegmentResponse"]["Id"]}, schedule)
+        cid = pinpoint.create_campaign(ApplicationId=app_id, WriteCampaignRequest=request)["CampaignResponse"]["Id"]
+        first_fire = (wall - timedelta(hours=14)).replace(tzinfo=UTC)  # UTC+14 reaches the wall clock first
+        berlin = wall.replace(tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+        new_york = wall.replace(tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+        everyone = by_zone["Europe/Berlin"] | by_zone["America/New_York"] | {nowhere}
+
+        armed_at(api_url, app_id, cid, first_fire)
+        assert len(fired_for(advance_to(api_url, first_fire), app_id, cid)) == 1
+        armed_at(api_url, app_id, cid, berlin)  # nobody was due at the first fire
+        assert outbox_to(api_url, everyone) == Counter()
+
+        assert len(fired_for(advance_to(api_url, berlin), app_id, cid)) == 1
+        armed_at(api_url, app_id, cid, new_york)
+        wait_for_outbox(api_url, by_zone["Europe/Berlin"])
+        assert outbox_to(api_url, everyone) == Counter(dict.fromkeys(by_zone["Europe/Berlin"], 1))
+        (running,) = activities(pinpoint, app_id, cid)
+        assert running["State"] != "COMPLETED"
+        state = pinpoint.get_campaign(ApplicationId=app_id, CampaignId=cid)["CampaignResponse"]["State"]
+        assert state == {"CampaignStatus": "EXECUTING"}
+
+        assert len(fired_for(advance_to(api_url, new_york), app_id, cid)) == 1
+        (activity,) = completed(pinpoint, app_id, cid, 1)
+        assert activity["Result"] == "SUCCESS"
+        assert (activity["TotalEndpointCount"], activity["SuccessfulEndpointCount"]) == (5, 4)
+        assert activity["ExecutionMetrics"]["ENDPOINT_MISSING_TIMEZONE"] == "1"
+        assert (activity["TimezonesTotalCount"], activity["TimezonesCompletedCount"]) == (2, 2)
+        assert outbox_to(api_url, everyone) == Counter(dict.fromkeys(everyone - {nowhere}, 1))
+        state = pinpoint.get_campaign(ApplicationId=app_id, CampaignId=cid)["CampaignResponse"]["State"]
+        assert state == {"CampaignStatus": "COMPLETED"}
+        assert fired_for(local(api_url, "clock", {"advance_seconds": 86_400}), app_id, cid) == []

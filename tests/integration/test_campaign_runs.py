@@ -96,3 +96,28 @@ def test_an_immediate_campaign_starts_its_run_once_named_by_the_run_id(machine: 
     assert triggers is not None
     triggers.written(campaign, started)  # the same run started again (a retried request's path): refused
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_a_local_time_campaign_is_armed_at_the_first_instant_any_zone_reaches_its_wall_clock(
+    machine: str, call: Any
+) -> None:
+    app, segment = app_and_segment(call)
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    schedule = {"StartTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "Frequency": "DAILY", "IsLocalTime": True,
+                "Timezone": "UTC-05"}  # fmt: skip
+    r = call(
+        "POST",
+        f"/v1/apps/{app}/campaigns",
+        {"Name": "local", "SegmentId": segment, "MessageConfiguration": EMAIL, "Schedule": schedule},
+    )
+    assert r.status == 201, r.body
+
+    found = armed(app, r.body["Id"])
+    assert found is not None
+    nominal = start.replace(tzinfo=None) + timedelta(hours=5)  # read in UTC-05
+    first_fire = nominal - timedelta(hours=19)  # the wall clock in UTC+14
+    assert found["ScheduleExpression"] == f"at({first_fire.strftime('%Y-%m-%dT%H:%M:%S')})"
+    document = json.loads(found["Target"]["Input"])
+    assert datetime.fromisoformat(document["RunAt"]) == nominal.replace(tzinfo=UTC)
+    assert datetime.fromisoformat(document["FireAt"]) == first_fire.replace(tzinfo=UTC)
+    assert "After" not in document

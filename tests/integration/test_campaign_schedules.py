@@ -63,6 +63,21 @@ def test_arm_creates_one_time_schedule_targeting_the_workflow(moto_scheduler: tu
     assert f"{APP}/{CAMPAIGN}" in got["Description"]
 
 
+def test_a_local_time_fire_is_armed_at_its_own_instant_with_the_runs_instant_as_run_at(
+    moto_scheduler: tuple[Any, str],
+) -> None:
+    client, machine = moto_scheduler
+    adapter = CampaignSchedules(WorkflowTarget(machine, ROLE), client=client)
+    run_at, fire = datetime(2027, 1, 15, 9, tzinfo=UTC), datetime(2027, 1, 15, 8, tzinfo=UTC)
+
+    adapter.arm(APP, CAMPAIGN, run_at, {"FireAt": "2027-01-15T08:00:00.000Z"}, fire_at=fire)
+
+    found = adapter.get(APP, CAMPAIGN)
+    assert found is not None
+    assert found.run_at == fire
+    assert (found.input["RunAt"], found.input["FireAt"]) == ("2027-01-15T09:00:00.000000Z", "2027-01-15T08:00:00.000Z")
+
+
 def test_rearming_replaces_the_one_schedule_and_disarm_is_idempotent(moto_scheduler: tuple[Any, str]) -> None:
     client, machine = moto_scheduler
     adapter = CampaignSchedules(WorkflowTarget(machine, ROLE), client=client)

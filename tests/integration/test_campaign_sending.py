@@ -620,3 +620,31 @@ def test_a_custom_delivery_takes_its_endpoint_types_with_pinpoints_payload(call:
     }
     assert types == {"ep-1": "CUSTOM", "ep-2": "EMAIL"}
     assert sent_emails() == 1
+
+
+def test_a_local_time_fire_sends_only_the_zones_due_in_it(call: Any, app: str) -> None:
+    """09:00 wall clock on 1 Dec 2027: Berlin at 08:00Z, New York at 14:00Z. The first fire (late, at
+    Berlin's instant) sends Berlin and counts the endpoint without a zone; the next sends New York."""
+    local = {"StartTime": "2027-12-01T09:00:00Z", "Frequency": "ONCE", "IsLocalTime": True}
+    campaign = new_campaign(call, app, Schedule=local)
+    batch = [
+        member(endpoint_body(app, 1, demographic={"timezone": "Europe/Berlin"})),
+        member(endpoint_body(app, 2, demographic={"timezone": "America/New_York"})),
+        member(endpoint_body(app, 3)),
+        member(endpoint_body(app, 4, opt_out="ALL")),
+    ]
+    at = datetime(2027, 12, 1, 9, tzinfo=UTC)
+    first = sender().send(run_of(campaign, at=at, fire="2027-12-01T08:00:00.000Z"), batch, now=NOW)
+    assert statuses(first) == {"0": {"SUCCESS": 1}}
+    assert first.of("0").produced == 3  # New York's is the next fire's
+    assert first.of("0").skipped == {"ENDPOINT_MISSING_TIMEZONE": 1, "ENDPOINT_OPT_OUT": 1}
+    assert (first.next_due, first.slices) == ("2027-12-01T14:00:00.000Z", {"2027-12-01T08:00:00.000Z"})
+    assert [e["client"]["client_id"] for e in send_events() if e["event_type"] == "_campaign.send"] == ["ep-1"]
+
+    then = run_of(campaign, at=at, fire="2027-12-01T14:00:00.000Z", after="2027-12-01T08:00:00.000Z")
+    second = sender().send(then, batch, now=NOW)
+    assert statuses(second) == {"0": {"SUCCESS": 1}}
+    assert (second.of("0").produced, second.of("0").skipped, second.next_due) == (1, Counter(), None)
+    sends = [e["client"]["client_id"] for e in send_events() if e["event_type"] == "_campaign.send"]
+    assert sends == ["ep-1", "ep-2"]  # the stream from the start: ep-1's from the first fire
+    assert sent_emails() == 2

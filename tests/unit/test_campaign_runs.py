@@ -148,10 +148,20 @@ class Store:
 
 class Schedules:
     def __init__(self) -> None:
-        self.armed: dict[tuple[str, str], datetime] = {}
+        self.armed: dict[tuple[str, str], datetime] = {}  # when each campaign's schedule fires
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}  # the input members the runner adds
 
-    def arm(self, app_id: str, campaign_id: str, run_at: datetime, payload: dict[str, Any] | None = None) -> str:
-        self.armed[(app_id, campaign_id)] = run_at
+    def arm(
+        self,
+        app_id: str,
+        campaign_id: str,
+        run_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        fire_at: datetime | None = None,
+    ) -> str:
+        self.armed[(app_id, campaign_id)] = fire_at or run_at
+        self.inputs[(app_id, campaign_id)] = {**(payload or {}), "RunAt": run_at_text(run_at)}
         return "arn"
 
     def disarm(self, app_id: str, campaign_id: str) -> bool:

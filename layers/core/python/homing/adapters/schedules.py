@@ -89,11 +89,20 @@ class CampaignSchedules:
             self._client = boto3.client("scheduler")
         return self._client
 
-    def arm(self, app_id: str, campaign_id: str, run_at: datetime, payload: dict[str, Any] | None = None) -> str:
+    def arm(
+        self,
+        app_id: str,
+        campaign_id: str,
+        run_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        fire_at: datetime | None = None,
+    ) -> str:
         """Schedule the campaign's next run at ``run_at`` (creating or replacing its one schedule); its ARN.
 
         A run due now is started directly, not scheduled: an ``at()`` in the past is not a promise
-        Scheduler makes. ``payload`` adds members to the input (the campaign version, a treatment)."""
+        Scheduler makes. ``payload`` adds members to the input (a local-time run's fire); ``fire_at``
+        fires it at another instant than ``RunAt`` (a local-time run's fires: the same run, later)."""
         name = schedule_name(app_id, campaign_id)
         document = {
             **(payload or {}),
@@ -113,7 +122,7 @@ class CampaignSchedules:
         request = {
             "Name": name,
             "GroupName": self._group,
-            "ScheduleExpression": at_expression(run_at),
+            "ScheduleExpression": at_expression(fire_at or run_at),
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},
             "Target": target,

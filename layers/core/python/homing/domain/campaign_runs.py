@@ -13,6 +13,11 @@ is one ``send_batch`` invocation that process_events starts). Its steps pass a `
 A run is identified by (campaign, ``run_id``); ``run_id`` is derived from the scheduled instant (or
 the triggering event), so a run Scheduler delivers twice, or a step Step Functions retries, is the
 same run: the same activities, the same delivery keys (``delivery_key``), the same tallies.
+
+A local-time run (``Schedule.IsLocalTime``) is sent in several **fires** (``CampaignRun.fire``): each
+goes through the steps above and sends only the members whose zone reaches the run's wall clock in
+(``after``, ``fire``]; its items and tallies are under its own ``fire_prefix``, its summary in
+``fired_key``, and the batches report the next instant a member they left is due (``next_due``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class CampaignRun:
     activities: dict[str, str] = field(default_factory=dict)  # treatment id ("0", "1", ...) -> activity id
     deadline: str | None = None  # MaximumDuration: no send starts after this instant
     trigger: dict[str, Any] | None = None  # event-triggered: {"event_id", "endpoint_id", "session_id"}
+    fire: str | None = None  # local-time run: this fire's instant (ISO UTC ms); it sends members due ≤ it
+    after: str | None = None  # local-time run: the previous fire's instant (members due ≤ it went then)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,13 +61,33 @@ def run_prefix(run: CampaignRun) -> str:
     return f"{RUNS_PREFIX}/{run.application_id}/{run.campaign_id}/{run.run_id}/"
 
 
+def fire_id(instant: str) -> str:
+    """A fire's instant as a key segment: ``2026-11-30T12:00:00.000Z`` → ``20261130T120000000Z``."""
+    return "".join(c for c in instant if c.isalnum())
+
+
+def fire_prefix(run: CampaignRun) -> str:
+    """Where one fire's items and tallies are: the run's prefix, or ``fires/<fire>/`` under it for a local-time run."""
+    return run_prefix(run) + (f"fires/{fire_id(run.fire)}/" if run.fire else "")
+
+
+def fired_key(run: CampaignRun) -> str:
+    """A local-time fire's summary (its merged tally, batches and reports), read by the run's last fire."""
+    assert run.fire is not None
+    return run_prefix(run) + f"fired/{fire_id(run.fire)}.json"
+
+
 def items_key(run: CampaignRun) -> str:
     """The Distributed Map's ItemReader object: a JSON list of BatchItem dicts."""
-    return run_prefix(run) + "items.json"
+    return fire_prefix(run) + "items.json"
+
+
+def tallies_prefix(run: CampaignRun) -> str:
+    return fire_prefix(run) + "tallies/"
 
 
 def tally_key(run: CampaignRun, batch: int) -> str:
-    return run_prefix(run) + f"tallies/{batch:07d}.json"
+    return tallies_prefix(run) + f"{batch:07d}.json"
 
 
 def delivery_key(run: CampaignRun, treatment_id: str, endpoint_id: str) -> str:
@@ -127,22 +154,46 @@ class TreatmentTally:
 
 @dataclass
 class BatchTally:
-    """What one batch (or, merged, a whole run) did, by treatment id and ``HOLDOUT``."""
+    """What one batch (or, merged, a whole run) did, by treatment id and ``HOLDOUT``.
+
+    Local-time fires also report ``slices`` (the instants, ISO UTC, of the zones whose members they
+    considered: TimezonesTotalCount) and ``next_due`` (the earliest instant of a member left for a
+    later fire; merged as the minimum). Both are left out of the JSON when empty."""
 
     treatments: dict[str, TreatmentTally] = field(default_factory=dict)
+    next_due: str | None = None
+    slices: set[str] = field(default_factory=set)
 
     def of(self, treatment_id: str) -> TreatmentTally:
         return self.treatments.setdefault(treatment_id, TreatmentTally())
+
+    def due_later(self, instant: str) -> None:
+        """A member due at ``instant`` (ISO UTC, milliseconds: such strings sort as the instants) was left."""
+        if self.next_due is None or instant < self.next_due:
+            self.next_due = instant
 
     def merge(self, other: BatchTally) -> BatchTally:
         out = BatchTally({k: TreatmentTally().merge(v) for k, v in self.treatments.items()})
         for key, tally in other.treatments.items():
             out.treatments[key] = out.of(key).merge(tally)
+        for due in (self.next_due, other.next_due):
+            if due is not None:
+                out.due_later(due)
+        out.slices = self.slices | other.slices
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"treatments": {k: v.to_json() for k, v in sorted(self.treatments.items())}}
+        out: dict[str, Any] = {"treatments": {k: v.to_json() for k, v in sorted(self.treatments.items())}}
+        if self.next_due is not None:
+            out["next_due"] = self.next_due
+        if self.slices:
+            out["slices"] = sorted(self.slices)
+        return out
 
     @staticmethod
     def from_json(raw: dict[str, Any]) -> BatchTally:
-        return BatchTally({str(k): TreatmentTally.from_json(v) for k, v in (raw.get("treatments") or {}).items()})
+        return BatchTally(
+            {str(k): TreatmentTally.from_json(v) for k, v in (raw.get("treatments") or {}).items()},
+            str(raw["next_due"]) if raw.get("next_due") else None,
+            {str(s) for s in raw.get("slices") or ()},
+        )

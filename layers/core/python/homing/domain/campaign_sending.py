@@ -46,6 +46,7 @@ UNSUPPORTED_CHANNEL: Final = "UNSUPPORTED_CHANNEL"
 
 # Execution metrics' reasons (beside campaign_rules' ENDPOINT_OPT_OUT, ENDPOINT_INACTIVE, TREATMENT_HOLDOUT).
 HOOK_FILTERED: Final = "ENDPOINT_FILTERED_BY_HOOK"
+ENDPOINT_MISSING_TIMEZONE: Final = "ENDPOINT_MISSING_TIMEZONE"  # a local-time run's member without a valid zone
 
 # The channels a campaign sends on itself (custom delivery and in-app messages are not sent here).
 CAMPAIGN_CHANNELS: Final = msg.SENDABLE_CHANNELS - {VOICE}

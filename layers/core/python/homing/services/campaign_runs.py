@@ -13,6 +13,13 @@ delivery workflow (issue 10)").
 
 ``CampaignTriggers`` is what CampaignService calls when a campaign is written: arm the schedule of
 its next run, start an IMMEDIATE run now, or disarm.
+
+A local-time run (``Schedule.IsLocalTime``) goes through the machine once per **fire**: the first at
+the first instant any zone reaches the run's wall clock (``local_window``), each later one at the
+earliest instant a member was left for (``BatchTally.next_due``), all with the run's identity
+(``RunAt``) and ``FireAt``/``After`` in the input. A fire that leaves members arms the next and keeps
+the activities open; the last one sums every fire's summary into them (docs/decisions.md, "IsLocalTime
+per recipient's zone").
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from homing.domain.campaign_rules import (
@@ -36,9 +43,12 @@ from homing.domain.campaign_runs import (
     BatchItem,
     BatchTally,
     CampaignRun,
+    fire_id,
+    fired_key,
     items_key,
     run_id,
     run_prefix,
+    tallies_prefix,
 )
 from homing.domain.campaigns import (
     ACTIVITY_COMPLETED,
@@ -51,7 +61,7 @@ from homing.domain.campaigns import (
 )
 from homing.domain.campaigns import Schedule as CampaignSchedule
 from homing.domain.errors import BadRequest, NotFound
-from homing.domain.schedules import IMMEDIATE, Schedule, first_run, next_run
+from homing.domain.schedules import IMMEDIATE, Schedule, first_run, local_window, next_run
 from homing.domain.timestamps import iso_now, parse_timestamp
 
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
@@ -159,7 +169,15 @@ class Store(Protocol):
 class Schedules(Protocol):
     """EventBridge Scheduler (homing.adapters.schedules.CampaignSchedules)."""
 
-    def arm(self, app_id: str, campaign_id: str, run_at: datetime, payload: dict[str, Any] | None = None) -> str: ...
+    def arm(
+        self,
+        app_id: str,
+        campaign_id: str,
+        run_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        fire_at: datetime | None = None,
+    ) -> str: ...
 
     def disarm(self, app_id: str, campaign_id: str) -> bool: ...
 
@@ -193,6 +211,34 @@ class CampaignTriggers:
     def disarm(self, app_id: str, campaign_id: str) -> None:
         self._schedules.disarm(app_id, campaign_id)
 
+    def arm_run(self, campaign: Campaign, run_at: datetime, *, now: bool = False) -> None:
+        """Arm (or, ``now``, start) a run of ``campaign``; a local-time run at its first fire."""
+        schedule = schedule_of(campaign)
+        if not schedule.is_local_time:
+            if now:
+                self.start_now(campaign.application_id, campaign.id, run_at)
+            else:
+                self.arm(campaign.application_id, campaign.id, run_at)
+            return
+        self.arm_fire(campaign.application_id, campaign.id, run_at, local_window(schedule, run_at)[0], None)
+
+    def arm_fire(self, app_id: str, campaign_id: str, run_at: datetime, fire: datetime, after: str | None) -> None:
+        """A fire of a local-time run: scheduled at ``fire``, or started now when it is due. A first fire
+        started late takes everything due by now (late rather than never); its execution is named by
+        ``run_id``, a later fire's by ``run_id`` and the fire before it, so a retried start is one fire."""
+        text = run_at_text(run_at)
+        clock = self._clock()
+        payload = {"FireAt": run_at_text(fire), **({"After": after} if after else {})}
+        if fire > clock:
+            self._schedules.arm(app_id, campaign_id, run_at, payload, fire_at=fire)
+            return
+        name = run_id(campaign_id, text)
+        if after is None:
+            payload["FireAt"] = run_at_text(clock)
+        else:
+            name = f"{name}-{fire_id(after)}"
+        self._workflow.start_once(name, {"ApplicationId": app_id, "CampaignId": campaign_id, "RunAt": text, **payload})
+
     # -- CampaignService's Scheduling ------------------------------------------------------------------
     def plans_run(self, campaign: Campaign, now: datetime, fresh: bool = True) -> bool:
         """Whether writing this version arms (or starts) a run (``written`` does)."""
@@ -205,10 +251,8 @@ class CampaignTriggers:
         first = first_start(campaign, now, fresh)
         if first is None:
             self.disarm(campaign.application_id, campaign.id)
-        elif is_immediate(campaign) and fresh:
-            self.start_now(campaign.application_id, campaign.id, first)
         else:
-            self.arm(campaign.application_id, campaign.id, first)
+            self.arm_run(campaign, first, now=is_immediate(campaign) and fresh)
 
     def deleted(self, app_id: str, campaign_id: str) -> None:
         self.disarm(app_id, campaign_id)
@@ -261,8 +305,9 @@ class CampaignRunner:
         if not is_run_of(campaign, moment):
             return {"skip": True, "reason": "not a run of the schedule"}
         text = run_at_text(moment)
+        fire, after = self._fire_of(campaign, moment, document)
         limits = effective_limits(_limits(campaign), app_limits(getattr(app, "settings", None)))
-        deadline = send_deadline(moment, limits)
+        deadline = send_deadline(parse_timestamp(fire, "FireAt") if fire else moment, limits)
         activities: dict[str, str] = {}
         finished = True
         for treatment in treatment_ids(campaign):
@@ -281,6 +326,8 @@ class CampaignRunner:
             run_id=run_id(campaign_id, text),
             activities=activities,
             deadline=run_at_text(deadline) if deadline else None,
+            fire=fire,
+            after=after,
         )
         self._campaigns.set_state(app_id, campaign_id, EXECUTING, unless=(COMPLETED,))
         try:
@@ -294,6 +341,18 @@ class CampaignRunner:
             "request": dataclasses.asdict(request),
             "parts": self._audiences.part_inputs(request),
         }
+
+    @staticmethod
+    def _fire_of(campaign: Campaign, moment: datetime, document: dict[str, Any]) -> tuple[str | None, str | None]:
+        """A local-time run's fire (``FireAt``, else the first instant any zone reaches the run's wall
+        clock) and the fire before it (``After``); (None, None) for any other run."""
+        schedule = schedule_of(campaign)
+        if not schedule.is_local_time:
+            return None, None
+        fire = document.get("FireAt")
+        after = document.get("After")
+        at = parse_timestamp(str(fire), "FireAt") if fire else local_window(schedule, moment)[0]
+        return run_at_text(at), run_at_text(parse_timestamp(str(after), "After")) if after else None
 
     # -- plan -----------------------------------------------------------------------------------------
     def plan(self, run: CampaignRun, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +397,9 @@ class CampaignRunner:
         the run ``failed``), then arm the next run (PENDING_NEXT_RUN) or complete the campaign.
 
         Idempotent: activities are completed once (``finish_activity``), states and schedules are set to
-        the same values again."""
+        the same values again. A local-time fire that left members arms the next fire instead (``_fire``)."""
+        if run.fire is not None:
+            return self._fire(run, failed)
         tally, reported = self.tally(run)
         items = self._store.get_json(items_key(run))
         batches = len(items) if isinstance(items, list) else 0
@@ -353,6 +414,74 @@ class CampaignRunner:
         state = self._advance(run)
         return {"result": result, "failed_batches": missing, "state": state}
 
+    def _fire(self, run: CampaignRun, failed: bool) -> dict[str, Any]:
+        """A local-time fire's end: its summary written (``fired_key``), then the next fire armed at the
+        earliest instant its batches left a member for — or, when a batch of it never reported (its
+        members' zones unknown), at the end of the run's window —, or, when none is left, the run
+        finished from every fire's summary."""
+        tally, reported = self.tally(run)
+        items = self._store.get_json(items_key(run))
+        batches = len(items) if isinstance(items, list) else 0
+        missing = max(0, batches - reported)
+        summary = {"tally": tally.to_json(), "batches": batches, "reported": reported, "failed": failed}
+        self._store.put_json(fired_key(run), summary)
+        upcoming = self._next_fire(run, tally, incomplete=failed or missing > 0)
+        if upcoming is not None:
+            self._triggers.arm_fire(
+                run.application_id, run.campaign_id, parse_timestamp(run.run_at, "run_at"), upcoming, run.fire
+            )
+            return {
+                "result": "PENDING",
+                "failed_batches": missing,
+                "state": EXECUTING,
+                "next_fire": run_at_text(upcoming),
+            }
+        return self._finish_fires(run)
+
+    def _next_fire(self, run: CampaignRun, tally: BatchTally, *, incomplete: bool) -> datetime | None:
+        """The next fire of the run; None when it is the last, or when its campaign is gone, paused or
+        has a newer version (which owns the schedule: the run ends with what it sent)."""
+        try:
+            campaign = self._campaigns.get(run.application_id, run.campaign_id)
+        except NotFound:
+            return None
+        if campaign.is_paused or campaign.version != run.campaign_version:
+            return None
+        assert run.fire is not None
+        fire = parse_timestamp(run.fire, "fire")
+        if tally.next_due is not None:
+            return max(parse_timestamp(tally.next_due, "next_due"), fire + timedelta(milliseconds=1))
+        if incomplete:
+            end = local_window(schedule_of(campaign), parse_timestamp(run.run_at, "run_at"))[1]
+            return end if end > fire else None
+        return None
+
+    def _finish_fires(self, run: CampaignRun) -> dict[str, Any]:
+        """The last fire: every fire's summary summed into the activities (TimezonesTotalCount and
+        TimezonesCompletedCount: the zones' instants the fires sent at), then the next run armed."""
+        merged, batches, reported, failed = BatchTally(), 0, 0, False
+        keys = sorted(self._store.keys(run_prefix(run) + "fired/"))
+        for raw in (self._store.get_json(key) for key in keys):
+            if not isinstance(raw, dict):
+                continue
+            merged = merged.merge(BatchTally.from_json(raw.get("tally") or {}))
+            batches += int(raw.get("batches", 0))
+            reported += int(raw.get("reported", 0))
+            failed = failed or bool(raw.get("failed"))
+        missing = max(0, batches - reported)
+        result = FAILURE if failed or missing else SUCCESS
+        zones = len(merged.slices)
+        for treatment, activity in run.activities.items():
+            counts = dataclasses.replace(
+                activity_counts(merged, treatment, result), timezones_total_count=zones, timezones_completed_count=zones
+            )
+            try:
+                self._campaigns.finish_activity(run.application_id, run.campaign_id, activity, counts)
+            except NotFound:
+                return {"result": result, "failed_batches": missing, "state": "DELETED"}
+        state = self._advance(run)
+        return {"result": result, "failed_batches": missing, "state": state}
+
     def fail(self, run: CampaignRun, error: dict[str, Any] | None) -> dict[str, Any]:
         """The catch path: record what was sent as a FAILURE run, and still arm the next run."""
         return self.finish(run, failed=True)
@@ -360,7 +489,7 @@ class CampaignRunner:
     def tally(self, run: CampaignRun) -> tuple[BatchTally, int]:
         """Every batch's tally of the run merged, and how many batches reported. Read TALLY_READERS at a
         time: a 10-million-endpoint run has 20,000 tallies, a minute's worth of GETs one after another."""
-        keys = sorted(self._store.keys(run_prefix(run) + "tallies/"))
+        keys = sorted(self._store.keys(tallies_prefix(run)))
         merged, reported = BatchTally(), 0
         with ThreadPoolExecutor(max_workers=TALLY_READERS) as pool:
             for raw in pool.map(self._store.get_json, keys):
@@ -385,7 +514,7 @@ class CampaignRunner:
             self._campaigns.set_state(app_id, campaign_id, COMPLETED)
             self._triggers.disarm(app_id, campaign_id)
             return COMPLETED
-        self._triggers.arm(app_id, campaign_id, upcoming)
+        self._triggers.arm_run(campaign, upcoming)
         self._campaigns.set_state(app_id, campaign_id, PENDING_NEXT_RUN, unless=(COMPLETED,))
         return PENDING_NEXT_RUN
 

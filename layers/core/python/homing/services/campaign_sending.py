@@ -53,8 +53,15 @@ from homing.domain.messaging import (
     resolve_message,
     template_field,
 )
-from homing.domain.schedules import QuietTime, in_quiet_time, parse_quiet_time
-from homing.domain.timestamps import parse_timestamp
+from homing.domain.schedules import (
+    QuietTime,
+    endpoint_zone,
+    in_quiet_time,
+    local_instant,
+    parse_quiet_time,
+    schedule_zone,
+)
+from homing.domain.timestamps import iso_now, parse_timestamp
 from homing.observability import logger
 from homing.services.messaging import TEMPLATE_TYPES, Channel, origination, template_content
 
@@ -278,14 +285,18 @@ class _Batch:
         self.events: list[tuple[str, bytes]] = []
         self.messages: dict[tuple[int, str], ChannelMessage | None] = {}
         self.now_ms = int(now.timestamp() * 1000)
+        self.window = FireWindow.of(run, version.campaign)
 
     # -- the pipeline ------------------------------------------------------------------------------
 
     def run(self, raw_members: list[dict[str, Any]]) -> None:
         members: list[_Member] = []
         for raw in raw_members:
+            due = self.window.due(raw, self.tally) if self.window is not None else DUE
+            if due is NOT_THIS_FIRE:
+                continue
             try:
-                member = self.admit(raw)
+                member = self.admit(raw, missing_zone=due is MISSING_ZONE)
             except Exception as error:  # one bad endpoint must not stop the others
                 self.unknown(raw, error)
                 continue
@@ -329,8 +340,9 @@ class _Batch:
             channel = raw.get("channel_type")
             self.event(endpoint_id, self.version.treatments[0], str(channel or ""), cs.UNKNOWN, None)
 
-    def admit(self, raw: dict[str, Any]) -> _Member | None:
-        """Opted out or inactive: skipped (no event). Otherwise the member's treatment, or the holdout."""
+    def admit(self, raw: dict[str, Any], *, missing_zone: bool = False) -> _Member | None:
+        """Opted out or inactive, or (a local-time run) without a valid zone: skipped (no event).
+        Otherwise the member's treatment, or the holdout."""
         body = raw.get("endpoint") if isinstance(raw, dict) else None
         if not isinstance(body, dict):
             raise ValueError("a member without its endpoint")
@@ -342,7 +354,7 @@ class _Batch:
         key = HOLDOUT if index == rules.HOLDOUT else treatment.id
         tally = self.tally.of(key)
         tally.produced += 1
-        reason = rules.exclusion(body)
+        reason = rules.exclusion(body) or (cs.ENDPOINT_MISSING_TIMEZONE if missing_zone else None)
         if reason is not None:
             tally.skipped[reason] += 1
             return None
@@ -646,6 +658,46 @@ class _Batch:
                 raise _TemplateMissing() from None
             template = template_content(template_type, record)
         return resolve_message(channel, cs.direct_configuration(treatment.messages), template)
+
+
+DUE, NOT_THIS_FIRE, MISSING_ZONE = "due", "not this fire", "missing zone"
+
+
+@dataclass(frozen=True)
+class FireWindow:
+    """A local-time fire: the run's wall-clock time, and the instants (``after``, ``fire``] it sends."""
+
+    wall: datetime
+    after: datetime | None
+    fire: datetime
+
+    @staticmethod
+    def of(run: CampaignRun, campaign: Campaign) -> FireWindow | None:
+        if not run.fire:
+            return None
+        zone = schedule_zone(campaign.schedule.timezone if campaign.schedule else None)
+        wall = parse_timestamp(run.run_at, "run_at").astimezone(zone).replace(tzinfo=None)
+        after = parse_timestamp(run.after, "after") if run.after else None
+        return FireWindow(wall, after, parse_timestamp(run.fire, "fire"))
+
+    def due(self, raw: Any, tally: BatchTally) -> str:
+        """Whether this fire sends ``raw``: its zone's instant is in (after, fire]. A later one is left
+        (``next_due``); a member without a valid zone (or unreadable) is the first fire's, as
+        ENDPOINT_MISSING_TIMEZONE (or UNKNOWN)."""
+        body = raw.get("endpoint") if isinstance(raw, dict) else None  # the stored (snake_case) endpoint
+        demographic = body.get("demographic") if isinstance(body, dict) else None
+        name = demographic.get("timezone") if isinstance(demographic, dict) else None
+        zone = endpoint_zone(name) if isinstance(name, str) else None
+        if zone is None:
+            return MISSING_ZONE if self.after is None else NOT_THIS_FIRE
+        instant = local_instant(self.wall, zone)
+        if instant > self.fire:
+            tally.due_later(iso_now(instant))
+            return NOT_THIS_FIRE
+        if self.after is not None and instant <= self.after:
+            return NOT_THIS_FIRE
+        tally.slices.add(iso_now(instant))
+        return DUE
 
 
 class _TemplateMissing(Exception):
