@@ -1,7 +1,7 @@
 """CampaignDelivery: the campaign delivery workflow (Step Functions), its run_campaign function and the
 Scheduler group and role that start it.
 
-Input: what a campaign's schedule (homing.adapters.schedules) or a direct start (CampaignTriggers)
+Input: what a campaign's schedule (homing.adapters.schedules) or a direct start (CampaignArming)
 passes, ``{"ApplicationId", "CampaignId", "RunAt", ...}``. The machine::
 
     Begin (run_campaign)            the run, its activities, an audience resolution request

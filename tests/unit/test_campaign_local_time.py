@@ -20,7 +20,7 @@ from homing.domain.campaign_runs import (
     tally_key,
 )
 from homing.domain.campaigns import ACTIVITY_COMPLETED, COMPLETED, EXECUTING
-from homing.services.campaign_runs import CampaignTriggers
+from homing.services.campaign_runs import CampaignArming
 from homing.services.campaign_sending import DUE, MISSING_ZONE, NOT_THIS_FIRE, FireWindow
 from tests.unit.test_campaign_runs import NOW, campaign, world
 
@@ -240,7 +240,7 @@ def test_a_pause_between_fires_ends_the_run_with_what_it_sent() -> None:
 @pytest.mark.parametrize("late", [False, True])
 def test_a_fire_due_now_is_started_once_named_by_the_run_and_the_fire_before(late: bool) -> None:
     w = world()
-    triggers = CampaignTriggers(w.schedules, w.workflow, clock=lambda: NOW)
+    triggers = CampaignArming(w.schedules, w.workflow, clock=lambda: NOW)
     run_at = datetime(2026, 11, 30, 9, tzinfo=UTC)
     fire = NOW - timedelta(hours=1)
     after = "2026-11-30T10:00:00.000Z" if late else None

@@ -35,8 +35,8 @@ from homing.domain.campaigns import (
 )
 from homing.domain.errors import NotFound
 from homing.services.campaign_runs import (
+    CampaignArming,
     CampaignRunner,
-    CampaignTriggers,
     activity_counts,
     first_start,
     is_run_of,
@@ -192,7 +192,7 @@ class World:
 
 def world(*found: Campaign, now: datetime = NOW) -> World:
     apps, campaigns, store, schedules, workflow = Apps(), Campaigns(*found), Store(), Schedules(), Workflow()
-    triggers = CampaignTriggers(schedules, workflow, clock=lambda: now)
+    triggers = CampaignArming(schedules, workflow, clock=lambda: now)
     audiences = Audiences()
     runner = CampaignRunner(apps, campaigns, audiences, store, triggers, clock=lambda: now)
     return World(runner, campaigns, apps, store, schedules, workflow, audiences)
@@ -272,7 +272,7 @@ def test_an_update_of_an_immediate_campaign_that_already_ran_does_not_send_it_ag
     assert first_start(once, written, fresh=False) is None
     assert first_start(hourly, written, fresh=False) == written + timedelta(hours=1)
     w = world(once)
-    triggers = CampaignTriggers(w.schedules, w.workflow, clock=lambda: written)
+    triggers = CampaignArming(w.schedules, w.workflow, clock=lambda: written)
     triggers.written(once, written, fresh=False)
     triggers.written(hourly, written, fresh=False)
     assert w.workflow.started == {}
@@ -397,7 +397,7 @@ def test_fail_records_a_failure_and_still_arms_the_next_run() -> None:
 
 def test_a_run_due_now_is_started_not_scheduled_and_only_once() -> None:
     w = world()
-    triggers = CampaignTriggers(w.schedules, w.workflow, clock=lambda: NOW)
+    triggers = CampaignArming(w.schedules, w.workflow, clock=lambda: NOW)
     triggers.arm("a1", "c1", NOW - timedelta(seconds=1))
     triggers.arm("a1", "c1", NOW - timedelta(seconds=1))
     triggers.arm("a1", "c1", NOW + timedelta(hours=1))

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from homing.domain.channels import Channel
     from homing.domain.messages import Sender
     from homing.services.audiences import AudienceService
-    from homing.services.campaign_runs import CampaignRunner, CampaignTriggers
+    from homing.services.campaign_runs import CampaignArming, CampaignRunner
     from homing.services.campaign_sending import CampaignSender
     from homing.services.campaigns import CampaignService
     from homing.services.channels import ChannelService
@@ -181,7 +181,7 @@ class Services:
             self.templates,
             arn_prefix=self.settings.resource_arn_prefix,
             clock=_utc_now,
-            scheduling=_campaign_triggers(self.settings.campaigns),
+            scheduling=_campaign_arming(self.settings.campaigns),
         )
 
     @cached_property
@@ -360,17 +360,17 @@ def build_audience_worker(settings: AudienceSettings) -> AudienceService:
     return _audience_service(segments, settings.audience_bucket, None, _imported_members())
 
 
-def _campaign_triggers(settings: CampaignWorkflowSettings) -> CampaignTriggers | None:
+def _campaign_arming(settings: CampaignWorkflowSettings) -> CampaignArming | None:
     """Campaign runs armed on EventBridge Scheduler and started on the delivery workflow; None where
     the deployment has no workflow (campaigns are then stored but never run)."""
     if not settings.configured:
         return None
     from homing.adapters.schedules import CampaignSchedules, WorkflowTarget
     from homing.adapters.workflows import StateMachine
-    from homing.services.campaign_runs import CampaignTriggers
+    from homing.services.campaign_runs import CampaignArming
 
     target = WorkflowTarget(settings.delivery_state_machine_arn, settings.scheduler_role_arn)
-    return CampaignTriggers(
+    return CampaignArming(
         CampaignSchedules(target, settings.schedule_group),
         StateMachine(settings.delivery_state_machine_arn),
         clock=_utc_now,
@@ -402,7 +402,7 @@ def build_campaign_runner(settings: RunSettings) -> CampaignRunner:
     campaigns = CampaignService(
         apps, CampaignRepository(), segments, _NoTemplates(), arn_prefix=arn_prefix, clock=_utc_now
     )
-    triggers = _campaign_triggers(settings.campaigns)
+    triggers = _campaign_arming(settings.campaigns)
     if triggers is None:
         raise ValueError("run_campaign needs the campaign workflow's settings (CAMPAIGN_SCHEDULE_GROUP, ...)")
     audiences = _audience_service(segments, settings.audience_bucket, None, _imported_members())

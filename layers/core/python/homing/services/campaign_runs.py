@@ -11,7 +11,7 @@ run: a duplicate fire from Scheduler, or a step Step Functions retries, finds th
 the same delivery keys, and finishing twice records the totals once (docs/decisions.md, "Campaign
 delivery workflow (issue 10)").
 
-``CampaignTriggers`` is what CampaignService calls when a campaign is written: arm the schedule of
+``CampaignArming`` is what CampaignService calls when a campaign is written: arm the schedule of
 its next run, start an IMMEDIATE run now, or disarm.
 
 A local-time run (``Schedule.IsLocalTime``) goes through the machine once per **fire**: the first at
@@ -189,7 +189,7 @@ class Workflow(Protocol):
 
 
 # -- arming runs (CampaignService and the workflow's Finish) -------------------------------------------
-class CampaignTriggers:
+class CampaignArming:
     """Start a campaign's runs: a run due now is started at once (execution named by its ``run_id``, so a
     retried start is one run), a later one armed as the campaign's one Scheduler schedule."""
 
@@ -279,7 +279,7 @@ class CampaignRunner:
         campaigns: Campaigns,
         audiences: Audiences,
         store: Store,
-        triggers: CampaignTriggers,
+        triggers: CampaignArming,
         *,
         clock: Callable[[], datetime],
     ) -> None:

@@ -62,7 +62,7 @@ class Templates(Protocol):
 
 
 class Scheduling(Protocol):
-    """The delivery workflow's triggers (services/campaign_runs.CampaignTriggers): a written version's
+    """The delivery workflow's triggers (services/campaign_runs.CampaignArming): a written version's
     first run armed on EventBridge Scheduler (or started now when IMMEDIATE), disarmed on pause or delete."""
 
     def plans_run(self, campaign: Campaign, now: datetime, fresh: bool = True) -> bool: ...
