@@ -354,20 +354,32 @@ def build_services(settings: ApiSettings) -> Services:
 
 
 def build_processing(settings: ProcessingSettings) -> ProcessingService:
-    """process_events: count into Analytics and Timelines, forward to EventStreams' targets, skip deleted apps."""
+    """process_events: count into Analytics and Timelines, forward to EventStreams' targets, skip deleted apps,
+    and start event-triggered campaigns' sends (reads Campaigns, invokes send_batch) when it is given both."""
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.dynamodb.tables import CAMPAIGNS
     from homing.adapters.streams import StreamForwarder
     from homing.services.event_streams import stream_target
     from homing.services.processing import ProcessingService
 
     bind_tables(settings.tables, settings.region)
     streams, allowed = EventStreamRepository(), settings.allowed_event_stream_accounts
+    triggers = None
+    if settings.campaign_sender_function and CAMPAIGNS in settings.tables:
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
+        from homing.adapters.functions import AsyncInvoker
+        from homing.services.campaign_triggers import CampaignTriggers
+
+        triggers = CampaignTriggers(
+            CampaignRepository(), clock=_utc_now, invoker=AsyncInvoker(settings.campaign_sender_function)
+        )
     return ProcessingService(
         AnalyticsRepository(),
         StreamForwarder(lambda app_id: stream_target(streams, app_id, allowed)),
         clock=_utc_now,
         funnel_timelines=settings.funnel_timelines,
         live_apps=AppRepository().live,
+        triggers=triggers,
     )
 
 
