@@ -8,6 +8,12 @@ from typing import Any
 
 import boto3
 
+ACCEPTED = 202
+
+
+class InvocationRefused(RuntimeError):
+    """The event was not queued."""
+
 
 class AsyncInvoker:
     """Invokes one function with InvocationType ``Event``: Lambda queues the event and answers 202, then
@@ -21,8 +27,11 @@ class AsyncInvoker:
     def invoke(self, payload: Mapping[str, Any]) -> None:
         if self._client is None:
             self._client = boto3.client("lambda")
-        self._client.invoke(
+        response = self._client.invoke(
             FunctionName=self.function_name,
             InvocationType="Event",
             Payload=json.dumps(payload, separators=(",", ":")).encode(),
         )
+        status = response.get("StatusCode")
+        if status != ACCEPTED:  # Lambda answers 202 once the event is queued; anything else queued nothing
+            raise InvocationRefused(f"{self.function_name}: asynchronous invocation answered {status}")
