@@ -29,6 +29,8 @@ from stacks.arns import event_stream_accounts, resource_arn_prefix
 from stacks.config import EnvConfig
 from stacks.constructs.app_cleanup import DEFAULT_GRACE_SECONDS, GRACE_CONTEXT_KEY, AppCleanup
 from stacks.constructs.audience_resolution import AudienceResolution, grant_audience_objects
+from stacks.constructs.campaign_delivery import CampaignDelivery
+from stacks.constructs.campaign_sending import CampaignSending
 from stacks.constructs.channel_access import deny_opening_credentials, grant_platform_applications
 from stacks.constructs.function import HomingFunction
 from stacks.constructs.identity_pool import EventsIdentityPool
@@ -114,6 +116,27 @@ class ApiStack(Stack):
             removal_policy=config.removal_policy,
         )
 
+        # Campaigns: send_batch sends one batch of a run; the delivery workflow runs a campaign's runs
+        # (audience, batches, activities) and Scheduler starts it at each armed run.
+        self.campaign_sending = CampaignSending(
+            self,
+            "CampaignSending",
+            data=data,
+            senders=self.senders,
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.campaign_delivery = CampaignDelivery(
+            self,
+            "CampaignDelivery",
+            data=data,
+            resolve_audience=self.audiences.resolve_audience.function,
+            send_batch=self.campaign_sending.function,
+            resource_arn_prefix=resource_arn_prefix(),
+            log_retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+
         # One-time passwords are stored as HMACs under this key; it never leaves KMS (docs/decisions.md).
         self.otp_key = kms.Key(
             self,
@@ -145,6 +168,7 @@ class ApiStack(Stack):
                     Env.DATA_KEY_ARN: data.key.key_arn,
                     Env.OTP_KEY_ID: self.otp_key.key_arn,
                     Env.SMS_CARRIER: self.senders.carrier,  # SendMessages and OTP send in-process
+                    **self.campaign_delivery.scheduling.environment(),  # campaigns' runs: arm, start, disarm
                 },
             ),
             # API Gateway gives up after 29 s; a longer function timeout would only waste money.
@@ -182,6 +206,8 @@ class ApiStack(Stack):
             "dynamodb:Query",
             "dynamodb:BatchWriteItem",
         )
+        # Create/UpdateCampaign arm the first run on Scheduler (or start an IMMEDIATE one); pause and delete disarm.
+        self.campaign_delivery.grant_start(function)
         # SendMessages, SendUsersMessages and OTP send in-process, through the same senders and ledger.
         grant_sending(
             self, function, data, custom_functions=self.senders.custom_functions, carrier=self.senders.carrier

@@ -20,6 +20,7 @@ from stacks.arns import event_stream_accounts
 
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
+    from stacks.constructs.campaign_sending import CampaignSending
     from stacks.data_stack import DataStack
     from stacks.events_stack import EventsStack
 
@@ -66,6 +67,7 @@ def acknowledge(*, data: DataStack, api: ApiStack, events: EventsStack) -> None:
     _acknowledge_events(events, data)
     _acknowledge_channels(api)
     _acknowledge_feedback(events, data)
+    _acknowledge_campaigns(api, data)
 
 
 def _acknowledge_data(data: DataStack) -> None:
@@ -411,3 +413,98 @@ def acknowledge_campaign_schedules(role: IConstruct) -> None:
         "Campaign schedules are created and deleted with their campaigns, one per campaign, so their names are "
         "not known at deploy time: the grant is the adapter's four calls on the homing-campaigns group only.",
     )
+
+
+def acknowledge_campaign_sending(sending: CampaignSending, data: DataStack) -> None:
+    """send_batch (``stacks.constructs.campaign_sending.CampaignSending``): the stack that creates it
+    calls this (the api stack, with the delivery workflow)."""
+    from homing.domain.campaign_runs import RUNS_PREFIX
+
+    role = sending.role
+    _ack_tracing(role)
+    _acknowledge_sending(role, sending.carrier, sending.custom_functions)
+    _ack_audience_objects(role, data, "GetObject")
+    bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{bucket_arn}/{RUNS_PREFIX}/*]",
+        "Each batch writes its tally under campaign-runs/<app>/<campaign>/<run>/, named at run time; the grant "
+        "is GetObject/PutObject under that prefix of the one audience bucket.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _ack(
+            role,
+            f"IAM5[Action::{action}]",
+            f"{action} comes from the grants on Homing's data key, which encrypts the delivery ledger, the caps "
+            "table, the events stream and the audience bucket send_batch uses; scoped to that one key.",
+        )
+    account = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:{name}"
+    for name in sending.hook_functions:
+        if "*" in name:
+            shown = name if name.startswith("arn:") else account.format(name=name)
+            _ack(
+                role,
+                f"IAM5[Resource::{shown}]",
+                "Campaign hooks (FILTER mode) invoke the customer's functions the deployment allows (context "
+                "campaign_hook_functions, default homing-hook-*); InvokeFunction only.",
+            )
+
+
+def _acknowledge_campaigns(api: ApiStack, data: DataStack) -> None:
+    """The campaign delivery workflow (``CampaignDelivery``): run_campaign, its state machine, the api's
+    arming of runs, and send_batch (``acknowledge_campaign_sending``)."""
+    from homing.domain.campaign_runs import RUNS_PREFIX
+
+    delivery = api.campaign_delivery
+    acknowledge_campaign_sending(api.campaign_sending, data)
+    acknowledge_campaign_schedules(api.api_function.role)
+    role = delivery.run_campaign.role
+    _ack_tracing(role)
+    acknowledge_campaign_schedules(role)
+    _ack_audience_objects(role, data)
+    bucket_arn = _import_name(data, data.audience_bucket.bucket_arn)
+    _ack(
+        role,
+        f"IAM5[Resource::{bucket_arn}/{RUNS_PREFIX}/*]",
+        "A run's items file and tallies are under campaign-runs/<app>/<campaign>/<run>/, named at run time; the "
+        "grant is GetObject/PutObject under that prefix of the one audience bucket.",
+    )
+    machine = delivery.state_machine
+    machine_role = machine.role
+    for function in (
+        api.audiences.resolve_audience.function,
+        delivery.run_campaign.function,
+        api.campaign_sending.function,
+    ):
+        function_id = Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+        _ack(
+            machine_role,
+            f"IAM5[Resource::<{function_id}.Arn>:*]",
+            "The workflow invokes its three functions (any version or alias of each, as the LambdaInvoke "
+            "task's grant writes it).",
+        )
+    _ack(
+        machine_role,
+        "IAM5[Resource::*]",
+        "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
+        "delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.",
+    )
+    bucket_name = _import_name(data, data.audience_bucket.bucket_name)
+    _ack(
+        machine_role,
+        f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]",
+        "The Distributed Map's ItemReader reads the run's items file, whose key the Plan step names at run "
+        "time; s3:GetObject only, in the one audience bucket (the grant CDK's S3JsonItemReader writes).",
+    )
+    machine_id = Stack.of(machine).get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
+    executions = (
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine_id}"}}]}}]}}'
+    )
+    for suffix in (":*", "/*:*"):
+        _ack(
+            machine.node.find_child("DistributedMapPolicy"),
+            f"IAM5[Resource::{executions}{suffix}]",
+            "A Distributed Map runs its batches as child executions of this machine (StartExecution, Describe, "
+            "Stop on its own executions only, as CDK's DistributedMap grants).",
+        )

@@ -38,9 +38,14 @@ LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
 def custom_channel_functions(scope: Construct) -> tuple[str, ...]:
     """The context's ``custom_channel_functions`` (a list, JSON list text or comma-separated), else the default."""
-    value = scope.node.try_get_context(CUSTOM_FUNCTIONS_CONTEXT_KEY)
+    return context_functions(scope, CUSTOM_FUNCTIONS_CONTEXT_KEY, DEFAULT_CUSTOM_FUNCTIONS)
+
+
+def context_functions(scope: Construct, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Function names or ARN patterns from the context ``key`` (a list, JSON list text or comma-separated)."""
+    value = scope.node.try_get_context(key)
     if value is None:
-        return DEFAULT_CUSTOM_FUNCTIONS
+        return default
     if isinstance(value, str) and value.strip().startswith("["):
         value = json.loads(value)
     names = value.split(",") if isinstance(value, str) else list(value)

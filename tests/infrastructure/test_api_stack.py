@@ -34,6 +34,9 @@ API_ENV_NAMES = {
     "JOBS_QUEUE_URL",
     "TWO_WAY_SMS_TABLE",
     "CAMPAIGNS_TABLE",
+    "CAMPAIGN_SCHEDULE_GROUP",
+    "CAMPAIGN_SCHEDULER_ROLE_ARN",
+    "DELIVERY_STATE_MACHINE_ARN",
     "JOB_BUCKETS",
     "CHANNELS_TABLE",
     "DATA_KEY_ARN",
@@ -287,6 +290,7 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     assert set(by_service) == {
         *("dynamodb", "kinesis", "kms", "logs", "s3", "sns", "sqs", "states", "xray"),
         *("ses", "sms-voice", "lambda"),
+        *("scheduler", "iam"),  # campaigns' runs armed on Scheduler, passing its one role
     }
 
     # Resource "*" only where CDK requires it: X-Ray (Lambda active tracing) has no resource-level permissions.
@@ -356,11 +360,30 @@ def test_api_role_is_least_privilege(synth: Synthesized) -> None:
     }
 
     # The audience extension: start the resolution workflow; get/put objects under audiences/, list the bucket.
+    # Campaigns: start an IMMEDIATE run of the delivery workflow.
     assert _actions_by_resource(statements, "states") == {
         json.dumps({"Ref": synth.logical_id(synth.api.audiences.state_machine)}, sort_keys=True): {
             "states:StartExecution"
-        }
+        },
+        json.dumps({"Ref": synth.logical_id(synth.api.campaign_delivery.state_machine)}, sort_keys=True): {
+            "states:StartExecution"
+        },
     }
+    # Campaigns' schedules: the adapter's four calls on the homing-campaigns group; pass only Scheduler's role.
+    (schedules,) = by_service["scheduler"]
+    assert set(_as_list(schedules["Action"])) == {
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:GetSchedule",
+        "scheduler:DeleteSchedule",
+    }
+    assert "schedule/homing-campaigns/*" in json.dumps(schedules["Resource"])
+    (pass_role,) = by_service["iam"]
+    assert pass_role["Action"] == "iam:PassRole"
+    assert pass_role["Resource"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.api.campaign_delivery.scheduling.role), "Arn"]
+    }
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     assert {a for s in by_service["s3"] for a in _as_list(s["Action"])} == {
         "s3:GetObject",
         "s3:PutObject",

@@ -60,6 +60,28 @@ def _allowed_accounts(resource_arn_prefix: str, accounts: tuple[str, ...]) -> fr
 
 
 @dataclass(frozen=True)
+class CampaignWorkflowSettings:
+    """What arms and starts campaign runs (stacks/constructs/campaign_schedules.py ``environment()``):
+    the Scheduler group, the role its schedules start the workflow as, and the delivery workflow."""
+
+    schedule_group: str = ""
+    scheduler_role_arn: str = ""
+    delivery_state_machine_arn: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.schedule_group and self.scheduler_role_arn and self.delivery_state_machine_arn)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CampaignWorkflowSettings:
+        return cls(
+            schedule_group=env.get(Env.CAMPAIGN_SCHEDULE_GROUP, ""),
+            scheduler_role_arn=env.get(Env.CAMPAIGN_SCHEDULER_ROLE_ARN, ""),
+            delivery_state_machine_arn=env.get(Env.DELIVERY_STATE_MACHINE_ARN, ""),
+        )
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     """The api function: every table, the events stream (PutEvents), the clean-up queue (DeleteApp)."""
 
@@ -77,6 +99,7 @@ class ApiSettings:
     audience_state_machine_arn: str = ""
     data_key_arn: str = ""
     otp_key_id: str = ""
+    campaigns: CampaignWorkflowSettings = field(default_factory=CampaignWorkflowSettings)
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -100,6 +123,7 @@ class ApiSettings:
             audience_state_machine_arn=env.get(Env.AUDIENCE_STATE_MACHINE_ARN, ""),
             data_key_arn=env.get(Env.DATA_KEY_ARN, ""),
             otp_key_id=env.get(Env.OTP_KEY_ID, ""),
+            campaigns=CampaignWorkflowSettings.from_env(env),
         )
 
 
@@ -121,6 +145,30 @@ class AudienceSettings:
             resource_arn_prefix=_arn_prefix(env, region),
             tables=table_names(env),
             audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+        )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """run_campaign: Apps, Campaigns and Segments (and Jobs: an IMPORT segment's request is checked), the
+    audience bucket (requests, manifests, the run's items and tallies) and the campaign workflow's names."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    audience_bucket: str = ""
+    campaigns: CampaignWorkflowSettings = field(default_factory=CampaignWorkflowSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+            campaigns=CampaignWorkflowSettings.from_env(env),
         )
 
 
@@ -196,6 +244,37 @@ class SendSettings:
         if carrier not in SMS_CARRIERS:
             raise ValueError(f"{Env.SMS_CARRIER} must be one of {', '.join(SMS_CARRIERS)}, not {carrier!r}")
         return cls(region=_region(env), tables=table_names(env), sms_carrier=carrier)
+
+
+@dataclass(frozen=True)
+class CampaignSendSettings:
+    """send_batch: the tables it reads (Apps, Campaigns, Templates, Channels) and writes (Caps, the
+    delivery ledger), the audience bucket (pages in, tallies out), the events stream, who carries SMS."""
+
+    region: str
+    resource_arn_prefix: str
+    tables: TableNames = field(default_factory=dict)
+    event_stream_name: str = ""
+    audience_bucket: str = ""
+    sms_carrier: str = SMS_CARRIERS[0]
+
+    @property
+    def send(self) -> SendSettings:
+        """The senders' own settings (the dispatcher is built from these)."""
+        return SendSettings(region=self.region, tables=self.tables, sms_carrier=self.sms_carrier)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CampaignSendSettings:
+        env = os.environ if env is None else env
+        region = _region(env)
+        return cls(
+            region=region,
+            resource_arn_prefix=_arn_prefix(env, region),
+            tables=table_names(env),
+            event_stream_name=env.get(Env.EVENT_STREAM_NAME, ""),
+            audience_bucket=env.get(Env.AUDIENCE_BUCKET, ""),
+            sms_carrier=SendSettings.from_env(env).sms_carrier,
+        )
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,10 @@ class LocalMode:
         gateway = LocalApiGateway(apis[0], invoker, keys, DEFAULT_ACCOUNT_ID, region=self.moto.region)
         self.scheduler = start_scheduler(self.moto, invoker, DEFAULT_ACCOUNT_ID)
         self.pages = local_pages(gateway, self.moto, [self.esm, self.sqs_poller], self.scheduler)
+        self.pages.add_page(
+            "faults", 'Injected failures (POST {"function", "match", "count"})', self.runner.faults.rows
+        )
+        self.pages.add_action("faults", self.runner.faults.action)
         from homing.local.outbox import OutboxPages
 
         self.pages.add_page("outbox", "Local outbox (read it at /_local/outbox.html)", self.outbox.rows)

@@ -362,6 +362,56 @@ def is_python(fn: Any) -> bool:
     return str(fn.run_time or "").startswith("python")
 
 
+def _contains(whole: Any, part: Any) -> bool:
+    """Whether ``part`` is ``whole`` or, for dicts, a subset of it (recursively)."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(k in whole and _contains(whole[k], v) for k, v in part.items())
+    return bool(whole == part)
+
+
+class Faults:
+    """Local mode only (nothing in the product reads it): invocations told to fail *after* their handler
+    ran, as a Lambda whose answer was lost (a timeout after the work was done), so tests can watch a
+    workflow retry a step that already had its effects. ``POST /_local/faults``
+    ``{"function": "<part of the name>", "match": {<subset of the event>}, "count": N}`` fails the next N
+    matching invocations with ``LocalFault``."""
+
+    def __init__(self) -> None:
+        self._rules: list[dict[str, Any]] = []
+        self.fired: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def action(self, request: dict[str, Any]) -> dict[str, Any]:
+        rule: dict[str, Any] = {
+            "function": str(request.get("function", "")),
+            "match": request.get("match") or {},
+            "count": int(request.get("count", 1)),
+        }
+        if not rule["function"] or rule["count"] < 1:
+            raise ValueError('a fault needs "function" and a positive "count"')
+        with self._lock:
+            self._rules.append(rule)
+        return {"Armed": rule}
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {"Function": r["function"], "Match": json.dumps(r["match"]), "Left": r["count"]} for r in self._rules
+            ] + [{"Function": f["function"], "Match": "fired", "Left": 0} for f in self.fired[-50:]]
+
+    def take(self, name: str, event: Any) -> bool:
+        """True (and one fewer left) when a rule matches this invocation."""
+        with self._lock:
+            for rule in self._rules:
+                if rule["function"] in name and _contains(event, rule["match"]):
+                    rule["count"] -= 1
+                    if rule["count"] == 0:
+                        self._rules.remove(rule)
+                    self.fired.append({"function": name})
+                    return True
+        return False
+
+
 class Runner:
     """Maps moto's LambdaFunction objects to worker pools."""
 
@@ -373,6 +423,7 @@ class Runner:
         self._pools: dict[FunctionSpec, WorkerPool] = {}
         self._foreign: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        self.faults = Faults()
 
     def spec_for(self, fn: Any) -> FunctionSpec:
         """Build the spec of a moto ``LambdaFunction`` (code/layer dirs, resolved env)."""
@@ -444,6 +495,9 @@ class Runner:
         started = time.perf_counter()
         result = self.pool(spec).invoke(event, context)
         log.debug("%s: invoked in %.1f ms", spec.name, (time.perf_counter() - started) * 1000)
+        if not result.errored and self.faults.take(spec.name, event):
+            message = "local fault: this invocation ran, and its answer was lost (POST /_local/faults)"
+            result = InvocationResult(_error_payload(message, "LocalFault"), True, result.logs)
         if result.errored:
             error = json.loads(result.payload) if result.payload.startswith("{") else {}
             self._report_error(spec.name, error)

@@ -23,8 +23,10 @@ from homing.adapters.dynamodb.common import StaleVersion
 from homing.codec import dump, snake
 from homing.domain.campaigns import (
     ACTIVITY_COMPLETED,
+    EXECUTING,
     RESULTS,
     RUN_STATUSES,
+    SCHEDULED,
     Activity,
     ActivityCounts,
     Campaign,
@@ -59,6 +61,17 @@ class Templates(Protocol):
     def resolve(self, name: str, template_type: str, version: str | None = None) -> object: ...
 
 
+class Scheduling(Protocol):
+    """The delivery workflow's triggers (services/campaign_runs.CampaignTriggers): a written version's
+    first run armed on EventBridge Scheduler (or started now when IMMEDIATE), disarmed on pause or delete."""
+
+    def plans_run(self, campaign: Campaign, now: datetime) -> bool: ...
+
+    def written(self, campaign: Campaign, now: datetime) -> None: ...
+
+    def deleted(self, app_id: str, campaign_id: str) -> None: ...
+
+
 class CampaignService:
     def __init__(
         self,
@@ -72,8 +85,10 @@ class CampaignService:
         quotas: Quotas = QUOTAS,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        scheduling: Scheduling | None = None,
     ) -> None:
         self._apps, self._repo, self._segments, self._templates = apps, repo, segments, templates
+        self._scheduling = scheduling  # None: runs are neither armed nor started (no workflow deployed)
         self._arn_prefix, self._clock, self._quotas = arn_prefix, clock, quotas
         self._sleep, self._rng = sleep, rng or random.Random()
 
@@ -148,9 +163,11 @@ class CampaignService:
             )
             try:
                 self._repo.write(campaign, None, None)
-                return campaign
             except StaleVersion:  # the segment was deleted while we planned: the next plan says so
                 back_off(attempt, self._rng, self._sleep)
+                continue
+            self._schedule(campaign)
+            return campaign
         raise Conflict("The segment is being changed by other requests; retry the request")
 
     def update(self, app_id: str, campaign_id: str, changes: CampaignDefinition) -> Campaign:
@@ -162,11 +179,19 @@ class CampaignService:
             if changes.segment_id is not None and changes.segment_id != current.segment_id:
                 base.segment_version = 0  # the new segment's current version unless one is sent
             updated = self._merged(base, changes)
+            if (
+                self._scheduling is not None
+                and current.run_status != EXECUTING
+                and self._scheduling.plans_run(updated, self._clock())
+            ):
+                updated.run_status = SCHEDULED  # the new version has a run to come
             try:
                 self._repo.write(updated, revision, current.segment_id)
-                return updated
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
+                continue
+            self._schedule(updated)
+            return updated
         raise Conflict(f"Campaign {campaign_id} is being changed by other requests; retry the request")
 
     def delete(self, app_id: str, campaign_id: str) -> Campaign:
@@ -175,9 +200,12 @@ class CampaignService:
             current, revision = self._require(app_id, campaign_id)
             try:
                 self._repo.delete(current, revision)
-                return current
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
+                continue
+            if self._scheduling is not None:
+                self._scheduling.deleted(app_id, campaign_id)
+            return current
         raise Conflict(f"Campaign {campaign_id} is being changed by other requests; retry the request")
 
     def set_state(self, app_id: str, campaign_id: str, run_status: str, *, unless: tuple[str, ...] = ()) -> Campaign:
@@ -197,6 +225,11 @@ class CampaignService:
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
         raise Conflict(f"Campaign {campaign_id} is being changed by other requests; retry the request")
+
+    def _schedule(self, campaign: Campaign) -> None:
+        """After a committed write: arm (or start) the version's first run, or disarm."""
+        if self._scheduling is not None:
+            self._scheduling.written(campaign, self._clock())
 
     # -- activities (the delivery workflow) --------------------------------------------------------
 

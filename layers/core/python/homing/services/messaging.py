@@ -237,7 +237,7 @@ class _Send:
             if ref is None or not ref.name:
                 continue
             record = self.svc._templates.resolve(ref.name, template_type, ref.version)
-            out[name] = _template_content(template_type, record)
+            out[name] = template_content(template_type, record)
         return out
 
     def message(self, channel: str) -> ChannelMessage:
@@ -293,7 +293,7 @@ class _Send:
         def fill(source: str | None) -> str | None:
             return None if source is None else render(source, values)
 
-        content = build_content(message, _origination(settings), fill)
+        content = build_content(message, origination(settings), fill)
         delivery = Delivery(
             app_id=self.app_id,
             channel=channel,
@@ -353,7 +353,7 @@ def _result(planned: _Planned) -> RecipientResult:
     return RecipientResult(planned.address, planned.result)
 
 
-def _origination(channel: Channel) -> Origination:
+def origination(channel: Channel) -> Origination:
     return Origination(
         from_address=channel.from_address,
         configuration_set=channel.configuration_set,
@@ -395,7 +395,7 @@ def _push_part(part: Any) -> PushPart | None:
     return PushPart(**{name: _text(getattr(part, name, None)) for name in PushPart.__dataclass_fields__})
 
 
-def _template_content(template_type: str, record: Any) -> TemplateContent:
+def template_content(template_type: str, record: Any) -> TemplateContent:
     """The domain's view of a template record (EmailTemplate, SmsTemplate, VoiceTemplate, PushTemplate)."""
     if template_type == "EMAIL":
         return EmailTemplateContent(
