@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -264,3 +264,62 @@ def test_the_async_invoker_queues_the_event() -> None:
             Code={"ZipFile": code.getvalue()},
         )
         AsyncInvoker("send-batch").invoke({"action": "trigger", "run": {}})  # queued: 202, no error
+
+
+# --- through the real send_batch handler and sender ------------------------------------------------
+
+
+@pytest.fixture
+def send_batch(aws: None, call: Any) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The real send_batch handler (sender, caps, ledger, SES on moto) with the app's email channel verified."""
+    import send_batch.handler as handler_module
+
+    from homing.bootstrap import campaign_sender, event_triggers
+    from homing.local.outbox import verify_ses_identities_on_use
+    from tests.conftest import LambdaContext
+
+    undo = verify_ses_identities_on_use()
+    campaign_sender.cache_clear()
+    event_triggers.cache_clear()
+    yield lambda event: handler_module.lambda_handler(event, LambdaContext(function_name="send_batch"))
+    campaign_sender.cache_clear()
+    event_triggers.cache_clear()
+    undo()
+
+
+def sent_emails() -> int:
+    return int(boto3.client("ses").get_send_quota()["SentLast24Hours"])
+
+
+def test_send_batch_sends_a_trigger_once_however_often_it_is_replayed(
+    call: Any,
+    process: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    invoked: list[dict[str, Any]],
+    shop: Any,
+    send_batch: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    app, cid = shop
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+    channel = {"FromAddress": "team@example.com", "Identity": identity}
+    assert call("PUT", f"/v1/apps/{app}/channels/email", channel).status == 200
+    put_events(call, app, {"e-gold": ("ep-gold", "purchase", {}), "e-free": ("ep-free", "purchase", {})})
+    records = drain_stream()
+    process(records)
+    process(records)  # replayed by the stream
+    assert len(invoked) == 4
+    answers = [send_batch(payload) for payload in invoked]
+    answers += [send_batch(payload) for payload in invoked]  # and each async invocation retried by Lambda
+    assert sorted(a["successful"] for a in answers) == [0] * 4 + [1] * 4  # the ledger's: the same answer again
+    assert sent_emails() == 1  # the gold endpoint once; the free one is not in the segment
+    [activity] = call("GET", f"/v1/apps/{app}/campaigns/{cid}/activities").body["Item"]
+    assert (activity["TotalEndpointCount"], activity["SuccessfulEndpointCount"]) == (1, 1)
+    # The send's own events (_campaign.send, _email.send) come back through the stream; a campaign never
+    # triggers on its own sends, and an ENDPOINT filter never on system events.
+    invoked.clear()
+    records = drain_stream()  # the whole stream again: the purchases (replays) and the send events
+    assert {json.loads(base64.b64decode(r["kinesis"]["data"]))["event_type"] for r in records} >= {
+        "_campaign.send",
+        "_email.send",
+    }
+    assert process(records) == {"batchItemFailures": []}
+    assert sorted(p["run"]["trigger"]["event_id"] for p in invoked) == ["e-free", "e-gold"]
