@@ -113,6 +113,8 @@ class CampaignDelivery(Construct):
                 retry_on_service_exceptions=False,
             )
             task.add_retry(errors=TRANSIENT, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2)
+            if target is function:  # run_campaign's steps are idempotent per run: any error is tried again
+                task.add_retry(errors=["States.ALL"], interval=Duration.seconds(2), max_attempts=2, backoff_rate=2)
             return task
 
         run = sfn.JsonPath.object_at("$.begin.run")

@@ -82,6 +82,12 @@ class Campaigns:
             raise NotFound(f"Campaign {campaign_id} not found")
         return self.heads[campaign_id]
 
+    def version(self, app_id: str, campaign_id: str, version: int) -> Campaign:
+        head = self.get(app_id, campaign_id)
+        if head.version != version:
+            raise NotFound(f"Campaign {campaign_id} has no version {version}")
+        return head
+
     def start_activity(
         self, app_id: str, campaign_id: str, treatment_id: str, scheduled_start: datetime, **_: int | None
     ) -> Activity:
@@ -108,8 +114,14 @@ class Campaigns:
 
 
 class Audiences:
+    def __init__(self) -> None:
+        self.missing = False
+
     def prepare(self, app_id: str, segment_id: str, version: str | None = None) -> Any:
         from homing.domain.audiences import ResolutionRequest
+
+        if self.missing:
+            raise NotFound(f"Segment {segment_id} has no version {version}")
 
         return ResolutionRequest("r1", app_id, segment_id, int(version or 1), 0, "", parts=2)
 
@@ -165,13 +177,15 @@ class World:
     store: Store
     schedules: Schedules
     workflow: Workflow
+    audiences: Audiences
 
 
 def world(*found: Campaign, now: datetime = NOW) -> World:
     apps, campaigns, store, schedules, workflow = Apps(), Campaigns(*found), Store(), Schedules(), Workflow()
     triggers = CampaignTriggers(schedules, workflow, clock=lambda: now)
-    runner = CampaignRunner(apps, campaigns, Audiences(), store, triggers, clock=lambda: now)
-    return World(runner, campaigns, apps, store, schedules, workflow)
+    audiences = Audiences()
+    runner = CampaignRunner(apps, campaigns, audiences, store, triggers, clock=lambda: now)
+    return World(runner, campaigns, apps, store, schedules, workflow, audiences)
 
 
 def fire(c: Campaign, run_at: str) -> dict[str, str]:
@@ -234,6 +248,23 @@ def test_an_immediate_campaign_runs_at_the_instant_its_version_was_written() -> 
     assert not is_run_of(c, datetime(2026, 11, 30, 11, 0, 1, tzinfo=UTC))
     assert first_start(c, NOW) == datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
     assert first_start(dataclasses.replace(c, is_paused=True), NOW) is None
+
+
+def test_an_update_of_an_immediate_campaign_that_already_ran_does_not_send_it_again() -> None:
+    once = campaign(Schedule={"StartTime": "IMMEDIATE"})
+    hourly = campaign(Schedule={"StartTime": "IMMEDIATE", "Frequency": "HOURLY"})
+    written = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # the versions' LastModifiedDate
+
+    assert first_start(once, written, fresh=False) is None
+    assert first_start(hourly, written, fresh=False) == written + timedelta(hours=1)
+    w = world(once)
+    triggers = CampaignTriggers(w.schedules, w.workflow, clock=lambda: written)
+    triggers.written(once, written, fresh=False)
+    triggers.written(hourly, written, fresh=False)
+    assert w.workflow.started == {}
+    assert w.schedules.armed == {("a1", "c1"): written + timedelta(hours=1)}
+    triggers.written(once, written)  # fresh: never run, or a new Schedule sent
+    assert list(w.workflow.started) == [run_id("c1", "2026-11-30T11:00:00.000Z")]
 
 
 # -- planning ----------------------------------------------------------------------------------------
@@ -367,3 +398,17 @@ def test_activity_counts_of_a_treatment_without_endpoints() -> None:
     assert (counts.total_endpoint_count, counts.successful_endpoint_count) == (0, 0)
     assert counts.execution_metrics == {"ENDPOINT_PRODUCED": "0", "TREATMENT_HOLDOUT": "5"}
     assert HOLDOUT == "holdout"
+
+
+def test_a_segment_version_that_cannot_be_resolved_fails_the_run_and_arms_the_next() -> None:
+    c = campaign(Schedule=DAILY)
+    w = world(c)
+    w.audiences.missing = True
+
+    begun = w.runner.begin(fire(c, "2026-12-02T09:00:00Z"))
+
+    assert begun == {"skip": True, "reason": "audience: Segment s1 has no version 1"}
+    (activity,) = w.campaigns.activities.values()
+    assert (activity.state, activity.result) == (ACTIVITY_COMPLETED, "FAILURE")
+    assert w.schedules.armed[("a1", "c1")] == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert w.campaigns.heads["c1"].run_status == PENDING_NEXT_RUN

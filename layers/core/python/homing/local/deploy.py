@@ -262,7 +262,7 @@ class Deployer:
         for machine in machines:
             kwargs = {
                 "name": machine["name"],
-                "definition": machine["definition"],
+                "definition": interpretable(machine["definition"]),
                 "roleArn": machine["roleArn"],
                 "type": machine.get("type", "STANDARD"),
             }
@@ -271,6 +271,23 @@ class Deployer:
             if machine.get("tracingConfiguration"):
                 kwargs["tracingConfiguration"] = machine["tracingConfiguration"]
             sfn.create_state_machine(**kwargs)
+
+
+def interpretable(definition: str) -> str:
+    """The definition as moto's ASL parser reads it: it takes ``ToleratedFailurePercentage`` only as a
+    decimal (its grammar's NUMBER; ``100`` lexes as INT), so whole percentages are written ``100.0``."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: float(v) if k == "ToleratedFailurePercentage" and isinstance(v, int) else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps(walk(json.loads(definition)))
 
 
 def _all_machines(sfn: Any) -> list[dict[str, Any]]:

@@ -372,9 +372,10 @@ def _contains(whole: Any, part: Any) -> bool:
 class Faults:
     """Local mode only (nothing in the product reads it): invocations told to fail *after* their handler
     ran, as a Lambda whose answer was lost (a timeout after the work was done), so tests can watch a
-    workflow retry a step that already had its effects. ``POST /_local/faults``
-    ``{"function": "<part of the name>", "match": {<subset of the event>}, "count": N}`` fails the next N
-    matching invocations with ``LocalFault``."""
+    workflow retry a step that already had its effects; or, with ``"before": true``, without running
+    it (a crash before any work). ``POST /_local/faults`` ``{"function": "<part of the name>", "match":
+    {<subset of the event>}, "count": N, "before": false}`` fails the next N matching invocations with
+    ``LocalFault``."""
 
     def __init__(self) -> None:
         self._rules: list[dict[str, Any]] = []
@@ -386,6 +387,7 @@ class Faults:
             "function": str(request.get("function", "")),
             "match": request.get("match") or {},
             "count": int(request.get("count", 1)),
+            "before": bool(request.get("before", False)),
         }
         if not rule["function"] or rule["count"] < 1:
             raise ValueError('a fault needs "function" and a positive "count"')
@@ -399,11 +401,11 @@ class Faults:
                 {"Function": r["function"], "Match": json.dumps(r["match"]), "Left": r["count"]} for r in self._rules
             ] + [{"Function": f["function"], "Match": "fired", "Left": 0} for f in self.fired[-50:]]
 
-    def take(self, name: str, event: Any) -> bool:
-        """True (and one fewer left) when a rule matches this invocation."""
+    def take(self, name: str, event: Any, *, before: bool) -> bool:
+        """True (and one fewer left) when a rule for this stage (before or after the handler) matches."""
         with self._lock:
             for rule in self._rules:
-                if rule["function"] in name and _contains(event, rule["match"]):
+                if rule["before"] == before and rule["function"] in name and _contains(event, rule["match"]):
                     rule["count"] -= 1
                     if rule["count"] == 0:
                         self._rules.remove(rule)
@@ -493,9 +495,13 @@ class Runner:
             "deadline_ms": int((time.time() + spec.timeout) * 1000),
         }
         started = time.perf_counter()
-        result = self.pool(spec).invoke(event, context)
+        if self.faults.take(spec.name, event, before=True):
+            message = "local fault: this invocation failed before its handler ran (POST /_local/faults)"
+            result = InvocationResult(_error_payload(message, "LocalFault"), True, "")
+        else:
+            result = self.pool(spec).invoke(event, context)
         log.debug("%s: invoked in %.1f ms", spec.name, (time.perf_counter() - started) * 1000)
-        if not result.errored and self.faults.take(spec.name, event):
+        if not result.errored and self.faults.take(spec.name, event, before=False):
             message = "local fault: this invocation ran, and its answer was lost (POST /_local/faults)"
             result = InvocationResult(_error_payload(message, "LocalFault"), True, result.logs)
         if result.errored:

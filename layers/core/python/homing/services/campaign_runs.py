@@ -49,7 +49,7 @@ from homing.domain.campaigns import (
     Campaign,
 )
 from homing.domain.campaigns import Schedule as CampaignSchedule
-from homing.domain.errors import NotFound
+from homing.domain.errors import BadRequest, NotFound
 from homing.domain.schedules import IMMEDIATE, Schedule, first_run, next_run
 from homing.domain.timestamps import iso_now, parse_timestamp
 
@@ -110,6 +110,8 @@ class Campaigns(Protocol):
     """CampaignService's reads and the delivery workflow's writes."""
 
     def get(self, app_id: str, campaign_id: str) -> Campaign: ...
+
+    def version(self, app_id: str, campaign_id: str, version: int) -> Campaign: ...
 
     def start_activity(
         self,
@@ -190,17 +192,18 @@ class CampaignTriggers:
         self._schedules.disarm(app_id, campaign_id)
 
     # -- CampaignService's Scheduling ------------------------------------------------------------------
-    def plans_run(self, campaign: Campaign, now: datetime) -> bool:
+    def plans_run(self, campaign: Campaign, now: datetime, fresh: bool = True) -> bool:
         """Whether writing this version arms (or starts) a run (``written`` does)."""
-        return first_start(campaign, now) is not None
+        return first_start(campaign, now, fresh) is not None
 
-    def written(self, campaign: Campaign, now: datetime) -> None:
+    def written(self, campaign: Campaign, now: datetime, fresh: bool = True) -> None:
         """After a create or update: arm (or start) the version's first run from ``now``; disarm when it
-        is paused, event-triggered or has no run left."""
-        first = first_start(campaign, now)
+        is paused, event-triggered or has no run left. ``fresh``: the campaign has not run yet, or the
+        write sent a new Schedule (an IMMEDIATE campaign's run then starts now)."""
+        first = first_start(campaign, now, fresh)
         if first is None:
             self.disarm(campaign.application_id, campaign.id)
-        elif is_immediate(campaign):
+        elif is_immediate(campaign) and fresh:
             self.start_now(campaign.application_id, campaign.id, first)
         else:
             self.arm(campaign.application_id, campaign.id, first)
@@ -209,14 +212,16 @@ class CampaignTriggers:
         self.disarm(app_id, campaign_id)
 
 
-def first_start(campaign: Campaign, now: datetime) -> datetime | None:
-    """The first run a written version arms: IMMEDIATE at the write, else the schedule's first run from
-    ``now``; None when paused, event-triggered or no run is left."""
+def first_start(campaign: Campaign, now: datetime, fresh: bool = True) -> datetime | None:
+    """The first run a written version arms: IMMEDIATE at the write when ``fresh`` (never run, or a new
+    Schedule sent) — otherwise the recurrence's next run after the write, so renaming or un-pausing a
+    campaign that already sent does not send it again —, else the schedule's first run from ``now``;
+    None when paused, event-triggered or no run is left."""
     schedule = schedule_of(campaign)
     if campaign.is_paused or schedule.event_triggered:
         return None
     if is_immediate(campaign):
-        return immediate_run(campaign)
+        return immediate_run(campaign) if fresh else next_run(schedule, now)
     return first_run(schedule, now)
 
 
@@ -275,7 +280,11 @@ class CampaignRunner:
             deadline=run_at_text(deadline) if deadline else None,
         )
         self._campaigns.set_state(app_id, campaign_id, EXECUTING, unless=(COMPLETED,))
-        request = self._audiences.prepare(app_id, campaign.segment_id, str(campaign.segment_version))
+        try:
+            request = self._audiences.prepare(app_id, campaign.segment_id, str(campaign.segment_version))
+        except (NotFound, BadRequest) as error:  # the segment version cannot be resolved: a failed run
+            self.finish(run, failed=True)
+            return {"skip": True, "reason": f"audience: {error.message}"}
         return {
             "skip": False,
             "run": run.to_json(),
@@ -312,9 +321,10 @@ class CampaignRunner:
         return dict(found)
 
     def _messages_per_second(self, run: CampaignRun) -> int | None:
+        """The run's version's MessagesPerSecond (or the app's default)."""
         try:
             app = self._apps.require(run.application_id)
-            campaign = self._campaigns.get(run.application_id, run.campaign_id)
+            campaign = self._campaigns.version(run.application_id, run.campaign_id, run.campaign_version)
         except NotFound:
             return None
         return effective_limits(_limits(campaign), app_limits(getattr(app, "settings", None))).messages_per_second

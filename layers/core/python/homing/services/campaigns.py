@@ -65,9 +65,9 @@ class Scheduling(Protocol):
     """The delivery workflow's triggers (services/campaign_runs.CampaignTriggers): a written version's
     first run armed on EventBridge Scheduler (or started now when IMMEDIATE), disarmed on pause or delete."""
 
-    def plans_run(self, campaign: Campaign, now: datetime) -> bool: ...
+    def plans_run(self, campaign: Campaign, now: datetime, fresh: bool = True) -> bool: ...
 
-    def written(self, campaign: Campaign, now: datetime) -> None: ...
+    def written(self, campaign: Campaign, now: datetime, fresh: bool = True) -> None: ...
 
     def deleted(self, app_id: str, campaign_id: str) -> None: ...
 
@@ -179,10 +179,12 @@ class CampaignService:
             if changes.segment_id is not None and changes.segment_id != current.segment_id:
                 base.segment_version = 0  # the new segment's current version unless one is sent
             updated = self._merged(base, changes)
+            # not yet run, or a new Schedule: an IMMEDIATE campaign runs again now (else its next recurrence)
+            fresh = changes.schedule is not None or current.run_status == SCHEDULED
             if (
                 self._scheduling is not None
                 and current.run_status != EXECUTING
-                and self._scheduling.plans_run(updated, self._clock())
+                and self._scheduling.plans_run(updated, self._clock(), fresh)
             ):
                 updated.run_status = SCHEDULED  # the new version has a run to come
             try:
@@ -190,7 +192,7 @@ class CampaignService:
             except StaleVersion:
                 back_off(attempt, self._rng, self._sleep)
                 continue
-            self._schedule(updated)
+            self._schedule(updated, fresh)
             return updated
         raise Conflict(f"Campaign {campaign_id} is being changed by other requests; retry the request")
 
@@ -226,10 +228,10 @@ class CampaignService:
                 back_off(attempt, self._rng, self._sleep)
         raise Conflict(f"Campaign {campaign_id} is being changed by other requests; retry the request")
 
-    def _schedule(self, campaign: Campaign) -> None:
+    def _schedule(self, campaign: Campaign, fresh: bool = True) -> None:
         """After a committed write: arm (or start) the version's first run, or disarm."""
         if self._scheduling is not None:
-            self._scheduling.written(campaign, self._clock())
+            self._scheduling.written(campaign, self._clock(), fresh)
 
     # -- activities (the delivery workflow) --------------------------------------------------------
 
