@@ -234,3 +234,310 @@ def test_holdout_is_not_counted_as_a_treatment(call: Any, app: str) -> None:
     tally = sender().send(run_of(campaign), members(app, 3), now=NOW)
     assert statuses(tally) == {HOLDOUT: {"HOLDOUT": 3}}
     assert sent_emails() == 0
+
+
+# --- the audience rules, one by one ----------------------------------------------------------------
+
+
+def by_treatment(events: list[dict[str, Any]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for e in events:
+        if e["event_type"] == "_campaign.send":
+            key = "HOLDOUT" if e["attributes"]["campaign_send_status"] == "HOLDOUT" else e["attributes"]["treatment_id"]
+            out.setdefault(key, set()).add(e["client"]["client_id"])
+    return out
+
+
+def test_holdout_and_treatments_take_their_shares_and_keep_them_across_runs(call: Any, app: str) -> None:
+    second = {"EmailMessage": {"Title": "Second", "HtmlBody": "<p>B</p>"}}
+    campaign = new_campaign(
+        call,
+        app,
+        HoldoutPercent=20,
+        AdditionalTreatments=[{"SizePercent": 30, "MessageConfiguration": second, "TreatmentName": "B"}],
+    )
+    batch = members(app, 200)
+    first = sender().send(run_of(campaign), batch, now=NOW)
+    # 200 endpoints: holdout ~40, treatment 1 ~60, the default ~100 (binomial, ±4 standard deviations)
+    assert 40 - 23 <= first.of(HOLDOUT).produced <= 40 + 23
+    assert 60 - 26 <= first.of("1").produced <= 60 + 26
+    assert 100 - 29 <= first.of("0").produced <= 100 + 29
+    assert first.of(HOLDOUT).produced + first.of("1").produced + first.of("0").produced == 200
+    assert first.of(HOLDOUT).statuses == {"HOLDOUT": first.of(HOLDOUT).produced}
+    assert first.of(HOLDOUT).skipped == {"TREATMENT_HOLDOUT": first.of(HOLDOUT).produced}
+    assert first.of("1").successful == first.of("1").produced
+    assert sent_emails() == 200 - first.of(HOLDOUT).produced
+    events = send_events()
+    groups = by_treatment(events)
+    subjects = {
+        e["client"]["client_id"]: e["facets"]["email_channel"]["mail_event"]["mail"]["common_headers"]["subject"]
+        for e in events
+        if e["event_type"] == "_email.send"
+    }
+    assert {subjects[i] for i in groups["1"]} == {"Second"}
+    treatment_events = [
+        e for e in events if e["event_type"] == "_campaign.send" and e["client"]["client_id"] in groups["1"]
+    ]
+    assert {e["attributes"]["campaign_activity_id"] for e in treatment_events} == {"activity-1"}
+    holdout_events = [e for e in events if e["client"]["client_id"] in groups["HOLDOUT"]]
+    assert {e["attributes"]["campaign_activity_id"] for e in holdout_events} == {"activity-0"}
+    # the next run of the campaign puts every endpoint where the first did
+    later = sender().send(run_of(campaign, at=NOW + timedelta(days=1)), batch, now=NOW + timedelta(days=1))
+    assert {k: v.produced for k, v in later.treatments.items()} == {k: v.produced for k, v in first.treatments.items()}
+    assert by_treatment(send_events()) == groups
+
+
+def test_opted_out_and_inactive_endpoints_are_skipped_and_counted_without_an_event(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    batch = [
+        *members(app, 3),
+        *members(app, 2, start=10, opt_out="ALL"),
+        *members(app, 1, start=20, endpoint_status="INACTIVE"),
+        *members(app, 1, start=30, opt_out="ALL", endpoint_status="INACTIVE"),
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert tally.of("0").produced == 7
+    assert tally.of("0").skipped == {"ENDPOINT_OPT_OUT": 3, "ENDPOINT_INACTIVE": 1}
+    assert tally.of("0").statuses == {"SUCCESS": 3}
+    assert {e["client"]["client_id"] for e in send_events()} == {"ep-0", "ep-1", "ep-2"}
+    assert sent_emails() == 3
+
+
+def test_the_daily_cap_counts_every_campaign_of_the_app(call: Any, app: str) -> None:
+    first = new_campaign(call, app, Limits={"Daily": 1})
+    second = new_campaign(call, app, Limits={"Daily": 1})
+    batch = members(app, 4)
+    assert statuses(sender().send(run_of(first), batch, now=NOW)) == {"0": {"SUCCESS": 4}}
+    assert statuses(sender().send(run_of(second), batch, now=NOW)) == {"0": {"DAILY_CAP": 4}}
+    tomorrow = NOW + timedelta(days=1)
+    assert statuses(sender().send(run_of(second, at=tomorrow), batch, now=tomorrow)) == {"0": {"SUCCESS": 4}}
+    assert sent_emails() == 8
+    capped = [e for e in send_events() if e["attributes"].get("campaign_send_status") == "DAILY_CAP"]
+    assert {e["attributes"]["campaign_id"] for e in capped} == {second["Id"]}
+    assert len(capped) == 4
+
+
+def test_the_total_cap_counts_the_campaigns_runs_and_the_apps_default_applies(call: Any, app: str) -> None:
+    r = call("PUT", f"/v1/apps/{app}/settings", {"Limits": {"Total": 1}})
+    assert r.status == 200, r.body
+    campaign = new_campaign(call, app)  # no limits of its own: the app's default Total
+    batch = members(app, 3)
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"0": {"SUCCESS": 3}}
+    later = NOW + timedelta(days=2)
+    assert statuses(sender().send(run_of(campaign, at=later), batch, now=later)) == {"0": {"CAMPAIGN_CAP": 3}}
+    assert sent_emails() == 3
+
+
+def test_quiet_time_skips_endpoints_in_it_in_their_own_time_zone(call: Any, app: str) -> None:
+    quiet = {**IMMEDIATE, "QuietTime": {"Start": "22:00", "End": "06:00"}}
+    campaign = new_campaign(call, app, Schedule=quiet)
+    # 12:00 UTC: 23:00 in Sydney (quiet), 21:00 in Tokyo, 07:00 in New York; no zone: never quiet
+    batch = [
+        member(endpoint_body(app, 1, demographic={"timezone": "Australia/Sydney"})),
+        member(endpoint_body(app, 2, demographic={"timezone": "Asia/Tokyo"})),
+        member(endpoint_body(app, 3, demographic={"timezone": "america/new_york"})),
+        member(endpoint_body(app, 4, demographic={"timezone": "Not/AZone"})),
+        member(endpoint_body(app, 5)),
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"QUIET_TIME": 1, "SUCCESS": 4}}
+    quiet_ones = [e for e in send_events() if e["attributes"].get("campaign_send_status") == "QUIET_TIME"]
+    assert [e["client"]["client_id"] for e in quiet_ones] == ["ep-1"]
+    assert sent_emails() == 4
+
+
+def test_the_apps_quiet_time_applies_when_the_campaign_sets_none(call: Any, app: str) -> None:
+    r = call("PUT", f"/v1/apps/{app}/settings", {"QuietTime": {"Start": "20:00", "End": "23:30"}})
+    assert r.status == 200, r.body
+    campaign = new_campaign(call, app)
+    batch = [member(endpoint_body(app, 1, demographic={"timezone": "Asia/Tokyo"})), *members(app, 1, start=2)]
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"0": {"QUIET_TIME": 1, "SUCCESS": 1}}
+
+
+def test_past_the_runs_deadline_nothing_is_sent(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    run = run_of(campaign, deadline=(NOW - timedelta(seconds=1)).isoformat().replace("+00:00", "Z"))
+    tally = sender().send(run, members(app, 3), now=NOW)
+    assert statuses(tally) == {"0": {"EXPIRED": 3}}
+    assert sent_emails() == 0
+    in_time = run_of(campaign, deadline=(NOW + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"))
+    assert statuses(sender().send(in_time, members(app, 3), now=NOW)) == {"0": {"SUCCESS": 3}}
+
+
+def test_the_hook_drops_adjusts_and_its_failure_is_hook_failure(call: Any, app: str) -> None:
+    hook = FakeHook(drop={"ep-1"}, fail={"ep-2"})
+    campaign = new_campaign(call, app, Hook={"LambdaFunctionName": "homing-hook-filter", "Mode": "FILTER"})
+    tally = sender(hook).send(run_of(campaign), members(app, 4), now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 2, "HOOK_FAILURE": 1}}
+    assert tally.of("0").skipped == {"ENDPOINT_FILTERED_BY_HOOK": 1}
+    (request,) = hook.requests
+    assert (request.function_name, request.treatment_id, request.activity_id) == (
+        "homing-hook-filter",
+        "0",
+        "activity-0",
+    )
+    assert request.message_configuration["EmailMessage"]["Title"] == EMAIL["EmailMessage"]["Title"]
+    events = send_events()
+    assert "ep-1" not in {e["client"]["client_id"] for e in events}
+    subjects = {
+        e["facets"]["email_channel"]["mail_event"]["mail"]["common_headers"]["subject"]
+        for e in events
+        if e["event_type"] == "_email.send"
+    }
+    assert subjects == {"Hi Hooked"}
+    assert sent_emails() == 2
+
+
+def test_the_apps_default_hook_applies_and_a_delivery_mode_hook_is_not_invoked(call: Any, app: str) -> None:
+    hook = FakeHook(fail={"ep-0"})
+    settings = {"CampaignHook": {"LambdaFunctionName": "homing-hook-app", "Mode": "FILTER"}}
+    assert call("PUT", f"/v1/apps/{app}/settings", settings).status == 200
+    campaign = new_campaign(call, app)
+    assert statuses(sender(hook).send(run_of(campaign), members(app, 2), now=NOW)) == {
+        "0": {"HOOK_FAILURE": 1, "SUCCESS": 1}
+    }
+    delivery = new_campaign(call, app, Hook={"LambdaFunctionName": "homing-hook-x", "Mode": "DELIVERY"})
+    hook.requests.clear()
+    assert statuses(sender(hook).send(run_of(delivery), members(app, 2), now=NOW)) == {"0": {"SUCCESS": 2}}
+    assert hook.requests == []
+
+
+def test_a_template_renders_with_the_endpoints_attributes_and_its_defaults(call: Any, app: str) -> None:
+    template = {
+        "Subject": "Hello {{Attributes.City}} {{Greeting}}",
+        "HtmlPart": "<p>{{User.UserAttributes.FirstName}}</p>",
+        "DefaultSubstitutions": json.dumps({"Greeting": "friend"}),
+    }
+    r = call("POST", "/v1/templates/welcome/email", template)
+    assert r.status in (200, 201), r.body
+    campaign = new_campaign(
+        call, app, MessageConfiguration=None, TemplateConfiguration={"EmailTemplate": {"Name": "welcome"}}
+    )
+    batch = [member(endpoint_body(app, 7, attributes={"City": ["Lyon"]}))]
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"0": {"SUCCESS": 1}}
+    (mail,) = [e for e in send_events() if e["event_type"] == "_email.send"]
+    assert mail["facets"]["email_channel"]["mail_event"]["mail"]["common_headers"]["subject"] == "Hello Lyon friend"
+
+
+def test_a_channel_without_a_message_or_not_enabled_is_unsupported(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    batch = [
+        *members(app, 1),
+        member(endpoint_body(app, 2, channel_type="SMS", address="+15555550100")),  # no SMS message, no channel
+        member(endpoint_body(app, 3, channel_type="CUSTOM", address="x")),
+    ]
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"0": {"SUCCESS": 1, "UNSUPPORTED_CHANNEL": 2}}
+
+
+def test_hostile_member_data_fails_only_that_member(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    bad_attributes = endpoint_body(app, 11)
+    bad_attributes["attributes"] = "not a map"
+    batch: list[Any] = [
+        *members(app, 2),
+        "not a member",
+        {"id": "no-endpoint"},
+        member({**endpoint_body(app, 12), "id": 12}),
+        member(bad_attributes),
+        member(endpoint_body(app, 13, address=None)),
+        member(endpoint_body(app, 14, address="\u0000\ud800 nonsense")),
+        member(endpoint_body(app, 15, user={"user_attributes": {"FirstName": "{{#each}}"}})),
+        *members(app, 2, start=20),
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert tally.of("0").produced == len(batch)
+    assert tally.of("0").successful >= 4
+    assert sum(tally.of("0").statuses.values()) == len(batch)
+    assert sent_emails() == tally.of("0").successful
+    sent = {e["client"]["client_id"] for e in send_events() if e["attributes"].get("campaign_send_status") == "SUCCESS"}
+    assert {"ep-0", "ep-1", "ep-20", "ep-21"} <= sent
+
+
+def test_campaign_sends_reach_the_campaigns_kpis(call: Any, app: str, process: Any) -> None:
+    campaign = new_campaign(call, app)
+    sender().send(run_of(campaign), [*members(app, 3), *members(app, 1, start=9, opt_out="ALL")], now=NOW)
+    out = process(drain_stream())
+    assert out.get("batchItemFailures", []) == []
+    q = {"start-time": [(NOW - timedelta(days=1)).isoformat()], "end-time": [(NOW + timedelta(hours=1)).isoformat()]}
+    path = f"/v1/apps/{app}/campaigns/{campaign['Id']}/kpis/daterange/unique-deliveries"
+    r = call("GET", path, query=q)
+    assert r.status == 200, r.body
+    assert sum(float(row["Values"][0]["Value"]) for row in r.body["KpiResult"]["Rows"]) == 3
+
+
+def test_a_retry_past_the_deadline_or_into_quiet_time_keeps_what_the_first_attempt_sent(call: Any, app: str) -> None:
+    quiet = {**IMMEDIATE, "QuietTime": {"Start": "22:00", "End": "06:00"}}
+    campaign = new_campaign(call, app, Schedule=quiet)
+    run = run_of(campaign, deadline=(NOW + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"))
+    tokyo = [member(endpoint_body(app, n, demographic={"timezone": "Asia/Tokyo"})) for n in range(3)]
+    first = sender().send(run, tokyo[:2], now=NOW)  # 21:00 in Tokyo
+    assert statuses(first) == {"0": {"SUCCESS": 2}}
+    # retried at 13:05 UTC (22:05 in Tokyo, past the deadline), with a member the first attempt never reached
+    retry = sender().send(run, tokyo, now=NOW + timedelta(minutes=65))
+    assert statuses(retry) == {"0": {"SUCCESS": 2, "EXPIRED": 1}}
+    assert sent_emails() == 2
+
+
+def test_an_sms_campaign_sends_through_the_sms_carrier_with_its_campaign_attributes(
+    call: Any, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_CARRIER", "sns")  # moto carries SMS through SNS
+    assert call("PUT", f"/v1/apps/{app}/channels/sms", {"SenderId": "Shop"}).status == 200
+    message = {"SMSMessage": {"Body": "Hi {{User.UserAttributes.FirstName}}", "MessageType": "PROMOTIONAL"}}
+    campaign = new_campaign(call, app, MessageConfiguration=message)
+    batch = [
+        member(endpoint_body(app, 1, channel_type="SMS", address="+1 (206) 555-0100")),
+        member(endpoint_body(app, 2, channel_type="SMS", address="not a number")),
+        *members(app, 1, start=3),  # EMAIL: this campaign has no email message
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 1, "FAILURE_PERMANENT": 1, "UNSUPPORTED_CHANNEL": 1}}
+    (sms,) = [e for e in send_events() if e["event_type"] == "_SMS.BUFFERED"]
+    assert sms["client"]["client_id"] == "ep-1"
+    assert sms["attributes"]["destination_phone_number"] == "+12065550100"
+    assert sms["attributes"]["message_type"] == "Promotional"
+    assert (sms["attributes"]["campaign_id"], sms["attributes"]["treatment_id"]) == (campaign["Id"], "0")
+    assert sms["attributes"]["campaign_activity_id"] == "activity-0"
+
+
+def test_endpoints_sharing_an_address_get_one_message(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    batch = [
+        member(endpoint_body(app, 1, address="Shared@Example.org")),
+        member(endpoint_body(app, 2, address="shared@example.org")),
+        *members(app, 1, start=3),
+    ]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 2, "DUPLICATE_ADDRESS": 1}}
+    dup = [e for e in send_events() if e["attributes"].get("campaign_send_status") == "DUPLICATE_ADDRESS"]
+    assert [e["client"]["client_id"] for e in dup] == ["ep-2"]
+    assert sent_emails() == 2
+
+
+def test_a_treatment_without_quiet_time_uses_the_campaigns(call: Any, app: str) -> None:
+    quiet = {**IMMEDIATE, "QuietTime": {"Start": "22:00", "End": "06:00"}}
+    own_schedule = {"StartTime": "IMMEDIATE", "Frequency": "ONCE"}
+    treatment = {"SizePercent": 100, "MessageConfiguration": EMAIL, "Schedule": own_schedule}
+    campaign = new_campaign(call, app, Schedule=quiet, AdditionalTreatments=[treatment])
+    batch = [member(endpoint_body(app, 1, demographic={"timezone": "Australia/Sydney"}))]
+    assert statuses(sender().send(run_of(campaign), batch, now=NOW)) == {"1": {"QUIET_TIME": 1}}
+
+
+class Failing:
+    def send_all(self, deliveries: Any) -> Any:
+        raise RuntimeError("the ledger is unreachable")
+
+    def publish(self, records: Any) -> Any:
+        raise RuntimeError("the stream is unreachable")
+
+
+def test_a_failed_dispatch_is_unknown_and_a_failed_publish_does_not_fail_the_batch(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app)
+    failing = sender()
+    failing._dispatcher = Failing()
+    assert statuses(failing.send(run_of(campaign), members(app, 2), now=NOW)) == {"0": {"UNKNOWN": 2}}
+    unpublished = sender()
+    unpublished._publisher = lambda: Failing()
+    other = new_campaign(call, app)
+    assert statuses(unpublished.send(run_of(other), members(app, 2), now=NOW)) == {"0": {"SUCCESS": 2}}
+    assert sent_emails() == 2

@@ -622,6 +622,7 @@ def build_campaign_sender(settings: CampaignSendSettings) -> CampaignSender:
     dispatcher (DeliveryLedger); puts the send events on the events stream."""
     from homing.adapters.campaign_hook import CampaignHookInvoker
     from homing.adapters.dynamodb.caps import CapCounter
+    from homing.adapters.dynamodb.deliveries import DeliveryLedger
     from homing.adapters.dynamodb.templates import TemplateRepository
     from homing.adapters.streams import KinesisPublisher
     from homing.domain import rendering
@@ -634,14 +635,16 @@ def build_campaign_sender(settings: CampaignSendSettings) -> CampaignSender:
         AppRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now, cleanup=_NoCleanup("send_batch")
     )
     publisher = KinesisPublisher(settings.event_stream_name)
+    dispatcher = build_dispatcher(settings.send)
     return CampaignSender(
         apps=apps,
         campaigns=_CampaignVersions(),
         channels=_EnabledChannels(),
         templates=TemplateService(TemplateRepository(), arn_prefix=settings.resource_arn_prefix, clock=_utc_now),
         rendering=rendering,
-        dispatcher=build_dispatcher(settings.send),
+        dispatcher=dispatcher,
         caps=CapCounter(),
+        ledger=DeliveryLedger(),
         hook=CampaignHookInvoker(),
         publisher=lambda: publisher,
         clock=_utc_now,

@@ -2,8 +2,8 @@
 
 Per member, in this order (docs/decisions.md, "Campaign sender"): opted out or inactive (skipped,
 no event) → treatment or holdout → a message for the member's channel → the run's deadline →
-quiet time → the campaign hook (FILTER) → the caps → rendering → one ``Dispatcher.send_all`` for
-the batch. Each member considered gets one ``_campaign.send`` event with Pinpoint's
+quiet time → the campaign hook (FILTER) → one message per address → the caps → rendering → one
+``Dispatcher.send_all`` for the batch. Each member considered gets one ``_campaign.send`` event with Pinpoint's
 ``campaign_send_status``, each attempted send also its channel's send event.
 
 A retried batch is the same batch: deliveries are keyed by ``campaign_runs.delivery_key`` (the
@@ -15,6 +15,7 @@ collaborators are the small Protocols below; ``homing.bootstrap.campaign_sender`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ from homing.domain.campaigns import (
 from homing.domain.endpoints import Endpoint
 from homing.domain.errors import HomingError, NotFound
 from homing.domain.events import partition_key
-from homing.domain.messages import Delivery, DeliveryResult
+from homing.domain.messages import EMAIL, Delivery, DeliveryResult
 from homing.domain.messaging import (
     OUTCOME_UNKNOWN,
     PHONE_CHANNELS,
@@ -93,6 +94,12 @@ class Dispatcher(Protocol):
     def send_all(self, deliveries: Sequence[Delivery]) -> list[DeliveryResult]: ...
 
 
+class Ledger(Protocol):
+    def recorded(self, key: str) -> bool:
+        """Whether a send was made (or started) under the delivery key: a retried batch's earlier attempt."""
+        ...
+
+
 class Caps(Protocol):
     def count(self, app_id: str, send: SendKey, checks: tuple[rules.CapCheck, ...], now: datetime) -> CapOutcome: ...
 
@@ -107,6 +114,7 @@ class EventPublisher(Protocol):
 
 # --- a campaign version, prepared once per warm instance -------------------------------------------
 
+CAP_THREADS = 10  # as the dispatcher's: the HTTP pools hold 10 connections
 VERSION_CACHE = 64  # (app, campaign, version) entries kept per warm instance
 
 
@@ -200,6 +208,7 @@ class CampaignSender:
         rendering: Rendering,
         dispatcher: Dispatcher,
         caps: Caps,
+        ledger: Ledger,
         hook: Hook,
         publisher: Callable[[], EventPublisher],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -207,6 +216,7 @@ class CampaignSender:
     ) -> None:
         self._apps, self._campaigns, self._channels, self._templates = apps, campaigns, channels, templates
         self._rendering, self._dispatcher, self._caps, self._hook = rendering, dispatcher, caps, hook
+        self._ledger = ledger
         self._publisher, self._clock, self._account_id = publisher, clock, account_id
         self._versions: dict[tuple[str, str, int], _Version] = {}
 
@@ -226,10 +236,10 @@ class CampaignSender:
         tally = BatchTally()
         try:
             version = self._version(run)
-        except NotFound:  # deleted since the run began: nothing more goes out
+            app = self._apps.require(run.application_id)
+        except NotFound:  # the campaign or its app deleted since the run began: nothing more goes out
             logger.info("campaign gone: batch not sent", extra={"campaign_id": run.campaign_id})
             return tally
-        app = self._apps.require(run.application_id)
         batch = _Batch(self, run, version, app, now, tally)
         batch.run(members)
         return tally
@@ -270,10 +280,11 @@ class _Batch:
                 if m.status is None:
                     self.guard(m, step)
         self.filter([m for m in members if m.status is None])
-        for step in (self.capped, self.render):
-            for m in members:
-                if m.status is None:
-                    self.guard(m, step)
+        self.deduplicate([m for m in members if m.status is None])
+        self.count([m for m in members if m.status is None])
+        for m in members:
+            if m.status is None:
+                self.guard(m, self.render)
         self.dispatch([m for m in members if m.status is None and m.delivery is not None])
         for m in members:
             self.record(m)
@@ -351,16 +362,27 @@ class _Batch:
         m.message, m.address = message, address
 
     def expired(self, m: _Member) -> None:
-        if self.deadline is not None and self.now > self.deadline:
+        if self.deadline is not None and self.now > self.deadline and not self.sent_before(m):
             m.status = cs.EXPIRED
 
     def quiet(self, m: _Member) -> None:
-        """The treatment's quiet time, else the app's, in the endpoint's own time zone: the send is skipped."""
-        schedule = m.treatment.schedule
-        own = schedule.quiet_time if schedule is not None else None
-        quiet = _quiet(own.start, own.end) if own is not None else None
-        if in_quiet_time(quiet or self.app_quiet, m.endpoint.demographic.timezone, self.now):
+        """The treatment's quiet time, else the campaign's, else the app's, in the endpoint's own time
+        zone: the send is skipped (not deferred)."""
+        quiet = None
+        for schedule in (m.treatment.schedule, self.version.campaign.schedule):
+            own = schedule.quiet_time if schedule is not None else None
+            quiet = _quiet(own.start, own.end) if own is not None else None
+            if quiet is not None:
+                break
+        if in_quiet_time(quiet or self.app_quiet, m.endpoint.demographic.timezone, self.now) and not self.sent_before(
+            m
+        ):
             m.status = cs.QUIET_TIME
+
+    def sent_before(self, m: _Member) -> bool:
+        """A time rule that skips the member now, on a retry, must not undo what an earlier attempt of
+        the batch sent: a key already in the ledger goes on (the dispatcher answers its recorded result)."""
+        return self.svc._ledger.recorded(delivery_key(self.run_, m.treatment.id, m.endpoint_id))
 
     def filter(self, members: list[_Member]) -> None:
         """The campaign hook (FILTER mode), once per treatment over its members: dropped endpoints are
@@ -396,6 +418,26 @@ class _Batch:
                 except HomingError:
                     m.status = cs.HOOK_FAILURE
 
+    def deduplicate(self, members: list[_Member]) -> None:
+        """Endpoints of the batch that share an address on one channel get one message: the first in
+        the page sends, the others are DUPLICATE_ADDRESS (email addresses compared without case)."""
+        seen: set[tuple[str, str]] = set()
+        for m in members:
+            key = (m.channel, m.address.lower() if m.channel == EMAIL else m.address)
+            if key in seen:
+                m.status = cs.DUPLICATE_ADDRESS
+            seen.add(key)
+
+    def count(self, members: list[_Member]) -> None:
+        """The caps, one conditional transaction per member, ``CAP_THREADS`` at a time. A storage
+        failure raises (after the others finish): the batch is retried and the markers count nothing twice."""
+        if not members:
+            return
+        if not self.limits.daily and not self.limits.total and not (self.limits.session and self.run_.trigger):
+            return  # no cap to count: nothing to write
+        with ThreadPoolExecutor(max_workers=min(CAP_THREADS, len(members)), thread_name_prefix="caps") as pool:
+            list(pool.map(self.capped, members))
+
     def capped(self, m: _Member) -> None:
         checks = rules.cap_checks(
             self.limits,
@@ -427,7 +469,11 @@ class _Batch:
             key=delivery_key(self.run_, m.treatment.id, m.endpoint_id),
             content=content,
             endpoint_id=m.endpoint_id,
-            context=self.attributes(m.treatment.id, m.channel),
+            context={
+                "campaign_id": self.run_.campaign_id,
+                "campaign_activity_id": self.activity(m.treatment.id),
+                "treatment_id": m.treatment.id,
+            },
         )
 
     def dispatch(self, members: list[_Member]) -> None:

@@ -71,6 +71,14 @@ class DeliveryLedger:
             ),
         )
 
+    def recorded(self, key: str) -> bool:
+        """Whether the key was ever claimed (a send was made, or started, under it): one consistent read."""
+        try:
+            DeliveryLedgerItem.get(_hash(key), consistent_read=True, attributes_to_get=["key_hash"])
+        except DeliveryLedgerItem.DoesNotExist:
+            return False
+        return True
+
     def complete(self, key: str, result: DeliveryResult) -> None:
         """Record the result on the claimed item (conditional: claimed and not yet completed)."""
         item = DeliveryLedgerItem(_hash(key))
