@@ -323,3 +323,29 @@ def test_send_batch_sends_a_trigger_once_however_often_it_is_replayed(
     }
     assert process(records) == {"batchItemFailures": []}
     assert sorted(p["run"]["trigger"]["event_id"] for p in invoked) == ["e-free", "e-gold"]
+
+
+def test_campaigns_that_cannot_be_read_fail_the_apps_records_for_a_retry(
+    call: Any,
+    process: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    invoked: list[dict[str, Any]],
+    shop: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from homing.adapters.dynamodb.campaigns import CampaignRepository
+
+    app, _ = shop
+    put_events(call, app, {"e1": ("ep-gold", "purchase", {}), "e2": ("ep-free", "page.view", {})})
+    records = drain_stream()
+
+    def unreadable(self: CampaignRepository, *args: Any) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    readable = CampaignRepository.page
+    monkeypatch.setattr(CampaignRepository, "page", unreadable)
+    failed = {f["itemIdentifier"] for f in process(records)["batchItemFailures"]}
+    assert failed == {r["kinesis"]["sequenceNumber"] for r in records}  # every record of the app: retried
+    assert invoked == []
+    monkeypatch.setattr(CampaignRepository, "page", readable)
+    assert process(records) == {"batchItemFailures": []}  # the retry starts the send; analytics counted once
+    assert [p["run"]["trigger"]["event_id"] for p in invoked] == ["e1"]

@@ -250,6 +250,8 @@ class CampaignTriggers:
                 self._repo.add_trigger_counts(run.application_id, run.campaign_id, run.run_id, plain, self._clock())
                 return
             except StaleVersion:
+                if self._repo.get(run.application_id, run.campaign_id) is None:
+                    return  # deleted since the send: its activities went with it
                 back_off(attempt, self._rng, self._sleep)
         raise RuntimeError(f"could not count run {run.run_id} of campaign {run.campaign_id}")
 
