@@ -41,7 +41,9 @@ from stacks.resources import DataResources, function_environment
 
 # The tables run_campaign uses: its environment names exactly these, and each has a grant below.
 RUN_TABLES = (APPS, CAMPAIGNS, SEGMENTS, JOBS)
-TIMEOUT = Duration.minutes(1)  # begin, plan and finish read and write a few items and S3 objects
+# begin and plan read and write a few items and S3 objects; finish reads every tally of the run (20,000
+# for 10 million endpoints, 16 at a time: about 20 s)
+TIMEOUT = Duration.minutes(5)
 MEMORY_MB = 512
 # A paced run of a large segment takes long (10 million at 1,000 a second: about 3 hours); MaximumDuration
 # stops the sends, not the machine. Standard workflows may run a year.

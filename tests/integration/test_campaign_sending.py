@@ -541,3 +541,40 @@ def test_a_failed_dispatch_is_unknown_and_a_failed_publish_does_not_fail_the_bat
     other = new_campaign(call, app)
     assert statuses(unpublished.send(run_of(other), members(app, 2), now=NOW)) == {"0": {"SUCCESS": 2}}
     assert sent_emails() == 2
+
+
+class BrokenHook:
+    def filter(self, request: HookRequest, endpoints: Mapping[str, Mapping[str, Any]]) -> HookOutcome:
+        raise RuntimeError("no credentials")
+
+
+def test_a_hook_that_cannot_be_called_fails_closed(call: Any, app: str) -> None:
+    campaign = new_campaign(call, app, Hook={"LambdaFunctionName": "homing-hook-filter"})
+    tally = sender(BrokenHook()).send(run_of(campaign), members(app, 3), now=NOW)
+    assert statuses(tally) == {"0": {"HOOK_FAILURE": 3}}
+    assert sent_emails() == 0
+
+
+def test_a_push_campaign_sends_the_platform_message_over_the_default(call: Any, app: str) -> None:
+    from tests.channel_credentials import service_json
+
+    gcm = {"ServiceJson": service_json(), "DefaultAuthenticationMethod": "TOKEN"}
+    assert call("PUT", f"/v1/apps/{app}/channels/gcm", gcm).status == 200
+    message = {
+        "DefaultMessage": {"Title": "Default", "Body": "Hello {{Attributes.City}}"},
+        "GCMMessage": {"Title": "For Android", "Action": "OPEN_APP"},
+    }
+    campaign = new_campaign(call, app, MessageConfiguration=message)
+    batch = [member(endpoint_body(app, 1, channel_type="GCM", address="device-token-1", attributes={"City": ["Oslo"]}))]
+    tally = sender().send(run_of(campaign), batch, now=NOW)
+    assert statuses(tally) == {"0": {"SUCCESS": 1}}
+    (event,) = send_events()  # push sends have no channel send event (pinpoint-formats.md §1.9)
+    assert event["attributes"]["delivery_type"] == "GCM"
+    sns = boto3.client("sns")
+    (application,) = sns.list_platform_applications()["PlatformApplications"]
+    endpoints = sns.list_endpoints_by_platform_application(PlatformApplicationArn=application["PlatformApplicationArn"])
+    assert [e["Attributes"]["Token"] for e in endpoints["Endpoints"]] == ["device-token-1"]
+    from homing.local.outbox import Outbox
+
+    (pushed,) = Outbox().rows(channel="GCM")
+    assert (pushed["To"], pushed["Subject"], pushed["Body"]) == ("device-token-1", "For Android", "Hello Oslo")

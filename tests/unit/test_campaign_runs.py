@@ -237,9 +237,13 @@ def test_a_deleted_campaign_or_app_is_skipped() -> None:
     c = campaign(Schedule=DAILY)
     w = world(c)
     w.campaigns.heads.clear()
+    w.schedules.armed[("a1", "c1")] = NOW
     assert w.runner.begin(fire(c, "2026-12-02T09:00:00Z")) == {"skip": True, "reason": "not found"}
+    assert w.schedules.armed == {}  # a deleted campaign's fire removes its schedule
     w.apps.gone.add("a1")
+    w.schedules.armed[("a1", "c1")] = NOW
     assert w.runner.begin(fire(c, "2026-12-02T09:00:00Z")) == {"skip": True, "reason": "not found"}
+    assert w.schedules.armed == {}
 
 
 def test_an_immediate_campaign_runs_at_the_instant_its_version_was_written() -> None:

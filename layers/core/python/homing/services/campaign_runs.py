@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -54,6 +55,7 @@ from homing.domain.schedules import IMMEDIATE, Schedule, first_run, next_run
 from homing.domain.timestamps import iso_now, parse_timestamp
 
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
+TALLY_READERS = 16  # S3 GETs at once when Finish reads a run's tallies (boto3 clients are thread-safe)
 
 
 # -- the schedule of a campaign --------------------------------------------------------------------
@@ -249,7 +251,8 @@ class CampaignRunner:
         try:
             app = self._apps.require(app_id)
             campaign = self._campaigns.get(app_id, campaign_id)
-        except NotFound:
+        except NotFound:  # deleted (with its app, whose clean-up leaves schedules): the fire removes its schedule
+            self._triggers.disarm(app_id, campaign_id)
             return {"skip": True, "reason": "not found"}
         if campaign.is_paused:
             return {"skip": True, "reason": "paused"}
@@ -355,13 +358,15 @@ class CampaignRunner:
         return self.finish(run, failed=True)
 
     def tally(self, run: CampaignRun) -> tuple[BatchTally, int]:
-        """Every batch's tally of the run merged, and how many batches reported."""
+        """Every batch's tally of the run merged, and how many batches reported. Read TALLY_READERS at a
+        time: a 10-million-endpoint run has 20,000 tallies, a minute's worth of GETs one after another."""
+        keys = sorted(self._store.keys(run_prefix(run) + "tallies/"))
         merged, reported = BatchTally(), 0
-        for key in sorted(self._store.keys(run_prefix(run) + "tallies/")):
-            raw = self._store.get_json(key)
-            if raw is not None:
-                merged = merged.merge(BatchTally.from_json(raw))
-                reported += 1
+        with ThreadPoolExecutor(max_workers=TALLY_READERS) as pool:
+            for raw in pool.map(self._store.get_json, keys):
+                if raw is not None:
+                    merged = merged.merge(BatchTally.from_json(raw))
+                    reported += 1
         return merged, reported
 
     def _advance(self, run: CampaignRun) -> str:

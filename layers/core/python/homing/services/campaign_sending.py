@@ -404,7 +404,14 @@ class _Batch:
                 message_configuration=dump(treatment.messages, key_of=wire_name) if treatment.messages else {},
             )
             by_id = {m.endpoint_id: m for m in group}
-            outcome = self.svc._hook.filter(request, {i: cs.endpoint_json(m.endpoint) for i, m in by_id.items()})
+            try:
+                outcome = self.svc._hook.filter(request, {i: cs.endpoint_json(m.endpoint) for i, m in by_id.items()})
+            except Exception as error:  # fail closed: a filter may exist to keep messages from people
+                logger.warning(
+                    "campaign hook failed",
+                    extra={"campaign_id": self.run_.campaign_id, "error": type(error).__name__},
+                )
+                outcome = HookOutcome(failed=list(by_id))
             for endpoint_id in outcome.failed:
                 by_id[endpoint_id].status = cs.HOOK_FAILURE
             for endpoint_id in outcome.dropped:
