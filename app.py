@@ -44,7 +44,13 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     data = DataStack(app, config.stack_id("Data"), config=config)
     monitoring = MonitoringStack(app, config.stack_id("Monitoring"), config=config)
     api = ApiStack(app, config.stack_id("Api"), config=config, data=data.resources)
-    events = EventsStack(app, config.stack_id("Events"), config=config, data=data.resources)
+    events = EventsStack(
+        app,
+        config.stack_id("Events"),
+        config=config,
+        data=data.resources,
+        campaign_sender=api.campaign_sending.function,  # event-triggered campaigns' sends
+    )
     events.add_stack_dependency(data)  # implied by the references too; explicit for readers and deploy order
     monitoring.notify_on_every_alarm(app)  # every alarm of every stack, including ones added later
     for stack in (data, monitoring, api, events):

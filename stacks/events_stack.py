@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.arns import event_stream_accounts
@@ -17,7 +18,8 @@ from stacks.resources import DataResources
 
 
 class EventsStack(Stack):
-    """Events stream -> process_events (analytics, export to apps' event streams) and -> Firehose -> archive."""
+    """Events stream -> process_events (analytics, export to apps' event streams, event-triggered campaigns'
+    sends through ``campaign_sender``, the Api stack's send_batch) and -> Firehose -> archive."""
 
     def __init__(
         self,
@@ -26,6 +28,7 @@ class EventsStack(Stack):
         *,
         config: EnvConfig,
         data: DataResources,
+        campaign_sender: lambda_.IFunction | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -40,6 +43,7 @@ class EventsStack(Stack):
             log_retention=config.log_retention,
             removal_policy=config.removal_policy,
             event_stream_accounts=event_stream_accounts(self),
+            campaign_sender=campaign_sender,
         )
         self.feedback = DeliveryFeedback(
             self,

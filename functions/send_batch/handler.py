@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from homing.adapters.audience_store import AudienceStore
-from homing.bootstrap import campaign_sender
+from homing.bootstrap import campaign_sender, event_triggers
 from homing.domain.campaign_runs import BatchItem, CampaignRun, tally_key
 from homing.observability import logger, metrics
 from homing.settings import CampaignSendSettings
@@ -44,11 +44,23 @@ def send_batch(event: dict[str, Any]) -> dict[str, Any]:
     return {"batch": item.batch, "successful": successful}
 
 
+def send_trigger(event: dict[str, Any]) -> dict[str, Any]:
+    """One event-triggered send (``{"action": "trigger", "run"}``, invoked asynchronously by process_events):
+    the run's endpoint, if the campaign still takes triggers and the endpoint is in its segment."""
+    run = CampaignRun.from_json(event["run"])
+    logger.append_keys(campaign_id=run.campaign_id, run_id=run.run_id)
+    tally = event_triggers().run(run)
+    successful = sum(t.successful for t in tally.treatments.values())
+    logger.info("event-triggered send done", extra={"successful": successful})
+    return {"successful": successful}
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = event.get("action", "batch")
     if action == "batch":
         return send_batch(event)
-    # K3: "trigger" (an event-triggered send, async-invoked by process_events) goes here.
+    if action == "trigger":
+        return send_trigger(event)
     raise ValueError(f"unknown action {action!r}")

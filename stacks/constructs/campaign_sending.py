@@ -3,7 +3,8 @@
 The delivery workflow's Distributed Map invokes it once per batch (``{"run", "item"}``) and
 process_events asynchronously for an event-triggered send. It reads the audience page, applies the
 audience rules and sends in-process through the senders (``grant_sending``), so its grants are
-what that needs and no more: Apps, Campaigns, Templates, Channels read; Caps read/write; the
+what that needs and no more: Apps, Templates, Channels read; Caps read/write; for event-triggered
+sends Endpoints, Segments and Analytics read and Campaigns read/write (the day's activity); the
 delivery ledger and the carriers through ``grant_sending``; PutRecord(s) on the events stream;
 audience pages read under ``audiences/``, tallies written under ``campaign-runs/``; and Invoke only
 on the campaign-hook functions the deployment allows (context ``campaign_hook_functions``, as
@@ -18,7 +19,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import APPS, CAMPAIGNS, CAPS, CHANNELS, DELIVERY_LEDGER, TEMPLATES
+from homing.adapters.dynamodb.tables import (
+    ANALYTICS,
+    APPS,
+    CAMPAIGNS,
+    CAPS,
+    CHANNELS,
+    DELIVERY_LEDGER,
+    ENDPOINTS,
+    SEGMENTS,
+    TEMPLATES,
+)
 from homing.domain.campaign_runs import RUNS_PREFIX
 from homing.settings import Env
 from stacks.arns import resource_arn_prefix
@@ -28,8 +39,13 @@ from stacks.constructs.senders import Senders, context_functions, function_arns,
 from stacks.resources import DataResources, function_environment
 
 # The tables send_batch uses: its environment names exactly these, and each has a grant below.
-SENDING_TABLES = (APPS, CAMPAIGNS, TEMPLATES, CHANNELS, CAPS, DELIVERY_LEDGER)
-READ_TABLES = (APPS, CAMPAIGNS, TEMPLATES, CHANNELS)
+# Event-triggered sends (action "trigger") also read the endpoint (Endpoints), the segment (Segments),
+# its last activity for Recency (Analytics), and write the day's activity and its counts (Campaigns).
+SENDING_TABLES = (APPS, CAMPAIGNS, TEMPLATES, CHANNELS, CAPS, DELIVERY_LEDGER, ENDPOINTS, SEGMENTS, ANALYTICS)
+READ_TABLES = (APPS, TEMPLATES, CHANNELS)
+# Event-triggered sends are invoked asynchronously: Pinpoint drops what is not delivered within 5 minutes.
+TRIGGER_MAX_EVENT_AGE = Duration.minutes(5)
+TRIGGER_RETRY_ATTEMPTS = 2
 # A batch is at most 500 members (campaign_rules.MAX_BATCH): a cap transaction each (~10 ms), up to 10
 # hook invocations (50 endpoints each, 15 s and 3 attempts at worst), and the sends, 10 at a time
 # (~50 ms each through SES): about 30 s in the usual case; 5 minutes leave room for a slow hook and
@@ -99,6 +115,16 @@ class CampaignSending(Construct):
         for table in READ_TABLES:
             data.tables[table].grant_read_data(function)
         data.tables[CAPS].grant_read_write_data(function)
+        data.tables[CAMPAIGNS].grant_read_write_data(function)  # event campaigns' day activities and counts
+        # Event-triggered sends read one endpoint, its segment's versions and its active days: items, no index.
+        # (explicit statements: Table.grant would add the tables' index/* too)
+        for table, action in (
+            (ENDPOINTS, "dynamodb:BatchGetItem"),
+            (SEGMENTS, "dynamodb:GetItem"),
+            (ANALYTICS, "dynamodb:BatchGetItem"),
+        ):
+            function.add_to_role_policy(iam.PolicyStatement(actions=[action], resources=[data.tables[table].table_arn]))
+        function.configure_async_invoke(max_event_age=TRIGGER_MAX_EVENT_AGE, retry_attempts=TRIGGER_RETRY_ATTEMPTS)
         grant_sending(self, function, data, custom_functions=senders.custom_functions, carrier=senders.carrier)
         data.event_stream.grant_write(function)
         grant_audience_objects(function, data, write=False)

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from homing.adapters.dynamodb.tables import ANALYTICS, APPS, EVENT_STREAMS, TIMELINES
+from homing.adapters.dynamodb.tables import ANALYTICS, APPS, CAMPAIGNS, EVENT_STREAMS, TIMELINES
 from homing.settings import Env
 from stacks.arns import resource_arn_prefix
 from stacks.constructs.alarms import dead_letters_alarm
@@ -38,7 +38,7 @@ TIMEOUT = Duration.minutes(5)
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum: time to inspect and replay from the archive
 ITERATOR_AGE_THRESHOLD = Duration.minutes(5)
 # The tables process_events uses: its environment names exactly these, and each has a grant below.
-PROCESSING_TABLES = (APPS, ANALYTICS, EVENT_STREAMS, TIMELINES)
+PROCESSING_TABLES = (APPS, ANALYTICS, EVENT_STREAMS, TIMELINES, CAMPAIGNS)
 
 
 class EventProcessing(Construct):
@@ -53,7 +53,9 @@ class EventProcessing(Construct):
     Analytics read/write (counters, states, checkpoints), EventStreams read (each app's export
     target), Timelines write, read on the events stream, and ``sts:AssumeRole`` on roles in the
     allowed accounts: events are forwarded with the role the customer registered with
-    PutEventStream. Its environment names those four tables and no other.
+    PutEventStream. Event-triggered campaigns: Campaigns Query (each app's EVENT campaigns) and
+    ``lambda:InvokeFunction`` on ``campaign_sender`` (send_batch) only. Its environment names those
+    five tables and no other.
     """
 
     def __init__(
@@ -65,23 +67,23 @@ class EventProcessing(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         event_stream_accounts: list[str],
+        campaign_sender: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         tables, event_stream = data.tables, data.event_stream
+        settings = {
+            Env.RESOURCE_ARN_PREFIX: resource_arn_prefix(),
+            Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts),
+        }
+        if campaign_sender is not None:  # event-triggered campaigns start their sends there
+            settings[Env.CAMPAIGN_SENDER_FUNCTION] = campaign_sender.function_name
 
         self.process_events = HomingFunction(
             self,
             "ProcessEvents",
             entry="process_events",
             description="Homing event processing: analytics aggregates (exactly once), export to apps' event streams",
-            env=function_environment(
-                data,
-                PROCESSING_TABLES,
-                {
-                    Env.RESOURCE_ARN_PREFIX: resource_arn_prefix(),
-                    Env.EVENT_STREAM_ACCOUNTS: Fn.join(",", event_stream_accounts),
-                },
-            ),
+            env=function_environment(data, PROCESSING_TABLES, settings),
             memory=MEMORY_MB,
             timeout=TIMEOUT,
             log_retention=log_retention,
@@ -94,6 +96,15 @@ class EventProcessing(Construct):
         tables[ANALYTICS].grant_read_write_data(function)
         tables[EVENT_STREAMS].grant_read_data(function)
         tables[TIMELINES].grant_write_data(function)  # funnel timelines: batch writes only
+        tables[CAMPAIGNS].grant(function, "dynamodb:Query")  # an app's campaign heads (EVENT campaigns)
+        if campaign_sender is not None:  # the function itself (no versions or aliases: it is called unqualified)
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="StartEventTriggeredSends",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[campaign_sender.function_arn],
+                )
+            )
         self.process_events.role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeCustomerEventStreamRoles",

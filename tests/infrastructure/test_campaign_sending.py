@@ -95,6 +95,9 @@ def test_send_batch_is_given_exactly_the_tables_it_uses(built: tuple[Synthesized
         "CHANNELS_TABLE",
         "CAPS_TABLE",
         "DELIVERY_LEDGER_TABLE",
+        "ENDPOINTS_TABLE",  # event-triggered sends: the endpoint, its segment, its active days
+        "SEGMENTS_TABLE",
+        "ANALYTICS_TABLE",
     }
     assert set(env) == tables | {
         "RESOURCE_ARN_PREFIX",
@@ -112,10 +115,17 @@ def test_send_batch_is_given_exactly_the_tables_it_uses(built: tuple[Synthesized
 def test_send_batch_role_is_least_privilege(built: tuple[Synthesized, Any]) -> None:
     synth, sending = built
     granted = _actions_by_resource(synth.role_statements(sending.role))
-    for name in ("Apps", "Campaigns", "Templates", "Channels"):
+    for name in ("Apps", "Templates", "Channels"):
         actions = granted[_key(_table(synth, name))]
         assert {"dynamodb:GetItem", "dynamodb:Query"} <= actions
         assert not any(a in actions for a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"))
+    # event-triggered sends: the day's activity and its counts (a conditional put, a transaction)
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= granted[
+        _key(_table(synth, "Campaigns"))
+    ]
+    assert granted[_key(_table(synth, "Endpoints"))] == {"dynamodb:BatchGetItem"}  # the table only, no index
+    assert granted[_key(_table(synth, "Segments"))] == {"dynamodb:GetItem"}
+    assert granted[_key(_table(synth, "Analytics"))] == {"dynamodb:BatchGetItem"}
     caps = granted[_key(_table(synth, "Caps"))]
     assert {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"} <= caps
     assert granted[_key(_table(synth, "DeliveryLedger"))] == {
@@ -123,7 +133,7 @@ def test_send_batch_role_is_least_privilege(built: tuple[Synthesized, Any]) -> N
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     }
-    for table in ("Endpoints", "Segments", "Analytics", "Otp", "Jobs"):
+    for table in ("Otp", "Jobs", "Catalog"):
         assert _key(_table(synth, table)) not in granted
     stream = granted[_key(_table(synth, "Events"))]
     assert {"kinesis:PutRecord", "kinesis:PutRecords"} <= stream
@@ -138,3 +148,13 @@ def test_send_batch_role_is_least_privilege(built: tuple[Synthesized, Any]) -> N
     for name in ("function:hooks-*", "function:audit", "function:homing-custom-*"):
         assert name in shown
     assert all(v == {"lambda:InvokeFunction"} for v in invoke.values())
+
+
+def test_event_triggered_sends_are_dropped_after_5_minutes_as_pinpoint_drops_them(
+    built: tuple[Synthesized, Any],
+) -> None:
+    synth, sending = built
+    stack = sending.node.scope
+    [config] = synth.resources(stack, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["FunctionName"] == {"Ref": synth.logical_id(sending.function)}
+    assert (config["Properties"]["MaximumEventAgeInSeconds"], config["Properties"]["MaximumRetryAttempts"]) == (300, 2)

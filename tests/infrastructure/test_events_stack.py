@@ -16,6 +16,7 @@ PROCESS_EVENTS_ENV = {  # only the tables it uses: no Endpoints, no Catalog
     "ANALYTICS_TABLE": "Analytics",
     "EVENT_STREAMS_TABLE": "EventStreams",
     "TIMELINES_TABLE": "Timelines",
+    "CAMPAIGNS_TABLE": "Campaigns",  # event-triggered campaigns
 }
 TABLE_READ = {
     "dynamodb:BatchGetItem",
@@ -160,10 +161,13 @@ def test_process_events_environment(synth: Synthesized) -> None:
         *PROCESS_EVENTS_ENV,
         "RESOURCE_ARN_PREFIX",
         "EVENT_STREAM_ACCOUNTS",
+        "CAMPAIGN_SENDER_FUNCTION",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
     }
+    # event-triggered campaigns' sends: the Api stack's send_batch
+    assert env["CAMPAIGN_SENDER_FUNCTION"] == {"Ref": synth.logical_id(synth.api.campaign_sending.function)}
     for name, construct_id in PROCESS_EVENTS_ENV.items():
         assert env[name] == {"Ref": synth.logical_id(synth.data.node.find_child(construct_id))}
     api_env = synth.resource(synth.api.api_function.function)["Properties"]["Environment"]["Variables"]
@@ -185,6 +189,8 @@ def test_process_events_role_is_least_privilege(synth: Synthesized) -> None:
         _key(_table_arn(synth, "EventStreams")): TABLE_READ,  # each app's export target
         _key(_table_arn(synth, "Timelines")): TABLE_WRITE,  # funnel timelines
         _key(_table_arn(synth, "Apps")): {"dynamodb:BatchGetItem"},  # drop the records of deleted apps
+        _key(_table_arn(synth, "Campaigns")): {"dynamodb:Query"},  # an app's EVENT campaigns
+        _key(_arn(synth, synth.api.campaign_sending.function)): {"lambda:InvokeFunction"},  # send_batch only
         _key(_arn(synth, synth.data.event_stream)): STREAM_READ,
         _key(_arn(synth, processing.dead_letters)): QUEUE_SEND,
         _key(_arn(synth, synth.data.key)): {

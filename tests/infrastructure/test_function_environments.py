@@ -58,4 +58,5 @@ def test_process_events_is_given_only_the_tables_it_touches(synth: Synthesized) 
         "Analytics",
         "EventStreams",
         "Timelines",
+        "Campaigns",  # event-triggered campaigns: the app's EVENT campaigns (Query only)
     }

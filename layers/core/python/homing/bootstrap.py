@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from homing.services.audiences import AudienceService
     from homing.services.campaign_runs import CampaignArming, CampaignRunner
     from homing.services.campaign_sending import CampaignSender
+    from homing.services.campaign_triggers import CampaignTriggers
     from homing.services.campaigns import CampaignService
     from homing.services.channels import ChannelService
     from homing.services.cleanup import CleanupService, CleanupStarter
@@ -414,20 +415,32 @@ def build_services(settings: ApiSettings) -> Services:
 
 
 def build_processing(settings: ProcessingSettings) -> ProcessingService:
-    """process_events: count into Analytics and Timelines, forward to EventStreams' targets, skip deleted apps."""
+    """process_events: count into Analytics and Timelines, forward to EventStreams' targets, skip deleted apps,
+    and start event-triggered campaigns' sends (reads Campaigns, invokes send_batch) when it is given both."""
     from homing.adapters.dynamodb.analytics import AnalyticsRepository
+    from homing.adapters.dynamodb.tables import CAMPAIGNS
     from homing.adapters.streams import StreamForwarder
     from homing.services.event_streams import stream_target
     from homing.services.processing import ProcessingService
 
     bind_tables(settings.tables, settings.region)
     streams, allowed = EventStreamRepository(), settings.allowed_event_stream_accounts
+    triggers = None
+    if settings.campaign_sender_function and CAMPAIGNS in settings.tables:
+        from homing.adapters.dynamodb.campaigns import CampaignRepository
+        from homing.adapters.functions import AsyncInvoker
+        from homing.services.campaign_triggers import CampaignTriggers
+
+        triggers = CampaignTriggers(
+            CampaignRepository(), clock=_utc_now, invoker=AsyncInvoker(settings.campaign_sender_function)
+        )
     return ProcessingService(
         AnalyticsRepository(),
         StreamForwarder(lambda app_id: stream_target(streams, app_id, allowed)),
         clock=_utc_now,
         funnel_timelines=settings.funnel_timelines,
         live_apps=AppRepository().live,
+        triggers=triggers,
     )
 
 
@@ -643,3 +656,40 @@ def build_campaign_sender(settings: CampaignSendSettings) -> CampaignSender:
 def campaign_sender() -> CampaignSender:
     """send_batch's sender, built from the environment on first use (cold start)."""
     return build_campaign_sender(CampaignSendSettings.from_env())
+
+
+def build_event_triggers(settings: CampaignSendSettings, sender: CampaignSender) -> CampaignTriggers:
+    """send_batch's event-triggered sends: also reads Endpoints, Segments and Analytics (Recency), and
+    writes the day's activities and their counts in Campaigns."""
+    from homing.adapters.dynamodb.audiences import AudienceSource
+    from homing.adapters.dynamodb.campaigns import CampaignRepository
+    from homing.adapters.dynamodb.endpoints import EndpointRepository
+    from homing.adapters.dynamodb.segments import SegmentRepository
+    from homing.adapters.dynamodb.templates import TemplateRepository
+    from homing.services.apps import AppService
+    from homing.services.campaign_triggers import CampaignTriggers
+    from homing.services.campaigns import CampaignService
+    from homing.services.segments import SegmentService
+    from homing.services.templates import TemplateService
+
+    bind_tables(settings.tables, settings.region)
+    arn_prefix = settings.resource_arn_prefix
+    apps = AppService(AppRepository(), arn_prefix=arn_prefix, clock=_utc_now, cleanup=_NoCleanup("send_batch"))
+    segments = SegmentService(apps, SegmentRepository(), arn_prefix=arn_prefix, clock=_utc_now)
+    templates = TemplateService(TemplateRepository(), arn_prefix=arn_prefix, clock=_utc_now)
+    repo = CampaignRepository()
+    return CampaignTriggers(
+        repo,
+        clock=_utc_now,
+        activities=CampaignService(apps, repo, segments, templates, arn_prefix=arn_prefix, clock=_utc_now),
+        endpoints=EndpointRepository(),
+        segments=segments.resolver,
+        activity_days=AudienceSource(),
+        sender=sender,
+    )
+
+
+@cache
+def event_triggers() -> CampaignTriggers:
+    """send_batch's event-triggered sends (action "trigger"), with its sender; built on first use."""
+    return build_event_triggers(CampaignSendSettings.from_env(), campaign_sender())

@@ -35,6 +35,7 @@ class Env:
     CAMPAIGN_SCHEDULE_GROUP = "CAMPAIGN_SCHEDULE_GROUP"  # EventBridge Scheduler group of campaigns' schedules
     CAMPAIGN_SCHEDULER_ROLE_ARN = "CAMPAIGN_SCHEDULER_ROLE_ARN"  # the role their schedules start the workflow as
     DELIVERY_STATE_MACHINE_ARN = "DELIVERY_STATE_MACHINE_ARN"  # the campaign delivery workflow
+    CAMPAIGN_SENDER_FUNCTION = "CAMPAIGN_SENDER_FUNCTION"  # send_batch: process_events starts event-triggered sends
 
 
 DEFAULT_CLEANUP_GRACE_SECONDS = 360
@@ -173,13 +174,15 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class ProcessingSettings:
-    """process_events: its tables, whether to write funnel timelines, which accounts' streams it may use."""
+    """process_events: its tables, whether to write funnel timelines, which accounts' streams it may use,
+    and the function that sends event-triggered campaigns (send_batch; none: events trigger nothing)."""
 
     region: str
     resource_arn_prefix: str
     tables: TableNames = field(default_factory=dict)
     funnel_timelines: bool = True
     event_stream_accounts: tuple[str, ...] = ()
+    campaign_sender_function: str = ""
 
     @property
     def allowed_event_stream_accounts(self) -> frozenset[str]:
@@ -195,6 +198,7 @@ class ProcessingSettings:
             tables=table_names(env),
             funnel_timelines=env.get(Env.FUNNEL_TIMELINES, "true").lower() != "false",
             event_stream_accounts=_list(env.get(Env.EVENT_STREAM_ACCOUNTS, "")),
+            campaign_sender_function=env.get(Env.CAMPAIGN_SENDER_FUNCTION, ""),
         )
 
 

@@ -244,9 +244,11 @@ class CampaignService:
         *,
         campaign_version: int | None = None,
         timezones_total_count: int | None = None,
+        counted: bool = False,
     ) -> Activity:
         """The activity of this run of this treatment, created EXECUTING on the first call; a retried
-        start (same campaign, treatment and scheduled start) returns the activity the first one made."""
+        start (same campaign, treatment and scheduled start) returns the activity the first one made.
+        ``counted``: an event campaign's day, whose totals grow with each trigger (``add_trigger_counts``)."""
         self._require(app_id, campaign_id)
         aid = activity_id(campaign_id, treatment_id, scheduled_start)
         activity = Activity(
@@ -259,7 +261,7 @@ class CampaignService:
             campaign_version=campaign_version,
             timezones_total_count=timezones_total_count,
         )
-        if self._repo.add_activity(activity):
+        if self._repo.add_activity(activity, counted=counted):
             return activity
         existing = self._repo.get_activity(app_id, campaign_id, aid)
         if existing is None:  # deleted with its campaign between the two calls

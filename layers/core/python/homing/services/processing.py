@@ -1,4 +1,6 @@
-"""process_events: Kinesis records -> analytics aggregates (exactly once) and the app's event stream.
+"""process_events: Kinesis records -> analytics aggregates (exactly once), the app's event stream, and the
+sends of event-triggered campaigns (``services/campaign_triggers.py``; a trigger that could not be
+started is reported as a failure of its record, so the stream retries it).
 
 Exactly-once counting on an at-least-once stream: records of a shard arrive in sequence order, so
 each shard keeps a checkpoint (its last counted sequence number). A chunk of records is counted by
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,6 +78,11 @@ class EventForwarder(Protocol):
         """Send (app id, record) pairs to each app's own event stream, if it has one."""
 
 
+class Triggers(Protocol):
+    def fire(self, items: Sequence[tuple[str, str, Mapping[str, Any]]]) -> list[str]:
+        """Start the campaign sends (sequence, app id, record) items trigger; the sequences that failed."""
+
+
 class ProcessingService:
     def __init__(
         self,
@@ -85,10 +92,12 @@ class ProcessingService:
         clock: Callable[[], datetime],
         funnel_timelines: bool = True,
         live_apps: Callable[[set[str]], set[str]] | None = None,
+        triggers: Triggers | None = None,
     ) -> None:
         self._repo, self._forwarder, self._clock = repo, forwarder, clock
         self._funnel_timelines = funnel_timelines
         self._live_apps = live_apps
+        self._triggers = triggers
 
     def process(self, records: Sequence[StreamRecord]) -> list[str]:
         """Count and forward a batch; returns the sequence numbers of the records that failed."""
@@ -110,7 +119,12 @@ class ProcessingService:
             by_shard = {shard: [i for i in items if i[2].app_id in live] for shard, items in by_shard.items()}
         for shard, items in by_shard.items():
             failures += self._process_shard(shard, sorted(items, key=lambda i: i[0]))
-        return sorted(failures, key=int)
+        if self._triggers is not None:
+            # Every record, replays included: a record reported failed (its trigger could not be started)
+            # comes back with the ones after it; their sends are the same runs, delivered once.
+            ordered = sorted((i for items in by_shard.values() for i in items), key=lambda i: i[0])
+            failures += self._triggers.fire([(seq, record.app_id, data) for _, seq, record, data in ordered])
+        return sorted(set(failures), key=int)
 
     def _process_shard(self, shard: str, items: list[Item]) -> list[str]:
         previous, skipped = self._repo.checkpoint_state(shard)

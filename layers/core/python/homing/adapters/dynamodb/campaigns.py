@@ -8,15 +8,27 @@ campaigns use each segment.
 - ``A#<campaign id>#<activity id>``: one run of one treatment (the id sorts by scheduled start);
 - ``U#<segment id>``: the set of campaign ids using the segment. Written in the campaign's own
   transaction (with a check that the segment still exists) and checked by DeleteSegment's
-  transaction (``segment_unused``), so a segment in use can never be deleted, whatever the race.
+  transaction (``segment_unused``), so a segment in use can never be deleted, whatever the race;
+- ``R#<campaign id>#<run id>``: an event-triggered send already added to its day's activity
+  (``add_trigger_counts``), so a replayed trigger is not counted twice; expires (TTL) after
+  ``TRIGGER_MARKER_TTL``. Event campaigns' activities carry their running totals in ``counts``
+  (ADDed per trigger) rather than in the body, which is written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -28,7 +40,10 @@ from homing.codec import build, dump, snake
 from homing.domain.campaigns import ACTIVITY_COMPLETED, ACTIVITY_EXECUTING, Activity, Campaign
 from homing.domain.errors import BadRequest
 
-HEAD, VERSION, ACTIVITY, USAGE = "C#", "V#", "A#", "U#"
+HEAD, VERSION, ACTIVITY, USAGE, TRIGGERED = "C#", "V#", "A#", "U#", "R#"
+TRIGGER_MARKER_TTL = timedelta(days=7)  # past any retry of an asynchronous invocation or replay of a stream record
+# An event campaign's activity counts: TotalEndpointCount, SuccessfulEndpointCount; other keys are ExecutionMetrics.
+TOTAL, SUCCESSFUL = "TotalEndpointCount", "SuccessfulEndpointCount"
 
 
 def campaign_entry(campaign_id: str) -> str:
@@ -47,6 +62,10 @@ def usage_entry(segment_id: str) -> str:
     return f"{USAGE}{segment_id}"
 
 
+def triggered_entry(campaign_id: str, run_id: str) -> str:
+    return f"{TRIGGERED}{campaign_id}#{run_id}"
+
+
 class CampaignItem(Model):
     """A campaign head, version or activity, or a segment's usage marker (see the module doc)."""
 
@@ -60,6 +79,8 @@ class CampaignItem(Model):
     body = JSONAttribute(null=True)
     state = UnicodeAttribute(null=True)  # an activity's
     campaign_ids = UnicodeSetAttribute(null=True)  # a usage marker's
+    counts: MapAttribute[str, Any] = MapAttribute(null=True)  # event campaigns' activity totals (ADD)
+    expires = TTLAttribute(null=True)  # a trigger marker's
 
 
 def _transact(write: Callable[[TransactWrite], None], what: str) -> None:
@@ -219,7 +240,13 @@ class CampaignRepository:
 
     @staticmethod
     def _activity(item: CampaignItem) -> Activity:
-        return build(Activity, item.body, key_of=snake)
+        activity = build(Activity, item.body, key_of=snake)
+        if item.counts is not None:  # an event campaign's day: the totals ADDed so far
+            counts = {str(k): int(v) for k, v in item.counts.as_dict().items()}
+            activity.total_endpoint_count = counts.pop(TOTAL, 0)
+            activity.successful_endpoint_count = counts.pop(SUCCESSFUL, 0)
+            activity.execution_metrics = {k: str(v) for k, v in sorted(counts.items()) if v}
+        return activity
 
     def get_activity(self, app_id: str, campaign_id: str, activity_id: str) -> Activity | None:
         try:
@@ -228,13 +255,15 @@ class CampaignRepository:
             return None
         return self._activity(item)
 
-    def add_activity(self, activity: Activity) -> bool:
-        """Store a new activity; False (nothing written) if one with its id exists already."""
+    def add_activity(self, activity: Activity, *, counted: bool = False) -> bool:
+        """Store a new activity; False (nothing written) if one with its id exists already. ``counted``:
+        an event campaign's, whose totals ``add_trigger_counts`` adds to as triggers are sent."""
         item = CampaignItem(
             activity.application_id,
             activity_entry(activity.campaign_id, activity.id),
             state=activity.state,
             body=dump(activity, snake),
+            counts={TOTAL: 0, SUCCESSFUL: 0} if counted else None,
         )
         try:
             item.save(condition=CampaignItem.entry.does_not_exist())
@@ -256,6 +285,42 @@ class CampaignRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
+        return True
+
+    def add_trigger_counts(
+        self,
+        app_id: str,
+        campaign_id: str,
+        run_id: str,
+        counts: Mapping[str, Mapping[str, int]],
+        now: datetime,
+    ) -> bool:
+        """Add one trigger's counts (activity id -> count name -> n) to those activities, once: a marker for
+        (campaign, run) is put in the same transaction, conditional on its absence, so a replay adds
+        nothing and returns False. The activities must exist (NotFound-free: StaleVersion if one is gone)."""
+
+        def write(tx: TransactWrite) -> None:
+            tx.save(
+                CampaignItem(app_id, triggered_entry(campaign_id, run_id), expires=now + TRIGGER_MARKER_TTL),
+                condition=CampaignItem.entry.does_not_exist(),
+            )
+            for aid, named in counts.items():
+                actions = [CampaignItem.counts[name].add(n) for name, n in sorted(named.items()) if n]
+                if actions:
+                    tx.update(
+                        CampaignItem(app_id, activity_entry(campaign_id, aid)),
+                        actions=actions,
+                        condition=CampaignItem.counts.exists(),
+                    )
+
+        try:
+            _transact(write, f"Campaign {campaign_id}")
+        except StaleVersion:
+            try:
+                CampaignItem.get(app_id, triggered_entry(campaign_id, run_id), consistent_read=True)
+            except CampaignItem.DoesNotExist:
+                raise  # not a replay: an activity is gone (the campaign was deleted) or a write raced
+            return False
         return True
 
     def activities(
