@@ -47,13 +47,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     from homing.adapters.dynamodb.tables import ALL_MODELS, bind_tables, table_names
     from homing.bootstrap import cleanup, processing, services
-    from homing.local.moto_fixes import atomic_writes, copy_tables_once_per_transaction, index_queries
+    from homing.local.moto_fixes import (
+        atomic_writes,
+        copy_tables_once_per_transaction,
+        index_queries,
+        serial_kinesis_shards,
+    )
 
     for key, value in API_ENV.items():
         monkeypatch.setenv(key, value)
     copy_tables_once_per_transaction()
     atomic_writes()
     index_queries()
+    serial_kinesis_shards()
     with mock_aws():
         bind_tables(table_names(API_ENV), "us-east-1")
         for model in ALL_MODELS:

@@ -107,6 +107,34 @@ def atomic_writes() -> None:
         setattr(models.DynamoDBBackend, name, atomic)
 
 
+_shard_records = threading.RLock()
+
+
+def serial_kinesis_shards() -> None:
+    """Make moto's Kinesis shards safe for concurrent PutRecords and GetRecords, as Kinesis is.
+
+    moto's ``Shard.put_record`` reads the last sequence number and then adds the record (its own
+    comment: "not safe for concurrency"), so two concurrent puts can take the same number and one
+    record replaces the other; ``get_records`` iterates the records while a put adds one and fails
+    ("OrderedDict mutated during iteration"). Campaign batches put their send events from many
+    functions at once while the local event-source mappings read: both happened in local mode.
+    """
+    from moto.kinesis import models
+
+    for name in ("put_record", "get_records"):
+        original = getattr(models.Shard, name)
+        if getattr(original, "_homing_serial", False):
+            continue
+
+        @functools.wraps(original)
+        def serial(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _shard_records:
+                return __original(self, *args, **kwargs)
+
+        serial._homing_serial = True  # type: ignore[attr-defined]
+        setattr(models.Shard, name, serial)
+
+
 def cache_service_folders() -> None:
     """Read moto's list of service folders once, not on every request its server answers.
 

@@ -47,6 +47,7 @@ class MotoStack:
         moto_fixes.atomic_writes()
         moto_fixes.cache_service_folders()
         moto_fixes.index_queries()
+        moto_fixes.serial_kinesis_shards()
         for key, value in FAKE_CREDENTIALS.items():
             os.environ[key] = value
         os.environ["AWS_DEFAULT_REGION"] = self.region
