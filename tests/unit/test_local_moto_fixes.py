@@ -79,14 +79,14 @@ def hammer_shard(shard: object, writers: int = 8, puts: int = 400) -> list[BaseE
         try:
             for i in range(puts):
                 shard.put_record(f"k{w}", f"{w}-{i}", "0")  # type: ignore[attr-defined]
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     def read() -> None:
         while not done.is_set():
             try:
                 shard.get_records("0", None)  # type: ignore[attr-defined]
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
